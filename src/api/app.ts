@@ -1,0 +1,60 @@
+/** The Koa app factory: middleware in order, then one router per API. No process state of its own. */
+import Koa from 'koa';
+import type { Client } from '@temporalio/client';
+import type { Orm } from '../db/orm.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { Logger } from '../logger.ts';
+import type { PriceFeed } from '../pricing/price-feed.ts';
+import './context.ts';
+import { healthRouter } from './health.ts';
+import { authenticate } from './middleware/auth.ts';
+import { errorHandler } from './middleware/errors.ts';
+import { jsonBody } from './middleware/json-body.ts';
+import { requestId } from './middleware/request-id.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { operatorRouter } from './operator/router.ts';
+import { v1Router } from './v1/router.ts';
+import { v2alphaRouter } from './v2alpha/router.ts';
+
+export interface AppDeps {
+  orm: Orm;
+  temporal: Client;
+  logger: Logger;
+  clock: Clock;
+  priceFeed: PriceFeed;
+  settings: {
+    operatorApiKey: string | undefined;
+    taskQueue: string;
+    quoteTtlSeconds: number;
+    bodyLimitBytes: number;
+  };
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: true });
+  app.silent = true; // errors are logged by requestLog/errorHandler, not by Koa's default printer
+
+  app.use(requestId());
+  app.use(requestLog(deps.logger));
+  app.use(errorHandler());
+  app.use(async (ctx, next) => {
+    ctx.state.em = deps.orm.em.fork();
+    await next();
+  });
+
+  const health = healthRouter({ orm: deps.orm, temporal: deps.temporal });
+  app.use(health.routes());
+
+  app.use(authenticate({ operatorApiKey: deps.settings.operatorApiKey }));
+  app.use(jsonBody(deps.settings.bodyLimitBytes));
+
+  for (const router of [
+    v1Router(),
+    v2alphaRouter({ priceFeed: deps.priceFeed, clock: deps.clock, quoteTtlSeconds: deps.settings.quoteTtlSeconds }),
+    operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue }),
+  ]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

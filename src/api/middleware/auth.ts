@@ -1,0 +1,51 @@
+import type { Middleware } from 'koa';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AppError } from '../../domain/errors.ts';
+import type { ApiKeyScope } from '../../db/entities/index.ts';
+import { findActiveKey, sameSecret } from '../../db/repositories/api-keys.ts';
+
+export interface Principal {
+  scope: ApiKeyScope;
+  /** the tenant a tenant key belongs to; null for operator and watcher keys */
+  tenantId: string | null;
+  keyId: string;
+}
+
+/**
+ * Resolves `Authorization: Bearer <key>` to a principal. The environment's OPERATOR_API_KEY is an
+ * operator key that lives outside the database (the first key, from which all others are made).
+ */
+export function authenticate(options: { operatorApiKey: string | undefined }): Middleware {
+  return async (ctx, next) => {
+    const header = ctx.get('Authorization');
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) throw new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".');
+    const key = match[1];
+    if (options.operatorApiKey && sameSecret(key, options.operatorApiKey)) {
+      ctx.state.principal = { scope: 'operator', tenantId: null, keyId: 'env:OPERATOR_API_KEY' } satisfies Principal;
+      return next();
+    }
+    const em = ctx.state.em as EntityManager;
+    const found = await findActiveKey(em, key);
+    if (!found) throw new AppError('unauthorized', 'The API key is not valid or has been revoked.');
+    ctx.state.principal = { scope: found.scope, tenantId: found.tenantId ?? null, keyId: found.id } satisfies Principal;
+    await next();
+  };
+}
+
+/** Lets only the given scopes through; others get 403. */
+export function requireScope(...scopes: ApiKeyScope[]): Middleware {
+  return async (ctx, next) => {
+    const principal = ctx.state.principal as Principal | undefined;
+    if (!principal) throw new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".');
+    if (!scopes.includes(principal.scope)) throw new AppError('forbidden', `This route needs a ${scopes.join(' or ')} key.`);
+    await next();
+  };
+}
+
+/** A tenant key may act only on its own tenant; operators on any. Throws 403 otherwise. */
+export function assertTenantAccess(principal: Principal, tenantId: string, field?: string): void {
+  if (principal.scope === 'operator') return;
+  if (principal.scope === 'tenant' && principal.tenantId === tenantId) return;
+  throw new AppError('forbidden', 'This key may not act on that tenant.', { field });
+}

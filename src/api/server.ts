@@ -1,0 +1,86 @@
+/**
+ * The API process (composition root): `npm run api`. Configured only by the environment; on SIGINT or
+ * SIGTERM it stops accepting connections, finishes in-flight requests, then closes PostgreSQL and Temporal.
+ */
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from '../config.ts';
+import { initOrm, migrate, type Orm } from '../db/orm.ts';
+import { systemClock } from '../domain/clock.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { staticPriceFeed } from '../pricing/price-feed.ts';
+import { connectTemporal } from '../temporal/client.ts';
+import { createApp } from './app.ts';
+
+export interface RunningApi {
+  server: Server;
+  url: string;
+  close: () => Promise<void>;
+}
+
+/** Builds and starts the API on `config.PORT` (0 picks a free port). The caller owns `orm`. */
+export async function startApi(config: Config, orm: Orm, logger: Logger): Promise<RunningApi> {
+  const { connection, client } = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  const app = createApp({
+    orm,
+    temporal: client,
+    logger,
+    clock: systemClock,
+    priceFeed: staticPriceFeed,
+    settings: {
+      operatorApiKey: config.OPERATOR_API_KEY,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    },
+  });
+  const server = createServer(app.callback());
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, '0.0.0.0', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await connection.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, { process: 'api' });
+  const orm = await initOrm(config.DATABASE_URL);
+  const applied = await migrate(orm);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  const api = await startApi(config, orm, logger);
+  logger.info({ url: api.url }, 'api listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'api stopping');
+    const force = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_SECONDS * 1000).unref();
+    await api.close();
+    await orm.close();
+    clearTimeout(force);
+    logger.info('api stopped');
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,50 @@
+/** `/v2alpha`: prepayments (seed 000). Amounts are canonical decimal strings. */
+import { Router } from '@koa/router';
+import { toCanonicalString } from '../../domain/money.ts';
+import type { PriceFeed } from '../../pricing/price-feed.ts';
+import { createQuote } from '../../pricing/quotes.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { principalOf } from '../context.ts';
+import { formatTimestamp } from '../format.ts';
+import { requireScope } from '../middleware/auth.ts';
+import { parseWith } from '../validation.ts';
+import { AcquirePreAmountBody, PaymentTypeParam } from './schemas.ts';
+
+export interface V2alphaDeps {
+  priceFeed: PriceFeed;
+  clock: Clock;
+  quoteTtlSeconds: number;
+}
+
+export function v2alphaRouter(deps: V2alphaDeps): Router {
+  const router = new Router({ prefix: '/v2alpha' });
+  router.use(requireScope('tenant', 'operator'));
+
+  router.post('/:type/acquire_pre_amount', async (ctx) => {
+    const currency = parseWith(PaymentTypeParam, ctx.params.type, 'type');
+    const body = parseWith(AcquirePreAmountBody, ctx.request.body);
+    const principal = principalOf(ctx.state);
+    const quote = await createQuote(
+      ctx.state.em,
+      { priceFeed: deps.priceFeed, ttlSeconds: deps.quoteTtlSeconds, now: deps.clock.now() },
+      {
+        tenantId: principal.tenantId,
+        currency,
+        clusterId: body.cluster_id,
+        chartName: body.chart_name,
+        resources: { cpuMillicores: body.cpu_limit, memoryMib: body.mem_limit, storageGib: body.storage_limit },
+        period: body.period,
+      },
+    );
+    ctx.body = {
+      amount: toCanonicalString(quote.amount),
+      usd: toCanonicalString(quote.usd),
+      quote_id: quote.quoteId,
+      currency: quote.currency,
+      rate: toCanonicalString(quote.rate),
+      expires_at: formatTimestamp(quote.expiresAt),
+    };
+  });
+
+  return router;
+}

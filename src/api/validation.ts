@@ -1,0 +1,103 @@
+/**
+ * Validation at the edge: zod helpers shared by every router, and the exact-number type the JSON
+ * body parser produces.
+ */
+import { z, ZodError, type ZodType } from 'zod';
+import { AppError } from '../domain/errors.ts';
+import { Dec, parseDecimal } from '../domain/money.ts';
+
+/** A JSON number that is not a safe integer, kept as the exact text the client sent. */
+export class DecimalLiteral {
+  readonly source: string;
+  constructor(source: string) {
+    this.source = source;
+  }
+  toJSON(): unknown {
+    return JSON.rawJSON(this.source);
+  }
+}
+
+export function zodToAppError(error: ZodError, root?: string): AppError {
+  const issue = error.issues[0];
+  const path = [...(root ? [root] : []), ...(issue?.path ?? [])];
+  const field = path.length > 0 ? path.join('.') : undefined;
+  const message = issue ? (field ? `${field}: ${issue.message}` : issue.message) : 'The request is not valid.';
+  return new AppError('invalid_request', message, { field });
+}
+
+/** Parses with a schema, or throws a 400 that names the first offending field (under `root`, for a path parameter). */
+export function parseWith<T extends ZodType>(schema: T, value: unknown, root?: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw zodToAppError(result.error, root);
+  return result.data;
+}
+
+const PLAIN_DECIMAL = /^(0|[1-9]\d*)(\.\d+)?$/;
+
+/**
+ * A non-negative decimal written as a string ("12.5"), at most `maxDecimals` decimals and at most
+ * `maxIntegerDigits` digits before the point; answers a Decimal.
+ */
+export function decimalString(options: { maxDecimals: number; maxIntegerDigits?: number; positive?: boolean; max?: string }) {
+  return z
+    .string({ error: 'must be a decimal string such as "12.50"' })
+    .regex(PLAIN_DECIMAL, 'must be a non-negative decimal string without exponent, such as "12.50"')
+    .transform((text, ctx) => checkDecimal(parseDecimal(text), options, ctx));
+}
+
+/** A money amount sent as a JSON number (the /payment/v1 style: `"price": 40.88`), kept exact. */
+export function jsonNumberAmount(options: { maxDecimals: number; maxIntegerDigits?: number; positive?: boolean; max?: string }) {
+  return z
+    .custom<DecimalLiteral | number>((value) => value instanceof DecimalLiteral || (typeof value === 'number' && Number.isSafeInteger(value)), {
+      error: 'must be a JSON number such as 12.5',
+    })
+    .transform((value, ctx) => {
+      const text = value instanceof DecimalLiteral ? value.source : String(value);
+      if (!/^-?(0|[1-9]\d*)(\.\d+)?$/.test(text)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a plain decimal number without exponent' });
+        return z.NEVER;
+      }
+      return checkDecimal(parseDecimal(text), options, ctx);
+    });
+}
+
+function checkDecimal(
+  value: Dec,
+  options: { maxDecimals: number; maxIntegerDigits?: number; positive?: boolean; max?: string },
+  ctx: z.RefinementCtx,
+): Dec {
+  if (value.isNegative()) {
+    ctx.addIssue({ code: 'custom', message: 'must not be negative' });
+    return z.NEVER;
+  }
+  if (options.positive && value.isZero()) {
+    ctx.addIssue({ code: 'custom', message: 'must be greater than zero' });
+    return z.NEVER;
+  }
+  if (value.decimalPlaces() > options.maxDecimals) {
+    ctx.addIssue({ code: 'custom', message: `must have at most ${options.maxDecimals} decimal places` });
+    return z.NEVER;
+  }
+  const integerDigits = value.truncated().toFixed().replace('-', '').length;
+  if (integerDigits > (options.maxIntegerDigits ?? 12) || (options.max !== undefined && value.gt(new Dec(options.max)))) {
+    ctx.addIssue({ code: 'custom', message: `is too large${options.max ? ` (at most ${options.max})` : ''}` });
+    return z.NEVER;
+  }
+  return value;
+}
+
+/** A JSON integer in [min, max]. */
+export function integerIn(min: number, max: number) {
+  return z
+    .number({ error: `must be an integer between ${min} and ${max}` })
+    .int(`must be an integer between ${min} and ${max}`)
+    .min(min, `must be an integer between ${min} and ${max}`)
+    .max(max, `must be an integer between ${min} and ${max}`);
+}
+
+/** Identifiers of tenants, regions, clusters, charts: printable, bounded. */
+export const identifier = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"');

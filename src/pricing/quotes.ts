@@ -1,0 +1,73 @@
+/** Quoting (GetPreAmount): price the resources, lock the token rate, store the quote. */
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Quote } from '../db/entities/index.ts';
+import { findCluster, priceBookOf } from '../db/repositories/catalog.ts';
+import { AppError } from '../domain/errors.ts';
+import { CURRENCY_DECIMALS, Dec, toFixedString, type Currency } from '../domain/money.ts';
+import { priceResources, tokenAmountFor, type Resources } from '../domain/pricing.ts';
+import type { PriceFeed } from './price-feed.ts';
+
+export interface QuoteRequest {
+  tenantId: string | null;
+  currency: Currency;
+  clusterId: string;
+  chartName: string;
+  resources: Resources;
+  period: number;
+}
+
+export interface QuoteResult {
+  quoteId: string;
+  currency: Currency;
+  usd: Dec;
+  amount: Dec;
+  /** USD per token unit; 1 for USD and for USDT (pegged by the seed rule) */
+  rate: Dec;
+  expiresAt: Date;
+}
+
+export async function createQuote(
+  em: EntityManager,
+  deps: { priceFeed: PriceFeed; ttlSeconds: number; now: Date },
+  request: QuoteRequest,
+): Promise<QuoteResult> {
+  const cluster = await findCluster(em, request.clusterId);
+  if (!cluster) throw new AppError('not_found', `Cluster ${request.clusterId} was not found.`, { field: 'cluster_id' });
+
+  const { usd } = priceResources(priceBookOf(cluster), request.resources, request.chartName, request.period);
+  if (usd.lte(0)) {
+    throw new AppError('amount_too_small', 'These resources cost less than one cent for the period; ask for more.', { field: 'cpu_limit' });
+  }
+
+  const rate = await lockedRate(em, deps.priceFeed, request.currency);
+  const amount = tokenAmountFor(usd, request.currency, rate);
+  const expiresAt = new Date(deps.now.getTime() + deps.ttlSeconds * 1000);
+  const quote = em.create(Quote, {
+    id: randomUUID(),
+    tenantId: request.tenantId,
+    currency: request.currency,
+    clusterId: request.clusterId,
+    chartName: request.chartName,
+    cpuLimit: request.resources.cpuMillicores,
+    memLimit: request.resources.memoryMib,
+    storageLimit: request.resources.storageGib,
+    period: request.period,
+    usd: toFixedString(usd, CURRENCY_DECIMALS.USD),
+    amount: amount.toFixed(),
+    rate: rate.toFixed(),
+    createdAt: deps.now,
+    expiresAt,
+  });
+  await em.flush();
+  return { quoteId: quote.id, currency: request.currency, usd, amount, rate, expiresAt };
+}
+
+async function lockedRate(em: EntityManager, feed: PriceFeed, currency: Currency): Promise<Dec> {
+  if (currency === 'USD' || currency === 'USDT_ERC20') return new Dec(1);
+  const reading = await feed.rate(em, currency);
+  if (!reading || reading.usd.lte(0)) {
+    throw new AppError('price_unavailable', `No current ${currency} rate is available; token quotes are paused. USD quotes still work.`);
+  }
+  return reading.usd;
+}

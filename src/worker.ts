@@ -1,0 +1,76 @@
+/**
+ * The worker process (composition root): polls the task queue, runs workflows and activities.
+ * `npm run worker`; configured only by the environment; SIGINT/SIGTERM drain it gracefully.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities/index.ts';
+import { loadConfig, type Config } from './config.ts';
+import { initOrm, type Orm } from './db/orm.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
+import { createLogger } from './logger.ts';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
+
+export interface WorkerDeps {
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKFLOW_BUNDLE_PATH' | 'NODE_ENV' | 'SHUTDOWN_GRACE_SECONDS'>;
+  orm: Orm;
+  clock?: Clock;
+  /** a connection the caller owns; otherwise one is opened and closed with the worker */
+  connection?: NativeConnection;
+}
+
+/** Where the workflow code comes from: a prebuilt bundle in production, the sources in development. */
+export function workflowSource(config: WorkerDeps['config']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const prebuilt = config.NODE_ENV === 'production' && existsSync(DEFAULT_BUNDLE_PATH) ? DEFAULT_BUNDLE_PATH : undefined;
+  const bundlePath = config.WORKFLOW_BUNDLE_PATH ?? prebuilt;
+  if (bundlePath) {
+    if (!existsSync(bundlePath)) throw new Error(`WORKFLOW_BUNDLE_PATH ${bundlePath} does not exist; run \`npm run build\`.`);
+    return { workflowBundle: { codePath: bundlePath } };
+  }
+  if (config.NODE_ENV === 'production') {
+    throw new Error('No workflow bundle: run `npm run build` (it writes dist/workflow-bundle.js) or set WORKFLOW_BUNDLE_PATH.');
+  }
+  return { workflowsPath: WORKFLOWS_PATH };
+}
+
+export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  const ownConnection = !deps.connection;
+  const connection = deps.connection ?? (await NativeConnection.connect({ address: deps.config.TEMPORAL_ADDRESS }));
+  const worker = await Worker.create({
+    connection,
+    namespace: deps.config.TEMPORAL_NAMESPACE,
+    taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+    activities: createActivities({ orm: deps.orm, clock: deps.clock ?? systemClock }),
+    shutdownGraceTime: `${deps.config.SHUTDOWN_GRACE_SECONDS}s`,
+    ...workflowSource(deps.config),
+  });
+  return {
+    worker,
+    close: async () => {
+      if (ownConnection) await connection.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, { process: 'worker' });
+  const orm = await initOrm(config.DATABASE_URL);
+  const { worker, close } = await createWorker({ config, orm });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+  // The SDK's runtime shuts every worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks drained.
+  await worker.run();
+  await close();
+  await orm.close();
+  logger.info('worker stopped');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

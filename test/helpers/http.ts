@@ -1,0 +1,38 @@
+/** A small HTTP client for tests: JSON in, status + parsed JSON + raw text out. */
+export interface HttpAnswer<T = any> {
+  status: number;
+  body: T;
+  text: string;
+  headers: Headers;
+}
+
+export interface CallOptions {
+  key?: string;
+  body?: unknown;
+  /** sent verbatim instead of `body` (broken JSON, exact numbers) */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export function client(baseUrl: string, defaultKey?: string) {
+  return async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<HttpAnswer<T>> {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    const key = options.key ?? defaultKey;
+    if (key) headers.authorization = `Bearer ${key}`;
+    let payload: string | undefined;
+    if (options.rawBody !== undefined) payload = options.rawBody;
+    else if (options.body !== undefined) payload = JSON.stringify(options.body);
+    if (payload !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json';
+    }
+    const response = await fetch(baseUrl + path, { method, headers, body: payload });
+    const text = await response.text();
+    let body: any = undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: response.status, body, text, headers: response.headers };
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * A test file's own running engine: the real API on a free port and a real worker on its own task
+ * queue, against the run's PostgreSQL and Temporal dev server.
+ */
+import { randomBytes } from 'node:crypto';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { configSchema, type Config } from '../../src/config.ts';
+import { initOrm, type Orm } from '../../src/db/orm.ts';
+import { startApi } from '../../src/api/server.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createWorker } from '../../src/worker.ts';
+import { testRun } from './test-run.ts';
+
+export interface TestStack {
+  url: string;
+  orm: Orm;
+  config: Config;
+  operatorKey: string;
+  /** runs `fn` while the worker polls, then stops the worker */
+  withWorker: <T>(fn: () => Promise<T>) => Promise<T>;
+  close: () => Promise<void>;
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+/** The SDK runtime logs at WARN in tests; installed once per process (the first caller wins). */
+function quietTemporalRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+  } catch {
+    // already installed by an earlier test file in this process
+  }
+}
+
+export async function startStack(overrides: Partial<Record<keyof Config, string>> = {}): Promise<TestStack> {
+  quietTemporalRuntime();
+  const run = testRun();
+  const operatorKey = `test-operator-${randomBytes(16).toString('hex')}`;
+  const config = configSchema.parse({
+    DATABASE_URL: run.databaseUrl,
+    TEMPORAL_ADDRESS: run.temporalAddress,
+    TEMPORAL_TASK_QUEUE: uniqueId('test-queue'),
+    OPERATOR_API_KEY: operatorKey,
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    NODE_ENV: 'test',
+    ...overrides,
+  });
+  const orm = await initOrm(config.DATABASE_URL, { poolMax: 5 });
+  const api = await startApi(config, orm, createLogger(config.LOG_LEVEL));
+  const withWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const { worker, close } = await createWorker({ config, orm });
+    return runWithWorker(worker, fn).finally(close);
+  };
+  return {
+    url: api.url,
+    orm,
+    config,
+    operatorKey,
+    withWorker,
+    close: async () => {
+      await api.close();
+      await orm.close();
+    },
+  };
+}
+
+async function runWithWorker<T>(worker: Worker, fn: () => Promise<T>): Promise<T> {
+  return worker.runUntil(fn());
+}
