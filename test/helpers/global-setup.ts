@@ -3,12 +3,11 @@
  * server (search attributes registered, generous start timeout). Test files create their own tenants
  * and catalog ids, so they run in any order.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
 import { initOrm, migrate } from '../../src/db/orm.ts';
 import { findTemporalCli, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT, startDevServer, type DevServer } from '../../src/dev/temporal-dev-server.ts';
-import { TEST_RUN_FILE, type TestRun } from './test-run.ts';
+import { TEST_RUN_VARIABLE, type TestRun } from './test-run.ts';
 
 declare global {
   var __temporalDevServer: DevServer | undefined;
@@ -39,6 +38,5 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__temporalDevServer = server;
 
   const run: TestRun = { databaseUrl, adminDatabaseUrl, databaseName, temporalAddress: server.address };
-  mkdirSync(dirname(TEST_RUN_FILE), { recursive: true });
-  writeFileSync(TEST_RUN_FILE, JSON.stringify(run, null, 2));
+  process.env[TEST_RUN_VARIABLE] = JSON.stringify(run);
 }

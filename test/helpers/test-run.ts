@@ -1,8 +1,7 @@
-/** What globalSetup started for this test run, written to a file that every test file reads. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/dev/temporal-dev-server.ts';
-
+/**
+ * What globalSetup started for this test run. It travels in an environment variable (set before Jest
+ * creates any test environment), so that two test runs on one machine never share state.
+ */
 export interface TestRun {
   databaseUrl: string;
   adminDatabaseUrl: string;
@@ -10,8 +9,10 @@ export interface TestRun {
   temporalAddress: string;
 }
 
-export const TEST_RUN_FILE = join(PROJECT_ROOT, '.data', 'test-run.json');
+export const TEST_RUN_VARIABLE = 'PAYMENT_ENGINE_TEST_RUN';
 
 export function testRun(): TestRun {
-  return JSON.parse(readFileSync(TEST_RUN_FILE, 'utf8')) as TestRun;
+  const raw = process.env[TEST_RUN_VARIABLE];
+  if (!raw) throw new Error(`${TEST_RUN_VARIABLE} is not set: run the tests with \`npm test\` (Jest's globalSetup sets it).`);
+  return JSON.parse(raw) as TestRun;
 }
