@@ -3,6 +3,7 @@
  */
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
 import { entities } from './entities/index.ts';
 import { migrationsList } from './migrations/index.ts';
 
@@ -13,7 +14,7 @@ export function ormConfig(databaseUrl: string, options: { debug?: boolean; poolM
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],
-    migrations: { migrationsList, tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, silent: true },
+    migrations: { migrationsList, tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, silent: true, snapshot: false },
     pool: { min: 0, max: options.poolMax ?? 10 },
     debug: options.debug ?? false,
     // Exact decimals stay strings; timestamps are UTC.
@@ -26,8 +27,22 @@ export async function initOrm(databaseUrl: string, options: { poolMax?: number }
   return MikroORM.init(ormConfig(databaseUrl, options));
 }
 
-/** Applies pending migrations (a no-op when none are pending). Production runs it once per deploy (`npm run migrate`). */
+/** An arbitrary constant that names the engine's migration lock among PostgreSQL advisory locks. */
+const MIGRATION_LOCK_ID = 7_413_221_001;
+
+/**
+ * Applies pending migrations (a no-op when none are pending). Several processes may start at once (API
+ * replicas, `npm run migrate`): a session advisory lock, held on a connection of its own, lets one run
+ * them while the others wait and then find nothing pending.
+ */
 export async function migrate(orm: Orm): Promise<string[]> {
-  const applied = await orm.migrator.up();
-  return applied.map((migration) => migration.name);
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    const applied = await orm.migrator.up();
+    return applied.map((migration) => migration.name);
+  } finally {
+    await lock.end();
+  }
 }

@@ -99,7 +99,7 @@ export async function startDevServer(binary: string, options: DevServerOptions):
     await waitUntilReachable(address, child, options.startTimeoutMs ?? 60_000);
   } catch (error) {
     await stopChild(child);
-    throw new Error(`${(error as Error).message}\nLast output of the Temporal dev server:\n${output.join('\n')}`);
+    throw new Error(`${(error as Error).message}\nLast output of the Temporal dev server:\n${output.join('\n')}`, { cause: error });
   }
   return {
     address,

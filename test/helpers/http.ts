@@ -27,7 +27,7 @@ export function client(baseUrl: string, defaultKey?: string) {
     }
     const response = await fetch(baseUrl + path, { method, headers, body: payload });
     const text = await response.text();
-    let body: any = undefined;
+    let body: any;
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {

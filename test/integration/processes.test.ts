@@ -1,0 +1,80 @@
+/**
+ * The production entry points: `npm run api` and `npm run worker` are single processes configured only
+ * by the environment, refuse a bad configuration by naming the variable, and stop cleanly on SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/dev/temporal-dev-server.ts';
+import { uniqueId } from '../helpers/stack.ts';
+import { testRun } from '../helpers/test-run.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(script: string, env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function baseEnv(): Record<string, string> {
+  const testRunEnv = testRun();
+  return {
+    DATABASE_URL: testRunEnv.databaseUrl,
+    TEMPORAL_ADDRESS: testRunEnv.temporalAddress,
+    TEMPORAL_TASK_QUEUE: uniqueId('process-queue'),
+    LOG_LEVEL: 'info',
+  };
+}
+
+describe('production entry points', () => {
+  it('the API refuses to start on a bad variable and names it', async () => {
+    const api = run('src/api/server.ts', { ...baseEnv(), PORT: 'eighty' });
+    expect(await api.exited).toBe(1);
+    expect(api.output()).toMatch(/PORT /);
+  });
+
+  it('the API serves, then drains and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const api = run('src/api/server.ts', { ...baseEnv(), PORT: String(port) });
+    await waitFor(async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    }, 'the API to be ready');
+    api.child.kill('SIGTERM');
+    expect(await api.exited).toBe(0);
+    expect(api.output()).toContain('"msg":"api stopped"');
+  });
+
+  it('the worker polls, then exits 0 on SIGTERM', async () => {
+    const worker = run('src/worker.ts', baseEnv());
+    await waitFor(() => worker.output().includes('worker started'), 'the worker to start');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toContain('worker stopped');
+  });
+});
