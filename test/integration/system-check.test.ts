@@ -1,3 +1,4 @@
+import { migrationsList } from '../../src/db/migrations/index.ts';
 import { client } from '../helpers/http.ts';
 import { startStack, type TestStack } from '../helpers/stack.ts';
 
@@ -17,7 +18,7 @@ describe('API ↔ Temporal ↔ worker round trip', () => {
     expect(answer.body).toMatchObject({
       ok: true,
       taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
-      database: { reachable: true, migrations: ['0001-foundation'] },
+      database: { reachable: true, migrations: migrationsList.map((migration) => migration.name) },
     });
     expect(answer.body.workflowId).toMatch(/^system-check-req_/);
   });

@@ -1,0 +1,81 @@
+/**
+ * The card gateway seen by the engine: tokenise a card, charge it, refund a charge. Implementations:
+ * `sandbox` (deterministic test cards, persisted in PostgreSQL) and `stripe` (the official SDK).
+ * Every charge and refund carries an idempotency key: repeating a key replays the first outcome and
+ * never charges twice.
+ */
+import type { Dec } from '../domain/money.ts';
+
+export interface TokenisedCard {
+  /** the gateway's reference to the card (a sandbox ref, or a Stripe PaymentMethod id) */
+  gatewayRef: string;
+  brand: string;
+  last4: string;
+  expMonth: number;
+  expYear: number;
+}
+
+export interface ChargeRequest {
+  /** stable across retries: derived from the business key and step, never the attempt number */
+  idempotencyKey: string;
+  cardRef: string;
+  /** USD, at most 2 decimals, positive */
+  amount: Dec;
+  currency: 'USD';
+  /** true for renewals and other charges made without the customer present */
+  offSession: boolean;
+  description: string;
+  /** the gateway's customer for this tenant, when the gateway has such a notion */
+  customerRef?: string | undefined;
+}
+
+export interface ChargeResult {
+  chargeId: string;
+  amount: Dec;
+}
+
+export interface RefundRequest {
+  idempotencyKey: string;
+  chargeId: string;
+  amount: Dec;
+}
+
+export interface RefundResult {
+  refundId: string;
+}
+
+/** The card was refused: permanent for this charge; retrying will not help. */
+export class CardDeclinedError extends Error {
+  readonly declineCode: string;
+  constructor(declineCode: string, message: string) {
+    super(message);
+    this.name = 'CardDeclinedError';
+    this.declineCode = declineCode;
+  }
+}
+
+/** The gateway could not be reached or failed: the same request may succeed later. */
+export class GatewayUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GatewayUnavailableError';
+  }
+}
+
+/** The token is not one the gateway knows (bad input, 400 to the client). */
+export class InvalidCardTokenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidCardTokenError';
+  }
+}
+
+export interface CardGateway {
+  readonly name: 'sandbox' | 'stripe';
+  /** Turns a gateway token (from the gateway's client-side library, or a sandbox test token) into a stored card. */
+  tokenise(token: string, tenantId: string): Promise<TokenisedCard>;
+  /** Charges a card; throws CardDeclinedError or GatewayUnavailableError. */
+  charge(request: ChargeRequest): Promise<ChargeResult>;
+  /** Refunds (part of) a charge; throws GatewayUnavailableError on outages. */
+  refund(request: RefundRequest): Promise<RefundResult>;
+}
