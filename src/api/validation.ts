@@ -19,7 +19,9 @@ export class DecimalLiteral {
 
 export function zodToAppError(error: ZodError, root?: string): AppError {
   const issue = error.issues[0];
-  const path = [...(root ? [root] : []), ...(issue?.path ?? [])];
+  // An unknown key is reported on its parent object; the offending field is the key itself.
+  const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const path = [...(root ? [root] : []), ...(issue?.path ?? []), ...(unknownKey !== undefined ? [unknownKey] : [])];
   const field = path.length > 0 ? path.join('.') : undefined;
   const message = issue ? (field ? `${field}: ${issue.message}` : issue.message) : 'The request is not valid.';
   return new AppError('invalid_request', message, { field });

@@ -17,6 +17,7 @@ export const ERROR_TYPES = {
   unsupported_media_type: 415,
   unprocessable: 422,
   amount_too_small: 422,
+  amount_too_large: 422,
   quote_expired: 422,
   idempotency_key_reused: 422,
   rate_limited: 429,

@@ -14,6 +14,14 @@ export const RESOURCE_LIMITS = {
   storageGib: 1_048_576, // 1 PiB
 } as const;
 
+/**
+ * The largest quote total that can be stored exactly: `usd` is numeric(20, 2) and `amount` numeric(38, 18)
+ * in the quotes table. Within the resource bounds a price book with large rates (or a tiny token rate)
+ * can exceed them; such a quote is refused with 422 instead of failing in the database.
+ */
+export const MAX_QUOTE_USD = new Dec('999999999999999999.99');
+export const MAX_QUOTE_AMOUNT = new Dec('99999999999999999999.99');
+
 export interface Resources {
   /** millicores */
   cpuMillicores: number;
@@ -61,7 +69,8 @@ export function priceResources(book: PriceBook, resources: Resources, chartName:
     .times(book.cpuCoreMonthUsd)
     .plus(memoryGib.times(book.memoryGibMonthUsd))
     .plus(storageGib.times(book.storageGibMonthUsd));
-  const multiplier = book.chartMultipliers[chartName] ?? new Dec(1);
+  // Own keys only: a chart named "constructor" or "__proto__" must not pick up Object.prototype members.
+  const multiplier = Object.hasOwn(book.chartMultipliers, chartName) ? (book.chartMultipliers[chartName] ?? new Dec(1)) : new Dec(1);
   const discount = discountFor(book.periodDiscounts, period);
   const exact = monthlyBase.times(multiplier).times(period).times(new Dec(1).minus(discount));
   return { monthlyBase, multiplier, discount, usd: roundUsd(exact) };

@@ -5,7 +5,7 @@ import { Quote } from '../db/entities/index.ts';
 import { findCluster, priceBookOf } from '../db/repositories/catalog.ts';
 import { AppError } from '../domain/errors.ts';
 import { CURRENCY_DECIMALS, Dec, toFixedString, type Currency } from '../domain/money.ts';
-import { priceResources, tokenAmountFor, type Resources } from '../domain/pricing.ts';
+import { MAX_QUOTE_AMOUNT, MAX_QUOTE_USD, priceResources, tokenAmountFor, type Resources } from '../domain/pricing.ts';
 import type { PriceFeed } from './price-feed.ts';
 
 export interface QuoteRequest {
@@ -42,6 +42,9 @@ export async function createQuote(
 
   const rate = await lockedRate(em, deps.priceFeed, request.currency);
   const amount = tokenAmountFor(usd, request.currency, rate);
+  if (usd.gt(MAX_QUOTE_USD) || amount.gt(MAX_QUOTE_AMOUNT)) {
+    throw new AppError('amount_too_large', 'These resources cost more than one quote can hold for the period; ask for less.');
+  }
   const expiresAt = new Date(deps.now.getTime() + deps.ttlSeconds * 1000);
   const quote = em.create(Quote, {
     id: randomUUID(),
