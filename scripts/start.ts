@@ -16,6 +16,7 @@ import { findActiveKey, issueApiKey } from '../src/db/repositories/api-keys.ts';
 import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT, startDevServer, type DevServer } from '../src/dev/temporal-dev-server.ts';
 import { createLogger } from '../src/logger.ts';
 import { createWorker } from '../src/worker.ts';
+import { createCardGateway } from '../src/gateway/index.ts';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 
 const DATA = join(PROJECT_ROOT, '.data');
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
 
   const api = await startApi(config, orm, logger);
   cleanups.unshift(() => api.close());
-  const { worker, close } = await createWorker({ config, orm });
+  const { worker, close } = await createWorker({ config, orm, gateway: createCardGateway(config, { orm }) });
   const running = worker.run();
 
   say();

@@ -6,7 +6,8 @@ import { z } from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-export const configSchema = z.object({
+export const configSchema = z
+  .object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
   TEMPORAL_ADDRESS: z.string().min(1).regex(/^[^\s:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
@@ -21,7 +22,17 @@ export const configSchema = z.object({
   /** A workflow bundle built ahead of time by `npm run build`; without it the worker bundles at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   SHUTDOWN_GRACE_SECONDS: positiveInt(30),
-});
+  /** How long a money request waits for its workflow's outcome before answering 202 pending. */
+  WORKFLOW_WAIT_SECONDS: positiveInt(25),
+  CARD_GATEWAY: z.enum(['sandbox', 'stripe']).default('sandbox'),
+  STRIPE_API_KEY: z.string().min(1).optional(),
+  /** The Stripe API's base URL (a regional endpoint, a proxy, or a local stand-in in tests). */
+  STRIPE_API_BASE: z.url().optional(),
+})
+  .refine((config) => config.CARD_GATEWAY !== 'stripe' || config.STRIPE_API_KEY !== undefined, {
+    message: 'is required when CARD_GATEWAY=stripe',
+    path: ['STRIPE_API_KEY'],
+  });
 
 export type Config = z.infer<typeof configSchema>;
 

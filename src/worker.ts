@@ -10,6 +10,8 @@ import { loadConfig, type Config } from './config.ts';
 import { initOrm, type Orm } from './db/orm.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { createLogger } from './logger.ts';
+import type { CardGateway } from './gateway/card-gateway.ts';
+import { createCardGateway } from './gateway/index.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
@@ -17,6 +19,7 @@ export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../dist/workflow-bundl
 export interface WorkerDeps {
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKFLOW_BUNDLE_PATH' | 'NODE_ENV' | 'SHUTDOWN_GRACE_SECONDS'>;
   orm: Orm;
+  gateway: CardGateway;
   clock?: Clock;
   /** a connection the caller owns; otherwise one is opened and closed with the worker */
   connection?: NativeConnection;
@@ -43,7 +46,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     connection,
     namespace: deps.config.TEMPORAL_NAMESPACE,
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ orm: deps.orm, clock: deps.clock ?? systemClock }),
+    activities: createActivities({ orm: deps.orm, gateway: deps.gateway, clock: deps.clock ?? systemClock }),
     shutdownGraceTime: `${deps.config.SHUTDOWN_GRACE_SECONDS}s`,
     ...workflowSource(deps.config),
   });
@@ -59,7 +62,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, { process: 'worker' });
   const orm = await initOrm(config.DATABASE_URL);
-  const { worker, close } = await createWorker({ config, orm });
+  const gateway = createCardGateway(config, { orm });
+  const { worker, close } = await createWorker({ config, orm, gateway });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
   // The SDK's runtime shuts every worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks drained.
   await worker.run();

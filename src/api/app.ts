@@ -5,6 +5,7 @@ import type { Orm } from '../db/orm.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Logger } from '../logger.ts';
 import type { PriceFeed } from '../pricing/price-feed.ts';
+import type { CardGateway } from '../gateway/card-gateway.ts';
 import './context.ts';
 import { healthRouter } from './health.ts';
 import { authenticate } from './middleware/auth.ts';
@@ -22,11 +23,14 @@ export interface AppDeps {
   logger: Logger;
   clock: Clock;
   priceFeed: PriceFeed;
+  gateway: CardGateway;
   settings: {
     operatorApiKey: string | undefined;
     taskQueue: string;
     quoteTtlSeconds: number;
     bodyLimitBytes: number;
+    /** how long a money request waits for its workflow before answering 202 pending */
+    workflowWaitSeconds: number;
   };
 }
 
@@ -49,8 +53,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(jsonBody(deps.settings.bodyLimitBytes));
 
   for (const router of [
-    v1Router(),
-    v2alphaRouter({ priceFeed: deps.priceFeed, clock: deps.clock, quoteTtlSeconds: deps.settings.quoteTtlSeconds }),
+    v1Router({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, waitSeconds: deps.settings.workflowWaitSeconds }),
+    v2alphaRouter({ priceFeed: deps.priceFeed, clock: deps.clock, quoteTtlSeconds: deps.settings.quoteTtlSeconds, gateway: deps.gateway }),
     operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue }),
   ]) {
     app.use(router.routes());

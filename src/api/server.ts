@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { staticPriceFeed } from '../pricing/price-feed.ts';
 import { connectTemporal } from '../temporal/client.ts';
 import { createApp } from './app.ts';
+import { createCardGateway } from '../gateway/index.ts';
 
 export interface RunningApi {
   server: Server;
@@ -27,11 +28,13 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
     logger,
     clock: systemClock,
     priceFeed: staticPriceFeed,
+    gateway: createCardGateway(config, { orm }),
     settings: {
       operatorApiKey: config.OPERATOR_API_KEY,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      workflowWaitSeconds: config.WORKFLOW_WAIT_SECONDS,
     },
   });
   const server = createServer(app.callback());

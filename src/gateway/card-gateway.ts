@@ -13,6 +13,8 @@ export interface TokenisedCard {
   last4: string;
   expMonth: number;
   expYear: number;
+  /** the gateway's customer holding the card, when the gateway has such a notion (Stripe: `cus_…`); pass it back as ChargeRequest.customerRef */
+  customerRef?: string | undefined;
 }
 
 export interface ChargeRequest {

@@ -9,6 +9,7 @@ import { initOrm, type Orm } from '../../src/db/orm.ts';
 import { startApi } from '../../src/api/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createWorker } from '../../src/worker.ts';
+import { createCardGateway } from '../../src/gateway/index.ts';
 import { testRun } from './test-run.ts';
 
 export interface TestStack {
@@ -28,7 +29,7 @@ export function uniqueId(prefix: string): string {
 /** The SDK runtime logs at WARN in tests; installed once per process (the first caller wins). */
 function quietTemporalRuntime(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+    Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR') });
   } catch {
     // already installed by an earlier test file in this process
   }
@@ -51,7 +52,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
   const orm = await initOrm(config.DATABASE_URL, { poolMax: 5 });
   const api = await startApi(config, orm, createLogger(config.LOG_LEVEL));
   const withWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const { worker, close } = await createWorker({ config, orm });
+    const { worker, close } = await createWorker({ config, orm, gateway: createCardGateway(config, { orm }) });
     return runWithWorker(worker, fn).finally(close);
   };
   return {

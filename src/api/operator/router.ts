@@ -10,6 +10,7 @@ import { AppError, conflict, notFound } from '../../domain/errors.ts';
 import { Dec, toCanonicalString, toFixedString, toJsonNumber } from '../../domain/money.ts';
 import type { SystemCheckInput, SystemCheckResult } from '../../workflows/index.ts';
 import { principalOf } from '../context.ts';
+import { checkLedger } from '../../ledger/ledger.ts';
 import { formatTimestamp } from '../format.ts';
 import { requireScope } from '../middleware/auth.ts';
 import { parseWith, identifier } from '../validation.ts';
@@ -136,6 +137,11 @@ export function operatorRouter(deps: OperatorDeps): Router {
     const body = parseWith(PutRateBody, ctx.request.body);
     const rate = await upsertTokenRate(ctx.state.em, currency, body.usd, deps.clock.now());
     ctx.body = { type: rate.currency, usd: toCanonicalString(new Dec(rate.usd)), updated_at: formatTimestamp(rate.updatedAt) };
+  });
+
+  router.get('/ledger/check', async (ctx) => {
+    const check = await checkLedger(ctx.state.em);
+    ctx.body = { ok: check.ok, currencies: check.currencies, drifted_accounts: check.driftedAccounts };
   });
 
   router.get('/diagnostics/worker', async (ctx) => {

@@ -8,8 +8,9 @@ import { requireScope } from '../middleware/auth.ts';
 import { parseWith } from '../validation.ts';
 import { formatTimestamp } from '../format.ts';
 import { ListMarketQuery } from './schemas.ts';
+import { mountMoneyRoutes, type MoneyRouteDeps } from './money.ts';
 
-export function v1Router(): Router {
+export function v1Router(deps: MoneyRouteDeps): Router {
   const router = new Router({ prefix: '/payment/v1' });
   router.use(requireScope('tenant', 'operator'));
 
@@ -24,6 +25,8 @@ export function v1Router(): Router {
     const plans = await listMarket(ctx.state.em, query.region, query.type);
     ctx.body = { plans: plans.map(marketPlan) };
   });
+
+  mountMoneyRoutes(router, deps);
 
   return router;
 }

@@ -9,11 +9,14 @@ import { formatTimestamp } from '../format.ts';
 import { requireScope } from '../middleware/auth.ts';
 import { parseWith } from '../validation.ts';
 import { AcquirePreAmountBody, PaymentTypeParam } from './schemas.ts';
+import { mountCardRoutes } from './cards.ts';
+import type { CardGateway } from '../../gateway/card-gateway.ts';
 
 export interface V2alphaDeps {
   priceFeed: PriceFeed;
   clock: Clock;
   quoteTtlSeconds: number;
+  gateway: CardGateway;
 }
 
 export function v2alphaRouter(deps: V2alphaDeps): Router {
@@ -46,5 +49,6 @@ export function v2alphaRouter(deps: V2alphaDeps): Router {
     };
   });
 
+  mountCardRoutes(router, { gateway: deps.gateway, clock: deps.clock });
   return router;
 }

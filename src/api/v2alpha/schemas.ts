@@ -18,3 +18,7 @@ export const AcquirePreAmountBody = z
     message: 'at least one of cpu_limit, mem_limit, storage_limit must be positive',
     path: ['cpu_limit'],
   });
+
+export const AddCardBody = z.strictObject({
+  token: z.string({ error: 'must be a gateway card token such as "tok_visa"' }).min(1, 'must not be empty').max(255, 'must be at most 255 characters'),
+});

@@ -127,33 +127,41 @@ export class Migration0002MoneySpine extends Migration {
       );
       create index idempotency_keys_expiry_idx on idempotency_keys (expires_at);
 
+      -- The sandbox card gateway's own records (src/gateway/sandbox-gateway.ts). A charge row per
+      -- idempotency key: the key is the charge's identity, so a repeated key can never charge twice.
       create table sandbox_cards (
         ref text primary key,
         token text not null,
+        tenant_id text not null,
         created_at timestamptz not null default now()
       );
 
       create table sandbox_charges (
         idempotency_key text primary key,
-        card_ref text not null,
-        amount numeric(20, 2) not null,
+        card_ref text not null references sandbox_cards(ref),
+        amount numeric(20, 2) not null check (amount > 0),
         currency text not null,
         off_session boolean not null,
-        attempts integer not null default 1,
+        -- attempts made with this key; 'unavailable' is the only outcome that a later attempt may change
+        attempts integer not null default 1 check (attempts >= 1),
         outcome text not null check (outcome in ('succeeded', 'declined', 'unavailable')),
         charge_id text unique,
         decline_code text,
         created_at timestamptz not null default now(),
-        updated_at timestamptz not null default now()
+        updated_at timestamptz not null default now(),
+        check ((outcome = 'succeeded') = (charge_id is not null)),
+        check ((outcome = 'declined') = (decline_code is not null))
       );
+      create index sandbox_charges_card_idx on sandbox_charges (card_ref);
 
       create table sandbox_refunds (
         idempotency_key text primary key,
         charge_id text not null references sandbox_charges(charge_id),
         refund_id text not null unique,
-        amount numeric(20, 2) not null,
+        amount numeric(20, 2) not null check (amount > 0),
         created_at timestamptz not null default now()
       );
+      create index sandbox_refunds_charge_idx on sandbox_refunds (charge_id);
     `);
   }
 }

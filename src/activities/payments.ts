@@ -1,0 +1,86 @@
+/**
+ * Card charges and refunds at the gateway, and the ledger side of recharges and refunds. Business
+ * failures (declines, refused refunds) are non-retryable ApplicationFailures with a stable type;
+ * gateway outages are plain errors, so Temporal retries them with the same idempotency key.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Orm } from '../db/orm.ts';
+import { Card } from '../db/entities/index.ts';
+import type { Clock } from '../domain/clock.ts';
+import { AppError } from '../domain/errors.ts';
+import { Dec, parseDecimal } from '../domain/money.ts';
+import { CardDeclinedError, type CardGateway } from '../gateway/card-gateway.ts';
+import { failMovement, recordGatewayRefund, reverseMovement, settleCredit } from '../ledger/movements.ts';
+
+export const FAILURE_TYPES = {
+  cardDeclined: 'CardDeclined',
+  refundRefused: 'RefundRefused',
+} as const;
+
+export interface ChargeCardInput {
+  idempotencyKey: string;
+  tenantId: string;
+  cardId: string;
+  /** USD, decimal string */
+  amount: string;
+  offSession: boolean;
+  description: string;
+}
+
+export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; clock: Clock }) {
+  return {
+    async chargeCard(input: ChargeCardInput): Promise<{ chargeId: string }> {
+      const card = await deps.orm.em.fork().findOne(Card, { id: input.cardId, tenantId: input.tenantId });
+      if (!card || card.deletedAt) {
+        throw ApplicationFailure.create({ type: FAILURE_TYPES.cardDeclined, message: 'The card was removed.', nonRetryable: true, details: [{ declineCode: 'card_removed' }] });
+      }
+      try {
+        const result = await deps.gateway.charge({
+          idempotencyKey: input.idempotencyKey,
+          cardRef: card.gatewayRef,
+          amount: parseDecimal(input.amount),
+          currency: 'USD',
+          offSession: input.offSession,
+          description: input.description,
+        });
+        return { chargeId: result.chargeId };
+      } catch (error) {
+        if (error instanceof CardDeclinedError) {
+          throw ApplicationFailure.create({ type: FAILURE_TYPES.cardDeclined, message: error.message, nonRetryable: true, details: [{ declineCode: error.declineCode }] });
+        }
+        throw error;
+      }
+    },
+
+    async refundCharge(input: { idempotencyKey: string; chargeId: string; amount: string }): Promise<{ refundId: string }> {
+      const result = await deps.gateway.refund({ idempotencyKey: input.idempotencyKey, chargeId: input.chargeId, amount: new Dec(input.amount) });
+      return { refundId: result.refundId };
+    },
+
+    async settleCredit(input: { movementId: string; gatewayChargeId: string | null }): Promise<{ status: string }> {
+      const movement = await settleCredit(deps.orm.em.fork(), input.movementId, { gatewayChargeId: input.gatewayChargeId }, deps.clock.now());
+      return { status: movement.status };
+    },
+
+    async failMovement(input: { movementId: string; code: string; message: string }): Promise<void> {
+      await failMovement(deps.orm.em.fork(), input.movementId, { code: input.code, message: input.message }, deps.clock.now());
+    },
+
+    /** The ledger side of a refund; a refusal (not finished, balance spent) is final. */
+    async reverseMovement(input: { movementId: string; reason: string }): Promise<{ paymentMethod: string; chargeId: string | null; amount: string }> {
+      try {
+        const movement = await reverseMovement(deps.orm.em.fork(), input.movementId, input.reason, deps.clock.now());
+        return { paymentMethod: movement.paymentMethod, chargeId: movement.gatewayChargeId ?? null, amount: new Dec(movement.amount).toFixed() };
+      } catch (error) {
+        if (error instanceof AppError) {
+          throw ApplicationFailure.create({ type: FAILURE_TYPES.refundRefused, message: error.message, nonRetryable: true, details: [{ errorType: error.type }] });
+        }
+        throw error;
+      }
+    },
+
+    async recordGatewayRefund(input: { movementId: string; refundId: string }): Promise<void> {
+      await recordGatewayRefund(deps.orm.em.fork(), input.movementId, input.refundId, deps.clock.now());
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/** Cards of a team (DESIGN §7, §11): register a gateway token, list, delete, choose the default. */
+import type { Router } from '@koa/router';
+import { Tenant, type Card } from '../../db/entities/index.ts';
+import { addCard, deleteCard, listCards, setDefaultCard } from '../../db/repositories/cards.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { AppError, notFound } from '../../domain/errors.ts';
+import { CURRENCIES, toCanonicalString } from '../../domain/money.ts';
+import { GatewayUnavailableError, InvalidCardTokenError, type CardGateway } from '../../gateway/card-gateway.ts';
+import { tenantBalances } from '../../ledger/ledger.ts';
+import { principalOf } from '../context.ts';
+import { assertTenantAccess } from '../middleware/auth.ts';
+import { identifier, parseWith } from '../validation.ts';
+import { AddCardBody } from './schemas.ts';
+
+export function mountCardRoutes(router: Router, deps: { gateway: CardGateway; clock: Clock }): void {
+  router.post('/teams/:team_id/cards', async (ctx) => {
+    const teamId = await teamOf(ctx);
+    const body = parseWith(AddCardBody, ctx.request.body);
+    let tokenised;
+    try {
+      tokenised = await deps.gateway.tokenise(body.token, teamId);
+    } catch (error) {
+      if (error instanceof InvalidCardTokenError) throw new AppError('invalid_request', error.message, { field: 'token' });
+      if (error instanceof GatewayUnavailableError) throw new AppError('service_unavailable', 'The card gateway is unavailable; try again.', { cause: error });
+      throw error;
+    }
+    const card = await addCard(ctx.state.em, teamId, deps.gateway.name, tokenised, deps.clock.now());
+    ctx.status = 201;
+    ctx.body = cardBody(card);
+  });
+
+  router.get('/teams/:team_id/cards', async (ctx) => {
+    const teamId = await teamOf(ctx);
+    ctx.body = { cards: (await listCards(ctx.state.em, teamId)).map(cardBody) };
+  });
+
+  router.delete('/teams/:team_id/cards/:card_id', async (ctx) => {
+    const teamId = await teamOf(ctx);
+    const card = await deleteCard(ctx.state.em, teamId, ctx.params.card_id ?? '', deps.clock.now());
+    if (!card) throw notFound(`Card ${ctx.params.card_id}`, 'card_id');
+    ctx.body = { card_id: card.id, deleted: true };
+  });
+
+  router.post('/teams/:team_id/cards/:card_id/default', async (ctx) => {
+    const teamId = await teamOf(ctx);
+    const card = await setDefaultCard(ctx.state.em, teamId, ctx.params.card_id ?? '');
+    if (!card) throw notFound(`Card ${ctx.params.card_id}`, 'card_id');
+    ctx.body = cardBody(card);
+  });
+
+  router.get('/teams/:team_id/balances', async (ctx) => {
+    const teamId = await teamOf(ctx);
+    const balances = await tenantBalances(ctx.state.em, teamId);
+    ctx.body = { balances: Object.fromEntries(CURRENCIES.map((currency) => [currency, toCanonicalString(balances[currency])])) };
+  });
+}
+
+/** The path's team, which the key may act on (403 otherwise) and which exists (404 otherwise). */
+async function teamOf(ctx: { params: Record<string, string | undefined>; state: { em: import('@mikro-orm/postgresql').EntityManager; principal?: import('../middleware/auth.ts').Principal } }): Promise<string> {
+  const teamId = parseWith(identifier, ctx.params.team_id, 'team_id');
+  assertTenantAccess(principalOf(ctx.state), teamId, 'team_id');
+  if (!(await ctx.state.em.findOne(Tenant, { id: teamId }))) throw notFound(`Team ${teamId}`, 'team_id');
+  return teamId;
+}
+
+export function cardBody(card: Card) {
+  return { card_id: card.id, brand: card.brand, last4: card.last4, exp_month: card.expMonth, exp_year: card.expYear, is_default: card.isDefault };
+}

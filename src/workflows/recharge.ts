@@ -1,0 +1,58 @@
+/**
+ * RechargeWorkflow (`recharge-{trans_id}`): charge the card, then credit the ledger, exactly once.
+ * The charge's idempotency key is the business key, so a retried or replayed activity never charges
+ * twice; the credit is idempotent by the movement id, so a worker dying between the two steps only
+ * delays the credit.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+
+export interface RechargeInput {
+  transId: string;
+  tenantId: string;
+  cardId: string;
+  /** USD, decimal string */
+  amount: string;
+  description: string;
+}
+
+export type RechargeResult = { status: 'succeeded'; chargeId: string } | { status: 'declined'; declineCode: string; message: string };
+
+const gateway = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['CardDeclined'] },
+});
+const ledger = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+export const rechargeIdempotencyKey = (transId: string) => `recharge-${transId}`;
+
+export async function rechargeWorkflow(input: RechargeInput): Promise<RechargeResult> {
+  let chargeId: string;
+  try {
+    ({ chargeId } = await gateway.chargeCard({
+      idempotencyKey: rechargeIdempotencyKey(input.transId),
+      tenantId: input.tenantId,
+      cardId: input.cardId,
+      amount: input.amount,
+      offSession: false,
+      description: input.description,
+    }));
+  } catch (error) {
+    const declined = declineOf(error);
+    if (!declined) throw error;
+    await ledger.failMovement({ movementId: input.transId, code: declined.declineCode, message: declined.message });
+    return { status: 'declined', ...declined };
+  }
+  await ledger.settleCredit({ movementId: input.transId, gatewayChargeId: chargeId });
+  return { status: 'succeeded', chargeId };
+}
+
+/** The decline carried by a failed charge activity, if that is why it failed. */
+export function declineOf(error: unknown): { declineCode: string; message: string } | undefined {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure) || error.cause.type !== 'CardDeclined') return undefined;
+  const details = (error.cause.details?.[0] ?? {}) as { declineCode?: string };
+  return { declineCode: details.declineCode ?? 'card_declined', message: error.cause.message };
+}
