@@ -27,7 +27,7 @@ export const configSchema = z
   CARD_GATEWAY: z.enum(['sandbox', 'stripe']).default('sandbox'),
   STRIPE_API_KEY: z.string().min(1).optional(),
   /** The Stripe API's base URL (a regional endpoint, a proxy, or a local stand-in in tests). */
-  STRIPE_API_BASE: z.url().optional(),
+  STRIPE_API_BASE: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
 })
   .refine((config) => config.CARD_GATEWAY !== 'stripe' || config.STRIPE_API_KEY !== undefined, {
     message: 'is required when CARD_GATEWAY=stripe',

@@ -38,6 +38,7 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
         const result = await deps.gateway.charge({
           idempotencyKey: input.idempotencyKey,
           cardRef: card.gatewayRef,
+          customerRef: card.gatewayCustomerRef ?? undefined,
           amount: parseDecimal(input.amount),
           currency: 'USD',
           offSession: input.offSession,

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import type { Orm } from '../../src/db/orm.ts';
 import { Dec } from '../../src/domain/money.ts';
 import { CardDeclinedError, GatewayUnavailableError, InvalidCardTokenError, type CardGateway, type ChargeRequest } from '../../src/gateway/card-gateway.ts';
-import { createCardGateway, gatewayConfigSchema } from '../../src/gateway/index.ts';
+import { configSchema } from '../../src/config.ts';
+import { createCardGateway } from '../../src/gateway/index.ts';
 import { createStripeGateway, stripeAmount, stripeHostOptions } from '../../src/gateway/stripe-gateway.ts';
 
 const API_KEY = 'sk_test_stand_in_0123456789';
@@ -436,11 +437,12 @@ describe('configuration', () => {
 
   it('chooses the gateway by CARD_GATEWAY and requires STRIPE_API_KEY for stripe', () => {
     const orm = {} as Orm;
-    expect(createCardGateway(gatewayConfigSchema.parse({}), { orm }).name).toBe('sandbox');
-    expect(createCardGateway(gatewayConfigSchema.parse({ CARD_GATEWAY: 'stripe', STRIPE_API_KEY: API_KEY, STRIPE_API_BASE: standIn.url }), { orm }).name).toBe('stripe');
-    const missingKey = gatewayConfigSchema.safeParse({ CARD_GATEWAY: 'stripe' });
+    const base = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' };
+    expect(createCardGateway(configSchema.parse(base), { orm }).name).toBe('sandbox');
+    expect(createCardGateway(configSchema.parse({ ...base, CARD_GATEWAY: 'stripe', STRIPE_API_KEY: API_KEY, STRIPE_API_BASE: standIn.url }), { orm }).name).toBe('stripe');
+    const missingKey = configSchema.safeParse({ ...base, CARD_GATEWAY: 'stripe' });
     expect(missingKey.success).toBe(false);
     expect(missingKey.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([['STRIPE_API_KEY', 'is required when CARD_GATEWAY=stripe']]);
-    expect(gatewayConfigSchema.safeParse({ STRIPE_API_BASE: 'ftp://example.com' }).success).toBe(false);
+    expect(configSchema.safeParse({ ...base, STRIPE_API_BASE: 'ftp://example.com' }).success).toBe(false);
   });
 });

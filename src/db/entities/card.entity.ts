@@ -9,6 +9,8 @@ export const Card = defineEntity({
     tenantId: p.string().fieldName('tenant_id'),
     gateway: p.string(),
     gatewayRef: p.string().fieldName('gateway_ref'),
+    /** the gateway's customer holding the card (Stripe `cus_…`), needed to charge it again off-session */
+    gatewayCustomerRef: p.string().fieldName('gateway_customer_ref').nullable(),
     brand: p.string(),
     last4: p.string(),
     expMonth: p.integer().fieldName('exp_month'),

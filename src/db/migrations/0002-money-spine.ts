@@ -77,6 +77,7 @@ export class Migration0002MoneySpine extends Migration {
         tenant_id text not null references tenants(id),
         gateway text not null,
         gateway_ref text not null,
+        gateway_customer_ref text,
         brand text not null,
         last4 text not null check (last4 ~ '^[0-9]{4}$'),
         exp_month integer not null check (exp_month between 1 and 12),

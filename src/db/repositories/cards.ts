@@ -14,6 +14,7 @@ export async function addCard(em: EntityManager, tenantId: string, gateway: stri
       tenantId,
       gateway,
       gatewayRef: card.gatewayRef,
+      gatewayCustomerRef: card.customerRef ?? null,
       brand: card.brand,
       last4: card.last4,
       expMonth: card.expMonth,
