@@ -4,6 +4,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { CardGateway } from '../gateway/card-gateway.ts';
 import { createDiagnosticsActivities } from './diagnostics.ts';
 import { createPaymentActivities } from './payments.ts';
+import { createEventActivities } from './events.ts';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDiagnosticsActivities(deps),
     ...createPaymentActivities(deps),
+    ...createEventActivities(deps),
   };
 }
 

@@ -3,7 +3,8 @@
  * queue, against the run's PostgreSQL and Temporal dev server.
  */
 import { randomBytes } from 'node:crypto';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
+import { quietTemporalRuntime } from './quiet-runtime.ts';
 import { configSchema, type Config } from '../../src/config.ts';
 import { initOrm, type Orm } from '../../src/db/orm.ts';
 import { startApi } from '../../src/api/server.ts';
@@ -24,15 +25,6 @@ export interface TestStack {
 
 export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
-}
-
-/** The SDK runtime logs at WARN in tests; installed once per process (the first caller wins). */
-function quietTemporalRuntime(): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR') });
-  } catch {
-    // already installed by an earlier test file in this process
-  }
 }
 
 export async function startStack(overrides: Partial<Record<keyof Config, string>> = {}): Promise<TestStack> {
