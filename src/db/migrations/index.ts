@@ -1,10 +1,12 @@
 import { Migration0001Foundation } from './0001-foundation.ts';
 import { Migration0002MoneySpine } from './0002-money-spine.ts';
 import { Migration0003Events } from './0003-events.ts';
+import { Migration0005Subscriptions } from './0005-subscriptions.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
   { name: '0001-foundation', class: Migration0001Foundation },
   { name: '0002-money-spine', class: Migration0002MoneySpine },
   { name: '0003-events', class: Migration0003Events },
+  { name: '0005-subscriptions', class: Migration0005Subscriptions },
 ];
