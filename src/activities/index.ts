@@ -5,6 +5,7 @@ import type { CardGateway } from '../gateway/card-gateway.ts';
 import { createDiagnosticsActivities } from './diagnostics.ts';
 import { createPaymentActivities } from './payments.ts';
 import { createEventActivities } from './events.ts';
+import { createSubscriptionActivities } from './subscriptions.ts';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDiagnosticsActivities(deps),
     ...createPaymentActivities(deps),
     ...createEventActivities(deps),
+    ...createSubscriptionActivities(deps),
   };
 }
 

@@ -4,3 +4,4 @@ export { rechargeWorkflow } from './recharge.ts';
 export type { RechargeInput, RechargeResult } from './recharge.ts';
 export { refundWorkflow } from './refund.ts';
 export type { RefundInput, RefundResult } from './refund.ts';
+export { subscriptionWorkflow } from './subscription.ts';

@@ -4,7 +4,7 @@
  * twice; the credit is idempotent by the movement id, so a worker dying between the two steps only
  * delays the credit.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 
 export interface RechargeInput {
@@ -47,6 +47,8 @@ export async function rechargeWorkflow(input: RechargeInput): Promise<RechargeRe
     return { status: 'declined', ...declined };
   }
   await ledger.settleCredit({ movementId: input.transId, gatewayChargeId: chargeId });
+  // Money arrived: subscriptions in arrears retry their charge now. Histories recorded before this step skip it.
+  if (patched('signal-arrears-after-recharge')) await ledger.resumeUnpaidSubscriptions({ tenantId: input.tenantId });
   return { status: 'succeeded', chargeId };
 }
 
