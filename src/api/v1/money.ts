@@ -8,6 +8,8 @@ import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import { Dec, toJsonNumber } from '../../domain/money.ts';
 import { tenantBalances } from '../../ledger/ledger.ts';
+import { tenantSubscriptionStatus } from '../../db/repositories/subscriptions.ts';
+import { signalUnpaidSubscriptions } from '../../temporal/subscriptions.ts';
 import { createPendingMovement, findTenantMovement, listMovements, settleCredit } from '../../ledger/movements.ts';
 import type { RechargeInput, RechargeResult, RefundInput, RefundResult } from '../../workflows/index.ts';
 import { principalOf } from '../context.ts';
@@ -30,7 +32,7 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
     const { namespace } = parseWith(NamespaceQuery, ctx.query);
     await tenantOr404(ctx.state.em, namespace, principalOf(ctx.state));
     const balances = await tenantBalances(ctx.state.em, namespace);
-    ctx.body = { balance: toJsonNumber(balances.USD), status: 'active' };
+    ctx.body = { balance: toJsonNumber(balances.USD), status: await tenantSubscriptionStatus(ctx.state.em, namespace) };
   });
 
   router.get('/amounts', async (ctx) => {
@@ -61,6 +63,10 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
       if (principal.scope !== 'operator') throw new AppError('forbidden', 'Only an operator may record a manual credit.', { field: 'payment_method' });
       await createPendingMovement(ctx.state.em, { id: transId, tenantId: body.namespace, kind: 'manual_credit', currency: 'USD', amount: body.amount, paymentMethod: 'manual', description }, now);
       await settleCredit(ctx.state.em, transId, {}, now);
+      // Unpaid subscriptions retry their charge now. The credit stands if Temporal is unreachable: they also retry daily.
+      await signalUnpaidSubscriptions(ctx.state.em, deps.temporal, body.namespace).catch((error: unknown) => {
+        ctx.state.log.warn({ err: error, tenantId: body.namespace }, 'could not signal unpaid subscriptions');
+      });
       ctx.body = await balanceAnswer(ctx.state.em, body.namespace, transId);
       return;
     }
@@ -144,7 +150,7 @@ async function balanceAnswer(em: Parameters<typeof tenantBalances>[0], tenantId:
   return { balance: toJsonNumber(balances.USD), status: 'active', trans_id: transId };
 }
 
-async function tenantOr404(em: Parameters<typeof tenantBalances>[0], tenantId: string, principal: ReturnType<typeof principalOf>, field = 'namespace'): Promise<void> {
+export async function tenantOr404(em: Parameters<typeof tenantBalances>[0], tenantId: string, principal: ReturnType<typeof principalOf>, field = 'namespace'): Promise<void> {
   assertTenantAccess(principal, tenantId, field);
   if (!(await em.findOne(Tenant, { id: tenantId }))) throw notFound(`Tenant ${tenantId}`, field);
 }

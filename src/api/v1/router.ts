@@ -9,6 +9,7 @@ import { parseWith } from '../validation.ts';
 import { formatTimestamp } from '../format.ts';
 import { ListMarketQuery } from './schemas.ts';
 import { mountMoneyRoutes, type MoneyRouteDeps } from './money.ts';
+import { mountSubscriptionRoutes } from './subscriptions.ts';
 
 export function v1Router(deps: MoneyRouteDeps): Router {
   const router = new Router({ prefix: '/payment/v1' });
@@ -27,6 +28,7 @@ export function v1Router(deps: MoneyRouteDeps): Router {
   });
 
   mountMoneyRoutes(router, deps);
+  mountSubscriptionRoutes(router, deps);
 
   return router;
 }

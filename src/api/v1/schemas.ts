@@ -26,3 +26,12 @@ export const RechargeBody = z.strictObject({
 export const RefundBody = z.strictObject({
   reason: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(512, 'must be at most 512 characters'),
 });
+
+/** A checkout: subscribe the namespace to a plan of a region (seed 001). */
+export const CheckoutBody = z.strictObject({
+  plan_id: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+  namespace: identifier,
+  region: identifier,
+});
+
+export const CancelSubscriptionBody = z.strictObject({ namespace: identifier });
