@@ -5,6 +5,7 @@
 import { z } from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const evmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
 
 export const configSchema = z
   .object({
@@ -14,7 +15,12 @@ export const configSchema = z
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('payment-engine'),
   OPERATOR_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
-  PRICE_FEED: z.enum(['static']).default('static'),
+  /** `static`: rates operators set (PUT /operator/v1/rates); `http`: a CoinGecko-style simple-price endpoint. */
+  PRICE_FEED: z.enum(['static', 'http']).default('static'),
+  /** Base URL of the http price feed (`{base}/simple/price?ids=…`). */
+  PRICE_FEED_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** An http feed reading older than this is stale: token quotes then answer 503 price_unavailable. */
+  PRICE_FEED_MAX_AGE_SECONDS: positiveInt(300),
   QUOTE_TTL_SECONDS: positiveInt(15 * 60),
   BODY_LIMIT_BYTES: positiveInt(64 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -28,10 +34,39 @@ export const configSchema = z
   STRIPE_API_KEY: z.string().min(1).optional(),
   /** The Stripe API's base URL (a regional endpoint, a proxy, or a local stand-in in tests). */
   STRIPE_API_BASE: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** The EVM chain of the token payments (docs/tokens.md); without it token features answer 503. */
+  CHAIN_ID: z.coerce.number().int().positive().optional(),
+  /** JSON-RPC of that chain, for the built-in watcher (`npm run watcher`). */
+  CHAIN_RPC_URL: z.url({ protocol: /^(https?|wss?)$/, error: 'must be an http(s) or ws(s) URL' }).optional(),
+  /** Extended public key (xpub) from which deposit addresses are derived, index = pre_pay_id. */
+  DEPOSIT_XPUB: z.string().regex(/^[xt]pub[1-9A-HJ-NP-Za-km-z]{100,112}$/, 'must be a BIP32 extended public key (xpub…)').optional(),
+  TOKEN_ANKR_ERC20_ADDRESS: evmAddress.optional(),
+  TOKEN_USDT_ERC20_ADDRESS: evmAddress.optional(),
+  /** Blocks a transfer needs (its own counts as one) before it is credited, or `finalized` for the chain's finalized tag. */
+  CHAIN_CONFIRMATIONS: z.union([z.literal('finalized'), z.coerce.number().int().min(1).max(10_000)]).default(12),
+  /** HMAC secret of `X-Watcher-Signature` on POST /v2alpha/watchers/transfers. */
+  WATCHER_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Most blocks one eth_getLogs call asks for. */
+  WATCHER_BLOCK_RANGE: positiveInt(1000),
+  WATCHER_POLL_SECONDS: z.coerce.number().positive().max(3600).default(12),
+  /** Where the watcher starts when it has no cursor yet; default: the current confirmed head. */
+  WATCHER_START_BLOCK: z.coerce.number().int().min(0).optional(),
 })
   .refine((config) => config.CARD_GATEWAY !== 'stripe' || config.STRIPE_API_KEY !== undefined, {
     message: 'is required when CARD_GATEWAY=stripe',
     path: ['STRIPE_API_KEY'],
+  })
+  .refine((config) => config.PRICE_FEED !== 'http' || config.PRICE_FEED_URL !== undefined, {
+    message: 'is required when PRICE_FEED=http',
+    path: ['PRICE_FEED_URL'],
+  })
+  .refine((config) => config.CHAIN_ID !== undefined || (config.CHAIN_RPC_URL === undefined && config.DEPOSIT_XPUB === undefined), {
+    message: 'is required when CHAIN_RPC_URL or DEPOSIT_XPUB is set',
+    path: ['CHAIN_ID'],
+  })
+  .refine((config) => config.CHAIN_RPC_URL === undefined || config.TOKEN_ANKR_ERC20_ADDRESS !== undefined || config.TOKEN_USDT_ERC20_ADDRESS !== undefined, {
+    message: 'or TOKEN_USDT_ERC20_ADDRESS is required when CHAIN_RPC_URL is set',
+    path: ['TOKEN_ANKR_ERC20_ADDRESS'],
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,6 +2,7 @@ import { Migration0001Foundation } from './0001-foundation.ts';
 import { Migration0002MoneySpine } from './0002-money-spine.ts';
 import { Migration0003Events } from './0003-events.ts';
 import { Migration0005Subscriptions } from './0005-subscriptions.ts';
+import { Migration0006Chain } from './0006-chain.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -9,4 +10,5 @@ export const migrationsList = [
   { name: '0002-money-spine', class: Migration0002MoneySpine },
   { name: '0003-events', class: Migration0003Events },
   { name: '0005-subscriptions', class: Migration0005Subscriptions },
+  { name: '0006-chain', class: Migration0006Chain },
 ];
