@@ -6,6 +6,7 @@ import { createDiagnosticsActivities } from './diagnostics.ts';
 import { createPaymentActivities } from './payments.ts';
 import { createEventActivities } from './events.ts';
 import { createSubscriptionActivities } from './subscriptions.ts';
+import { createTokenTransferActivities } from './token-transfers.ts';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPaymentActivities(deps),
     ...createEventActivities(deps),
     ...createSubscriptionActivities(deps),
+    ...createTokenTransferActivities(deps),
   };
 }
 

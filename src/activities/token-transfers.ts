@@ -1,0 +1,67 @@
+/**
+ * Crediting a token transfer to a team's balance: a `token` money movement (credit from the
+ * token_clearing account, ledger key `movement-{id}`), once per transfer identity.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Orm } from '../db/orm.ts';
+import { transferMovementId } from '../chain/identity.ts';
+import type { Clock } from '../domain/clock.ts';
+import { CURRENCY_DECIMALS, parseDecimal, type Dec } from '../domain/money.ts';
+import type { TokenTransferSignal } from '../domain/token-transfer.ts';
+import { createPendingMovement, settleCredit } from '../ledger/movements.ts';
+
+export interface CreditTokenTransferInput {
+  transfer: TokenTransferSignal;
+  tenantId: string;
+}
+
+export function createTokenTransferActivities(deps: { orm: Orm; clock: Clock }) {
+  return {
+    /** Credits the transfer's amount to the tenant's balance in its token; repeating it credits nothing more. */
+    async creditTokenTransfer(input: CreditTokenTransferInput): Promise<{ movementId: string; status: string }> {
+      const { transfer } = input;
+      const amount = validAmount(transfer);
+      const movementId = transferMovementId(transfer);
+      const em = deps.orm.em.fork();
+      const now = deps.clock.now();
+      await createPendingMovement(
+        em,
+        {
+          id: movementId,
+          tenantId: input.tenantId,
+          kind: 'token_transfer',
+          currency: transfer.token,
+          amount,
+          paymentMethod: 'token',
+          description: `Token transfer ${transfer.txHash} (log ${transfer.logIndex}) on chain ${transfer.chainId}`,
+        },
+        now,
+      );
+      const movement = await settleCredit(em, movementId, {}, now);
+      await em.execute('update chain_transfers set movement_id = ?, updated_at = ? where chain_id = ? and tx_hash = ? and log_index = ? and movement_id is null', [
+        movementId,
+        now,
+        transfer.chainId,
+        transfer.txHash,
+        transfer.logIndex,
+      ]);
+      return { movementId, status: movement.status };
+    },
+  };
+}
+
+function validAmount(transfer: TokenTransferSignal): Dec {
+  let amount: Dec;
+  try {
+    amount = parseDecimal(transfer.amount);
+  } catch {
+    throw invalid(`amount ${JSON.stringify(transfer.amount)} is not a plain decimal`);
+  }
+  if (amount.lte(0)) throw invalid('amount must be positive');
+  if (amount.decimalPlaces() > CURRENCY_DECIMALS[transfer.token]) throw invalid(`amount has more than ${CURRENCY_DECIMALS[transfer.token]} decimals for ${transfer.token}`);
+  return amount;
+}
+
+function invalid(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'InvalidTransfer', message, nonRetryable: true });
+}

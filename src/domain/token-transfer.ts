@@ -1,0 +1,38 @@
+/**
+ * A token transfer as it crosses Temporal (the `tokenTransfer` signal of a prepay, the input of the
+ * credit workflow). Amounts are decimal strings in token units, block numbers plain integers: nothing
+ * here needs a float or a bigint to survive JSON. Pure, so workflows may import it.
+ */
+import type { TokenCurrency } from './money.ts';
+
+/** What makes a transfer unique: one ERC20 Transfer log. A transfer counts once, by this identity. */
+export interface TransferIdentity {
+  chainId: number;
+  /** lower-case 0x hash */
+  txHash: string;
+  logIndex: number;
+}
+
+/** The payload of the `tokenTransfer` signal sent to `prepay-{pre_pay_id}`. */
+export interface TokenTransferSignal extends TransferIdentity {
+  token: TokenCurrency;
+  /** decimal string in token units, exact ("1.000001" USDT, up to 18 decimals for ANKR) */
+  amount: string;
+  /** lower-case 0x addresses */
+  from: string;
+  to: string;
+  blockNumber: number;
+}
+
+/** The signal's name on the prepay workflow. */
+export const TOKEN_TRANSFER_SIGNAL = 'tokenTransfer';
+
+/** `{chainId}-{txHash}-{logIndex}`: the key of workflow ids, event keys and de-duplication sets. */
+export function transferKey(identity: TransferIdentity): string {
+  return `${identity.chainId}-${identity.txHash}-${identity.logIndex}`;
+}
+
+/** The id of the workflow that credits a transfer to a team's balance: one per transfer, ever. */
+export function creditTransferWorkflowId(identity: TransferIdentity): string {
+  return `transfer-${transferKey(identity)}`;
+}
