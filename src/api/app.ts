@@ -6,6 +6,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Logger } from '../logger.ts';
 import type { PriceFeed } from '../pricing/price-feed.ts';
 import type { CardGateway } from '../gateway/card-gateway.ts';
+import type { ChainSettings } from '../chain/settings.ts';
 import './context.ts';
 import { healthRouter } from './health.ts';
 import { authenticate } from './middleware/auth.ts';
@@ -16,6 +17,7 @@ import { requestLog } from './middleware/request-log.ts';
 import { operatorRouter } from './operator/router.ts';
 import { v1Router } from './v1/router.ts';
 import { v2alphaRouter } from './v2alpha/router.ts';
+import { watcherRouter } from './v2alpha/watchers.ts';
 
 export interface AppDeps {
   orm: Orm;
@@ -31,6 +33,9 @@ export interface AppDeps {
     bodyLimitBytes: number;
     /** how long a money request waits for its workflow before answering 202 pending */
     workflowWaitSeconds: number;
+    /** null when no chain is configured: token features answer 503 */
+    chain: ChainSettings | null;
+    watcherSigningSecret: string | undefined;
   };
 }
 
@@ -53,6 +58,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(jsonBody(deps.settings.bodyLimitBytes));
 
   for (const router of [
+    watcherRouter({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, chain: deps.settings.chain, signingSecret: deps.settings.watcherSigningSecret }),
     v1Router({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, waitSeconds: deps.settings.workflowWaitSeconds }),
     v2alphaRouter({ priceFeed: deps.priceFeed, clock: deps.clock, quoteTtlSeconds: deps.settings.quoteTtlSeconds, gateway: deps.gateway }),
     operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue }),

@@ -8,7 +8,8 @@ import { loadConfig, type Config } from '../config.ts';
 import { initOrm, migrate, type Orm } from '../db/orm.ts';
 import { systemClock } from '../domain/clock.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { staticPriceFeed } from '../pricing/price-feed.ts';
+import { createPriceFeed } from '../pricing/price-feed.ts';
+import { chainSettingsOf } from '../chain/settings.ts';
 import { connectTemporal } from '../temporal/client.ts';
 import { createApp } from './app.ts';
 import { createCardGateway } from '../gateway/index.ts';
@@ -27,7 +28,7 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
     temporal: client,
     logger,
     clock: systemClock,
-    priceFeed: staticPriceFeed,
+    priceFeed: createPriceFeed(config, systemClock),
     gateway: createCardGateway(config, { orm }),
     settings: {
       operatorApiKey: config.OPERATOR_API_KEY,
@@ -35,6 +36,8 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
       quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       workflowWaitSeconds: config.WORKFLOW_WAIT_SECONDS,
+      chain: chainSettingsOf(config),
+      watcherSigningSecret: config.WATCHER_SIGNING_SECRET,
     },
   });
   const server = createServer(app.callback());

@@ -6,6 +6,7 @@ export const ERROR_TYPES = {
   invalid_request: 400,
   invalid_json: 400,
   unauthorized: 401,
+  invalid_signature: 401,
   payment_required: 402,
   card_declined: 402,
   insufficient_balance: 402,
