@@ -17,6 +17,8 @@ import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT, start
 import { createLogger } from '../src/logger.ts';
 import { createWorker } from '../src/worker.ts';
 import { createCardGateway } from '../src/gateway/index.ts';
+import { connectTemporal } from '../src/temporal/client.ts';
+import { startWatcher } from '../src/watcher/main.ts';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 
 const DATA = join(PROJECT_ROOT, '.data');
@@ -55,6 +57,15 @@ async function main(): Promise<void> {
   cleanups.unshift(() => api.close());
   const { worker, close } = await createWorker({ config, orm, gateway: createCardGateway(config, { orm }) });
   const running = worker.run();
+  // With a chain configured, the watcher runs here too (its own process in production: `npm run watcher`).
+  if (config.CHAIN_RPC_URL) {
+    const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+    const watcher = await startWatcher({ config, orm, temporal: temporal.client, logger });
+    cleanups.unshift(async () => {
+      await watcher.stop();
+      await temporal.connection.close();
+    });
+  }
 
   say();
   say('Payment engine is running.');
@@ -62,6 +73,7 @@ async function main(): Promise<void> {
   say(`  Temporal:          ${config.TEMPORAL_ADDRESS}`);
   if (env.TEMPORAL_UI_URL) say(`  Temporal UI:       ${env.TEMPORAL_UI_URL}`);
   say(`  PostgreSQL:        ${redactPassword(config.DATABASE_URL)}`);
+  if (config.CHAIN_RPC_URL) say(`  Chain watcher:     chain ${config.CHAIN_ID} (${config.CHAIN_CONFIRMATIONS} confirmations)`);
   say(`  Operator key:      ${config.OPERATOR_API_KEY}${process.env.OPERATOR_API_KEY ? ' (from OPERATOR_API_KEY)' : ''}`);
   say(`  Demo tenant key:   ${demoKeys.tenantKey}   (tenant "${DEMO.tenantId}")`);
   say();
