@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config.ts';
 import { CURRENCY_DECIMALS, type TokenCurrency } from '../domain/money.ts';
+import { parseExtendedPublicKey } from './deposit-address.ts';
 
 export interface TokenContract {
   currency: TokenCurrency;
@@ -28,9 +29,19 @@ export interface ChainSettings {
  */
 export const FINALIZED_EQUIVALENT_CONFIRMATIONS = 64;
 
-/** The chain settings, or null when no chain is configured (token features then answer 503). */
+/**
+ * The chain settings, or null when no chain is configured (token features then answer 503). Throws at
+ * start-up when DEPOSIT_XPUB does not decode, rather than on the first token prepay.
+ */
 export function chainSettingsOf(config: Config): ChainSettings | null {
   if (config.CHAIN_ID === undefined) return null;
+  if (config.DEPOSIT_XPUB) {
+    try {
+      parseExtendedPublicKey(config.DEPOSIT_XPUB);
+    } catch (error) {
+      throw new Error(`DEPOSIT_XPUB is not a valid extended public key: ${(error as Error).message}`, { cause: error });
+    }
+  }
   const tokens: TokenContract[] = [];
   if (config.TOKEN_ANKR_ERC20_ADDRESS) tokens.push(tokenContract('ANKR_ERC20', config.TOKEN_ANKR_ERC20_ADDRESS));
   if (config.TOKEN_USDT_ERC20_ADDRESS) tokens.push(tokenContract('USDT_ERC20', config.TOKEN_USDT_ERC20_ADDRESS));
