@@ -145,8 +145,17 @@ export function createScanner(deps: ScannerDeps): Scanner {
     return from;
   }
 
+  /** The range's Transfer logs in chain order; a range the RPC refuses (too many results) is read in halves. */
   async function transferLogs(token: TokenContract, from: number, to: number): Promise<TransferLog[]> {
-    const logs = await client.getLogs({ address: token.address, event: TRANSFER_EVENT, fromBlock: BigInt(from), toBlock: BigInt(to), strict: true });
+    let logs;
+    try {
+      logs = await client.getLogs({ address: token.address, event: TRANSFER_EVENT, fromBlock: BigInt(from), toBlock: BigInt(to), strict: true });
+    } catch (error) {
+      if (to <= from) throw error;
+      const middle = Math.floor((from + to) / 2);
+      logger.debug({ from, to, reason: (error as Error).message }, 'eth_getLogs refused the range; reading it in halves');
+      return [...(await transferLogs(token, from, middle)), ...(await transferLogs(token, middle + 1, to))];
+    }
     return logs.filter((log) => !log.removed).sort((left, right) => Number(left.blockNumber - right.blockNumber) || left.logIndex - right.logIndex);
   }
 

@@ -20,6 +20,7 @@ import { connectTemporal } from '../../src/temporal/client.ts';
 import { createCardGateway } from '../../src/gateway/index.ts';
 import { createWorker } from '../../src/worker.ts';
 import { createScanner, type Scanner } from '../../src/watcher/scanner.ts';
+import type { PublicClient } from 'viem';
 import { startAnvil, type TestChain } from '../helpers/anvil.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
@@ -70,8 +71,9 @@ afterAll(async () => {
 });
 
 /** A scanner as `npm run watcher` builds it; a new one is a restarted watcher (its state is the cursor in PostgreSQL). */
-function newScanner(): Scanner {
+function newScanner(client?: PublicClient): Scanner {
   return createScanner({
+    client,
     orm: stack.orm,
     temporal: temporal.client,
     taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
@@ -248,6 +250,31 @@ describe('the chain watcher', () => {
     expect((await transferRow(late.txHash))?.status).toBe('credited');
     expect(await balances(tenant)).toEqual({ USD: '0', USDT_ERC20: '3', ANKR_ERC20: '0.000000000000000001' });
     expect(await signalsOf(prepay.workflowId)).toHaveLength(1);
+  });
+
+  it('reads a block range the RPC refuses as too large in smaller pieces', async () => {
+    const tenant = await createTenant(stack);
+    const deposit = await depositAddress(tenant, 'USDT_ERC20');
+    await chain.transfer('USDT_ERC20', deposit.address, 4_000_000n);
+    await chain.mine(CONFIRMATIONS);
+    await rewindCursors();
+    // like providers that cap eth_getLogs: more than one block per call is refused
+    const refused: string[] = [];
+    const picky = new Proxy(chain.client, {
+      get(target, property, receiver) {
+        if (property !== 'getLogs') return Reflect.get(target, property, receiver);
+        return async (parameters: { fromBlock: bigint; toBlock: bigint }) => {
+          if (parameters.toBlock > parameters.fromBlock) {
+            refused.push(`${parameters.fromBlock}-${parameters.toBlock}`);
+            throw new Error('query returned more than 10000 results');
+          }
+          return target.getLogs(parameters as never);
+        };
+      },
+    });
+    await passAndCredits(newScanner(picky));
+    expect(refused.length).toBeGreaterThan(0);
+    expect((await balances(tenant)).USDT_ERC20).toBe('4');
   });
 
   it('`npm run watcher` credits, stops cleanly on SIGTERM, and resumes from its cursor after a restart', async () => {
