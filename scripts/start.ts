@@ -86,7 +86,8 @@ async function main(): Promise<void> {
     process.once('SIGTERM', () => resolve());
   });
   say('\nStopping…');
-  worker.shutdown();
+  // The SDK runtime already drains workers on SIGINT/SIGTERM; shutting one down twice throws.
+  if (worker.getState() === 'RUNNING') worker.shutdown();
   await running.catch(() => undefined);
   await close();
 }
