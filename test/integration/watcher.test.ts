@@ -122,7 +122,12 @@ async function passAndCredits(scan: Scanner = scanner) {
 
 async function rewindCursors(): Promise<void> {
   const genesis = await chain.client.getBlock({ blockNumber: 0n });
-  await sql('update watcher_cursors set block_number = 0, block_hash = ? where chain_id = ?', [genesis.hash, chain.chainId]);
+  await sql('update watcher_cursors set block_number = 0, block_hash = ? where chain_id = ? and token_contract in (?, ?)', [
+    genesis.hash,
+    chain.chainId,
+    chain.tokens.ANKR_ERC20,
+    chain.tokens.USDT_ERC20,
+  ]);
 }
 
 async function ledgerTransactions(tenantId: string): Promise<number> {
@@ -212,6 +217,16 @@ describe('the chain watcher', () => {
     await chain.reorg(CONFIRMATIONS + 2);
     const report = await passAndCredits();
     expect(report.reorgs).toBe(2); // one cursor per token contract
+    // scanned again up to the confirmed head, and the cursors now carry the new chain's hashes
+    const cursors = await sql<{ block_number: string; block_hash: string }>(
+      'select block_number::text as block_number, block_hash from watcher_cursors where chain_id = ? and token_contract in (?, ?)',
+      [chain.chainId, chain.tokens.ANKR_ERC20, chain.tokens.USDT_ERC20],
+    );
+    expect(cursors).toHaveLength(2);
+    for (const cursor of cursors) {
+      expect(Number(cursor.block_number)).toBe(report.confirmedHead);
+      expect(cursor.block_hash).toBe((await chain.client.getBlock({ blockNumber: BigInt(cursor.block_number) })).hash);
+    }
     expect((await passAndCredits()).reorgs).toBe(0);
   });
 
