@@ -22,6 +22,7 @@ import { createWorker } from '../../src/worker.ts';
 import { createScanner, type Scanner } from '../../src/watcher/scanner.ts';
 import type { PublicClient } from 'viem';
 import { startAnvil, type TestChain } from '../helpers/anvil.ts';
+import { client } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 
@@ -186,6 +187,9 @@ describe('the chain watcher', () => {
     ]);
     expect((await balances(tenant)).USDT_ERC20).toBe('2');
     expect(await ledgerTransactions(tenant.id)).toBe(2);
+    // the books still balance: token_clearing carries the other side of every credit
+    const check = expectStatus(await client(stack.url, stack.operatorKey)('GET', '/operator/v1/ledger/check'), 200).body;
+    expect(check).toMatchObject({ ok: true });
   });
 
   it('never credits a transfer that a reorg removed before it reached the depth', async () => {
