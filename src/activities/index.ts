@@ -5,6 +5,7 @@ import type { CardGateway } from '../gateway/card-gateway.ts';
 import { createDiagnosticsActivities } from './diagnostics.ts';
 import { createPaymentActivities } from './payments.ts';
 import { createEventActivities } from './events.ts';
+import { createPrepayActivities } from './prepay.ts';
 import { createSubscriptionActivities } from './subscriptions.ts';
 import { createTokenTransferActivities } from './token-transfers.ts';
 
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDiagnosticsActivities(deps),
     ...createPaymentActivities(deps),
     ...createEventActivities(deps),
+    ...createPrepayActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createTokenTransferActivities(deps),
   };

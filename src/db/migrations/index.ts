@@ -1,6 +1,7 @@
 import { Migration0001Foundation } from './0001-foundation.ts';
 import { Migration0002MoneySpine } from './0002-money-spine.ts';
 import { Migration0003Events } from './0003-events.ts';
+import { Migration0004Prepays } from './0004-prepays.ts';
 import { Migration0005Subscriptions } from './0005-subscriptions.ts';
 import { Migration0006Chain } from './0006-chain.ts';
 
@@ -9,6 +10,7 @@ export const migrationsList = [
   { name: '0001-foundation', class: Migration0001Foundation },
   { name: '0002-money-spine', class: Migration0002MoneySpine },
   { name: '0003-events', class: Migration0003Events },
+  { name: '0004-prepays', class: Migration0004Prepays },
   { name: '0005-subscriptions', class: Migration0005Subscriptions },
   { name: '0006-chain', class: Migration0006Chain },
 ];

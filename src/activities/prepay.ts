@@ -1,0 +1,82 @@
+/**
+ * The side effects of PrepayWorkflow: booking payments, monthly revenue and refunds in the ledger,
+ * refunding at the gateway, re-pricing a renewal, and writing the read model. Each one is safe to
+ * repeat: its effect is keyed by the prepay's business step. The card charge itself is `chargeCard`
+ * (payments.ts). Times come from the workflow (workflow time), not from the worker's clock.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Orm } from '../db/orm.ts';
+import { findCluster, priceBookOf } from '../db/repositories/catalog.ts';
+import { findPrepayPayment, writePrepaySnapshot } from '../db/repositories/prepays.ts';
+import type { Clock } from '../domain/clock.ts';
+import { Dec, parseDecimal } from '../domain/money.ts';
+import type { AppBinding, PrepaySnapshot } from '../domain/prepay.ts';
+import { priceResources } from '../domain/pricing.ts';
+import type { CardGateway } from '../gateway/card-gateway.ts';
+import { bookPrepayPayment, bookPrepayRefund, recognisePrepayMonth } from '../ledger/prepays.ts';
+
+export const PREPAY_ACTIVITY_FAILURES = {
+  /** the bound app's cluster or price is gone: a renewal cannot be priced */
+  renewalUnpriceable: 'PrepayRenewalUnpriceable',
+} as const;
+
+export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; clock: Clock }) {
+  return {
+    async bookPrepayPayment(input: { prePayId: number; tenantId: string; cycle: number; amount: string; cardId: string; chargeId: string; paidAt: string }): Promise<void> {
+      const amount = parseDecimal(input.amount);
+      await bookPrepayPayment(deps.orm.em.fork(), {
+        prePayId: input.prePayId,
+        tenantId: input.tenantId,
+        cycle: input.cycle,
+        currency: 'USD',
+        amount,
+        usd: amount,
+        cardId: input.cardId,
+        gatewayChargeId: input.chargeId,
+        paidAt: new Date(input.paidAt),
+      });
+    },
+
+    async recognisePrepayMonth(input: { prePayId: number; tenantId: string; cycle: number; month: number; amount: string }): Promise<void> {
+      await recognisePrepayMonth(deps.orm.em.fork(), { ...input, currency: 'USD', amount: parseDecimal(input.amount) });
+    },
+
+    /** Refunds part or all of a cycle's charge at the gateway, then books it; the key makes both happen once. */
+    async refundPrepayCycle(input: {
+      prePayId: number;
+      tenantId: string;
+      cycle: number;
+      amount: string;
+      idempotencyKey: string;
+      reason: string;
+      refundedAt: string;
+    }): Promise<{ refundId: string }> {
+      const em = deps.orm.em.fork();
+      const payment = await findPrepayPayment(em, input.prePayId, input.cycle);
+      if (!payment?.gatewayChargeId) throw new Error(`prepay ${input.prePayId} has no card charge for cycle ${input.cycle}`);
+      const amount = parseDecimal(input.amount);
+      const { refundId } = await deps.gateway.refund({ idempotencyKey: input.idempotencyKey, chargeId: payment.gatewayChargeId, amount });
+      await bookPrepayRefund(em, { ...input, amount, gatewayRefundId: refundId, refundedAt: new Date(input.refundedAt) });
+      return { refundId };
+    },
+
+    /** The USD price of the bound app's resources for a period, at the cluster's current price book. */
+    async priceRenewal(input: { app: AppBinding; period: number }): Promise<{ usd: string }> {
+      const cluster = await findCluster(deps.orm.em.fork(), input.app.clusterId);
+      if (!cluster) {
+        throw ApplicationFailure.create({ type: PREPAY_ACTIVITY_FAILURES.renewalUnpriceable, message: `Cluster ${input.app.clusterId} no longer exists.`, nonRetryable: true });
+      }
+      const resources = { cpuMillicores: input.app.cpuLimit, memoryMib: input.app.memLimit, storageGib: input.app.storageLimit };
+      const { usd } = priceResources(priceBookOf(cluster), resources, input.app.chartName, input.period);
+      if (usd.lte(new Dec(0))) {
+        throw ApplicationFailure.create({ type: PREPAY_ACTIVITY_FAILURES.renewalUnpriceable, message: 'The bound resources cost nothing at current prices.', nonRetryable: true });
+      }
+      return { usd: usd.toFixed() };
+    },
+
+    /** Writes the workflow's state to the prepays row; `seq` orders the writes of one prepay. */
+    async syncPrepay(input: { snapshot: PrepaySnapshot; seq: number }): Promise<void> {
+      await writePrepaySnapshot(deps.orm.em.fork(), input.snapshot, input.seq, deps.clock.now());
+    },
+  };
+}

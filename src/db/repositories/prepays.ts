@@ -1,0 +1,282 @@
+/**
+ * The prepays read model: one row per prepay (what the API shows and lists), written by the API when it
+ * allocates the id and then only by the workflow's activities, in the workflow's order (`sync_seq`).
+ */
+import { createHash } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AppError } from '../../domain/errors.ts';
+import { Dec, type Currency } from '../../domain/money.ts';
+import type { AppBinding, PrepaySnapshot, PrepayStatus } from '../../domain/prepay.ts';
+
+export interface Prepay {
+  id: number;
+  tenantId: string;
+  paymentType: Currency;
+  quoteId: string | null;
+  cardId: string | null;
+  period: number;
+  autoRenewal: boolean;
+  status: PrepayStatus;
+  amount: Dec;
+  usd: Dec;
+  cycle: number;
+  monthsRecognized: number;
+  app: AppBinding | null;
+  boundAt: Date | null;
+  periodStart: Date | null;
+  periodEnd: Date | null;
+  failureCode: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** USD refunded over all cycles */
+  refundedUsd: Dec;
+}
+
+interface PrepayRow {
+  id: string;
+  tenant_id: string;
+  payment_type: Currency;
+  quote_id: string | null;
+  card_id: string | null;
+  period: number;
+  auto_renewal: boolean;
+  status: PrepayStatus;
+  amount: string;
+  usd: string;
+  cycle: number;
+  months_recognized: number;
+  app_id: string | null;
+  cluster_id: string | null;
+  chart_name: string | null;
+  cpu_limit: number | null;
+  mem_limit: number | null;
+  storage_limit: number | null;
+  icon_url: string | null;
+  project_name: string | null;
+  bound_at: Date | string | null;
+  period_start: Date | string | null;
+  period_end: Date | string | null;
+  failure_code: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+  refunded_usd: string;
+}
+
+const COLUMNS = `id::text as id, tenant_id, payment_type, quote_id, card_id, period, auto_renewal, status, amount::text as amount,
+  usd::text as usd, cycle, months_recognized, app_id, cluster_id, chart_name, cpu_limit, mem_limit, storage_limit, icon_url,
+  project_name, bound_at, period_start, period_end, failure_code, created_at, updated_at,
+  (select coalesce(sum(pp.refunded_usd), 0) from prepay_payments pp where pp.prepay_id = prepays.id)::text as refunded_usd`;
+
+/** Raw queries answer timestamps as text or Date depending on the driver's parsers: always a Date here. */
+const toDate = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
+const toDateOrNull = (value: Date | string | null): Date | null => (value === null ? null : toDate(value));
+
+function toPrepay(row: PrepayRow): Prepay {
+  return {
+    id: Number(row.id),
+    tenantId: row.tenant_id,
+    paymentType: row.payment_type,
+    quoteId: row.quote_id,
+    cardId: row.card_id,
+    period: row.period,
+    autoRenewal: row.auto_renewal,
+    status: row.status,
+    amount: new Dec(row.amount),
+    usd: new Dec(row.usd),
+    cycle: row.cycle,
+    monthsRecognized: row.months_recognized,
+    app:
+      row.app_id === null
+        ? null
+        : {
+            appId: row.app_id,
+            clusterId: row.cluster_id ?? '',
+            chartName: row.chart_name ?? '',
+            cpuLimit: row.cpu_limit ?? 0,
+            memLimit: row.mem_limit ?? 0,
+            storageLimit: row.storage_limit ?? 0,
+            iconUrl: row.icon_url ?? '',
+            projectName: row.project_name ?? '',
+          },
+    boundAt: toDateOrNull(row.bound_at),
+    periodStart: toDateOrNull(row.period_start),
+    periodEnd: toDateOrNull(row.period_end),
+    failureCode: row.failure_code,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+    refundedUsd: new Dec(row.refunded_usd),
+  };
+}
+
+export interface NewCardPrepay {
+  tenantId: string;
+  cardId: string;
+  quoteId: string | null;
+  period: number;
+  autoRenewal: boolean;
+  /** USD */
+  amount: Dec;
+  /** with an Idempotency-Key: its owner and key, so that a retry gets the same pre_pay_id */
+  idempotency: { owner: string; key: string; retentionHours: number } | null;
+}
+
+/**
+ * Allocates a pre_pay_id and writes the prepay as `awaiting_payment`. With an Idempotency-Key, a retry
+ * (after a lost answer or a crashed API) gets the prepay of the first request, for as long as the key is
+ * kept; the same key asking for another prepay is a 422.
+ */
+export async function allocateCardPrepay(em: EntityManager, input: NewCardPrepay, now: Date): Promise<{ prepay: Prepay; created: boolean }> {
+  const amount = input.amount.toFixed();
+  const fingerprint = input.idempotency
+    ? createHash('sha256').update(JSON.stringify([input.tenantId, input.cardId, input.quoteId, input.period, input.autoRenewal, amount])).digest('hex')
+    : null;
+  if (input.idempotency) {
+    // A key older than its retention may be reused for a new request (as the Idempotency-Key middleware allows).
+    await em.execute(
+      `update prepays set idempotency_owner = null, idempotency_key = null, idempotency_fingerprint = null
+        where idempotency_owner = ? and idempotency_key = ? and created_at < ?::timestamptz - make_interval(hours => ?)`,
+      [input.idempotency.owner, input.idempotency.key, now, input.idempotency.retentionHours],
+    );
+  }
+  const inserted = await em.execute<PrepayRow[]>(
+    `insert into prepays (tenant_id, payment_type, quote_id, card_id, period, auto_renewal, status, amount, usd,
+                          idempotency_owner, idempotency_key, idempotency_fingerprint, created_at, updated_at)
+     values (?, 'USD', ?, ?, ?, ?, 'awaiting_payment', ?::numeric, ?::numeric, ?, ?, ?, ?, ?)
+     on conflict (idempotency_owner, idempotency_key) do nothing returning ${COLUMNS}`,
+    [input.tenantId, input.quoteId, input.cardId, input.period, input.autoRenewal, amount, amount, input.idempotency?.owner ?? null, input.idempotency?.key ?? null, fingerprint, now, now],
+  );
+  if (inserted[0]) return { prepay: toPrepay(inserted[0]), created: true };
+
+  const [existing] = await em.execute<(PrepayRow & { idempotency_fingerprint: string })[]>(
+    `select ${COLUMNS}, idempotency_fingerprint from prepays where idempotency_owner = ? and idempotency_key = ?`,
+    [input.idempotency?.owner ?? null, input.idempotency?.key ?? null],
+  );
+  if (!existing) throw new Error('a prepay with this idempotency key vanished');
+  if (existing.idempotency_fingerprint !== fingerprint) {
+    throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used for another prepayment; use a new key for a new request.', { field: 'Idempotency-Key' });
+  }
+  return { prepay: toPrepay(existing), created: false };
+}
+
+export async function findPrepay(em: EntityManager, prePayId: number): Promise<Prepay | null> {
+  const [row] = await em.execute<PrepayRow[]>(`select ${COLUMNS} from prepays where id = ?`, [prePayId]);
+  return row ? toPrepay(row) : null;
+}
+
+/** The tenant's prepay, or null (another tenant's prepay is "not found"). */
+export async function findTenantPrepay(em: EntityManager, tenantId: string, prePayId: number): Promise<Prepay | null> {
+  const prepay = await findPrepay(em, prePayId);
+  return prepay && prepay.tenantId === tenantId ? prepay : null;
+}
+
+/** Newest first; `startingAfter` is the last pre_pay_id of the previous page. */
+export async function listTenantPrepays(em: EntityManager, tenantId: string, limit: number, startingAfter?: number): Promise<{ prepays: Prepay[]; hasMore: boolean }> {
+  const rows = await em.execute<PrepayRow[]>(
+    `select ${COLUMNS} from prepays where tenant_id = ? and (?::bigint is null or id < ?::bigint) order by id desc limit ?`,
+    [tenantId, startingAfter ?? null, startingAfter ?? null, limit + 1],
+  );
+  return { prepays: rows.slice(0, limit).map(toPrepay), hasMore: rows.length > limit };
+}
+
+/** Writes the workflow's state; a snapshot older than the stored one (a late retry) changes nothing. */
+export async function writePrepaySnapshot(em: EntityManager, snapshot: PrepaySnapshot, seq: number, now: Date): Promise<boolean> {
+  const app = snapshot.app;
+  const rows = await em.execute<{ id: string }[]>(
+    `update prepays set status = ?, cycle = ?, card_id = ?, auto_renewal = ?, amount = ?::numeric, usd = ?::numeric, months_recognized = ?,
+       app_id = ?, cluster_id = ?, chart_name = ?, cpu_limit = ?, mem_limit = ?, storage_limit = ?, icon_url = ?, project_name = ?,
+       bound_at = ?, period_start = ?, period_end = ?, failure_code = ?, sync_seq = ?, updated_at = ?
+     where id = ? and sync_seq < ? returning id::text as id`,
+    [
+      snapshot.status,
+      snapshot.cycle,
+      snapshot.cardId,
+      snapshot.autoRenewal,
+      snapshot.amount,
+      snapshot.amount,
+      snapshot.monthsRecognized,
+      app?.appId ?? null,
+      app?.clusterId ?? null,
+      app?.chartName ?? null,
+      app?.cpuLimit ?? null,
+      app?.memLimit ?? null,
+      app?.storageLimit ?? null,
+      app?.iconUrl ?? null,
+      app?.projectName ?? null,
+      snapshot.boundAt ? new Date(snapshot.boundAt) : null,
+      snapshot.periodStart ? new Date(snapshot.periodStart) : null,
+      snapshot.periodEnd ? new Date(snapshot.periodEnd) : null,
+      snapshot.failureCode,
+      seq,
+      now,
+      snapshot.prePayId,
+      seq,
+    ],
+  );
+  return rows.length > 0;
+}
+
+export interface PrepayPayment {
+  prePayId: number;
+  cycle: number;
+  currency: Currency;
+  amount: Dec;
+  usd: Dec;
+  gatewayChargeId: string | null;
+  ledgerTransactionId: string;
+  paidAt: Date;
+  refundedAmount: Dec;
+}
+
+export async function findPrepayPayment(em: EntityManager, prePayId: number, cycle: number): Promise<PrepayPayment | null> {
+  const [row] = await em.execute<
+    { cycle: number; currency: Currency; amount: string; usd: string; gateway_charge_id: string | null; ledger_transaction_id: string; paid_at: Date | string; refunded_amount: string }[]
+  >(
+    `select cycle, currency, amount::text as amount, usd::text as usd, gateway_charge_id, ledger_transaction_id, paid_at, refunded_amount::text as refunded_amount
+       from prepay_payments where prepay_id = ? and cycle = ?`,
+    [prePayId, cycle],
+  );
+  if (!row) return null;
+  return {
+    prePayId,
+    cycle: row.cycle,
+    currency: row.currency,
+    amount: new Dec(row.amount),
+    usd: new Dec(row.usd),
+    gatewayChargeId: row.gateway_charge_id,
+    ledgerTransactionId: row.ledger_transaction_id,
+    paidAt: toDate(row.paid_at),
+    refundedAmount: new Dec(row.refunded_amount),
+  };
+}
+
+/** A tenant's payments of one calendar month (UTC) in one currency, net of partial refunds. */
+export interface MonthlyPayments {
+  /** first day of the month, `YYYY-MM-01` */
+  month: string;
+  currency: Currency;
+  usd: Dec;
+  amount: Dec;
+  /** icons of the apps bound to the prepays paid for, sorted, without blanks */
+  iconUrls: string[];
+}
+
+/**
+ * Payments (initial and renewals) grouped by calendar month of payment and currency, newest month
+ * first. Fully refunded payments do not count; a partly refunded one counts what was kept.
+ * `from`/`to` are months (`YYYY-MM`), inclusive.
+ */
+export async function monthlyPayments(em: EntityManager, tenantId: string, range: { from?: string; to?: string } = {}): Promise<MonthlyPayments[]> {
+  const rows = await em.execute<{ month: string; currency: Currency; usd: string; amount: string; icon_urls: string[] }[]>(
+    `select to_char(date_trunc('month', pp.paid_at at time zone 'UTC'), 'YYYY-MM-DD') as month, pp.currency,
+            sum(pp.usd - pp.refunded_usd)::text as usd, sum(pp.amount - pp.refunded_amount)::text as amount,
+            coalesce(array_agg(distinct p.icon_url order by p.icon_url) filter (where p.icon_url is not null and p.icon_url <> ''), '{}') as icon_urls
+       from prepay_payments pp join prepays p on p.id = pp.prepay_id
+      where pp.tenant_id = ? and pp.refunded_amount < pp.amount
+        and (?::text is null or pp.paid_at >= (?::text || '-01')::timestamp at time zone 'UTC')
+        and (?::text is null or pp.paid_at < ((?::text || '-01')::timestamp + interval '1 month') at time zone 'UTC')
+      group by 1, 2
+      order by 1 desc, 2`,
+    [tenantId, range.from ?? null, range.from ?? null, range.to ?? null, range.to ?? null],
+  );
+  return rows.map((row) => ({ month: row.month, currency: row.currency, usd: new Dec(row.usd), amount: new Dec(row.amount), iconUrls: row.icon_urls }));
+}

@@ -1,0 +1,104 @@
+/**
+ * The money of prepayments in the ledger. A card payment is not a credit to the tenant's balance: the
+ * tenant bought a period of service, so the charge goes from card clearing straight to deferred revenue,
+ * each month's share moves from deferred revenue to revenue when that month has been served, and a
+ * refund moves what was not served back to card clearing. Each step is one ledger transaction with the
+ * step's stable key, written in the same database transaction as the read model it changes.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Dec, type Currency } from '../domain/money.ts';
+import { prepayKeys } from '../domain/prepay.ts';
+import { findPrepayPayment } from '../db/repositories/prepays.ts';
+import { platform } from './accounts.ts';
+import { recordTransaction } from './ledger.ts';
+
+export interface PrepayPaymentInput {
+  prePayId: number;
+  tenantId: string;
+  cycle: number;
+  currency: Currency;
+  amount: Dec;
+  usd: Dec;
+  cardId: string | null;
+  gatewayChargeId: string | null;
+  paidAt: Date;
+}
+
+/** Books a cycle's payment (key `prepay-{id}-cycle-{n}`) and lists it for the invoices; safe to repeat. */
+export async function bookPrepayPayment(em: EntityManager, input: PrepayPaymentInput): Promise<{ ledgerTransactionId: string }> {
+  return em.transactional(async (tx) => {
+    const { transactionId } = await recordTransaction(tx, {
+      idempotencyKey: prepayKeys.charge(input.prePayId, input.cycle),
+      tenantId: input.tenantId,
+      kind: 'prepay_payment',
+      description: `Prepayment ${input.prePayId}, cycle ${input.cycle}`,
+      postings: [
+        { account: platform('card_clearing', input.currency), amount: input.amount.negated() },
+        { account: platform('deferred_revenue', input.currency), amount: input.amount },
+      ],
+      metadata: { pre_pay_id: input.prePayId, cycle: input.cycle, gateway_charge_id: input.gatewayChargeId },
+    });
+    await tx.execute(
+      `insert into prepay_payments (prepay_id, cycle, tenant_id, currency, amount, usd, payment_method, card_id, gateway_charge_id, ledger_transaction_id, paid_at)
+       values (?, ?, ?, ?, ?::numeric, ?::numeric, 'card', ?, ?, ?, ?) on conflict (prepay_id, cycle) do nothing`,
+      [input.prePayId, input.cycle, input.tenantId, input.currency, input.amount.toFixed(), input.usd.toFixed(), input.cardId, input.gatewayChargeId, transactionId, input.paidAt],
+    );
+    return { ledgerTransactionId: transactionId };
+  });
+}
+
+/** Recognises one month's share as revenue (key `prepay-{id}-cycle-{n}-month-{i}`); safe to repeat. */
+export async function recognisePrepayMonth(
+  em: EntityManager,
+  input: { prePayId: number; tenantId: string; cycle: number; month: number; currency: Currency; amount: Dec },
+): Promise<void> {
+  await em.transactional(async (tx) => {
+    // A share can be zero only for totals of a few cents over many months: nothing to post then.
+    if (!input.amount.isZero()) {
+      await recordTransaction(tx, {
+        idempotencyKey: prepayKeys.month(input.prePayId, input.cycle, input.month),
+        tenantId: input.tenantId,
+        kind: 'prepay_revenue',
+        description: `Prepayment ${input.prePayId}, cycle ${input.cycle}, month ${input.month} earned`,
+        postings: [
+          { account: platform('deferred_revenue', input.currency), amount: input.amount.negated() },
+          { account: platform('revenue', input.currency), amount: input.amount },
+        ],
+        metadata: { pre_pay_id: input.prePayId, cycle: input.cycle, month: input.month },
+      });
+    }
+    await tx.execute('update prepays set months_recognized = greatest(months_recognized, ?) where id = ? and cycle = ?', [input.month, input.prePayId, input.cycle]);
+  });
+}
+
+/**
+ * Moves `amount` of a cycle's deferred revenue back to card clearing (the gateway refund `refundId`
+ * already happened) and records it on the payment; the key makes it happen once.
+ */
+export async function bookPrepayRefund(
+  em: EntityManager,
+  input: { prePayId: number; tenantId: string; cycle: number; amount: Dec; idempotencyKey: string; reason: string; gatewayRefundId: string; refundedAt: Date },
+): Promise<void> {
+  await em.transactional(async (tx) => {
+    const payment = await findPrepayPayment(tx, input.prePayId, input.cycle);
+    if (!payment) throw new Error(`prepay ${input.prePayId} has no payment for cycle ${input.cycle}`);
+    const { transactionId, created } = await recordTransaction(tx, {
+      idempotencyKey: input.idempotencyKey,
+      tenantId: input.tenantId,
+      kind: 'prepay_refund',
+      description: `Refund of prepayment ${input.prePayId}, cycle ${input.cycle}: ${input.reason}`,
+      postings: [
+        { account: platform('deferred_revenue', payment.currency), amount: input.amount.negated() },
+        { account: platform('card_clearing', payment.currency), amount: input.amount },
+      ],
+      metadata: { pre_pay_id: input.prePayId, cycle: input.cycle, refunds: payment.ledgerTransactionId, gateway_refund_id: input.gatewayRefundId, reason: input.reason },
+    });
+    if (!created) return;
+    await tx.execute(
+      `update prepay_payments set refunded_amount = refunded_amount + ?::numeric, refunded_usd = refunded_usd + ?::numeric,
+              refund_ledger_transaction_id = ?, gateway_refund_id = ?, refunded_at = ?
+        where prepay_id = ? and cycle = ?`,
+      [input.amount.toFixed(), input.amount.toFixed(), transactionId, input.gatewayRefundId, input.refundedAt, input.prePayId, input.cycle],
+    );
+  });
+}
