@@ -1,0 +1,60 @@
+/**
+ * The client side of PrepayWorkflow: start a card prepay with update-with-start (the caller learns the
+ * charge's outcome), and send its updates. Rejections by the workflow's validators come back as
+ * PrepayRejection with the stable type of PREPAY_FAILURES; a closed workflow is `PrepayClosed`.
+ */
+import {
+  WithStartWorkflowOperation,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import { PREPAY_FAILURES, prepayWorkflowId } from '../domain/prepay.ts';
+import { awaitPaymentUpdate, prepaySearchAttributes, prepayWorkflow, type PaymentOutcome, type PrepayInput, type PrepayView } from '../workflows/prepay.ts';
+
+/** The workflow refused an update (validator or handler), or the prepay's workflow is closed. */
+export class PrepayRejection extends Error {
+  readonly type: string;
+  constructor(type: string, message: string) {
+    super(message);
+    this.name = 'PrepayRejection';
+    this.type = type;
+  }
+}
+
+/**
+ * Starts the prepay's workflow (or joins it, for a retried request) and waits until the card was charged
+ * or declined. A closed workflow with this id is never started again (WorkflowExecutionAlreadyStartedError).
+ */
+export async function startCardPrepay(client: Client, taskQueue: string, input: PrepayInput): Promise<PaymentOutcome> {
+  const startWorkflowOperation = new WithStartWorkflowOperation(prepayWorkflow, {
+    workflowId: prepayWorkflowId(input.prePayId),
+    taskQueue,
+    args: [input],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    typedSearchAttributes: [
+      { key: prepaySearchAttributes.teamId, value: input.tenantId },
+      { key: prepaySearchAttributes.prePayId, value: input.prePayId },
+      { key: prepaySearchAttributes.paymentType, value: input.paymentType },
+      { key: prepaySearchAttributes.status, value: 'awaiting_payment' },
+    ],
+  });
+  return client.workflow.executeUpdateWithStart(awaitPaymentUpdate, { startWorkflowOperation });
+}
+
+/** Sends an update to a prepay's workflow and answers its result, translating refusals into PrepayRejection. */
+export async function updatePrepay<Arg>(client: Client, prePayId: number, update: UpdateDefinition<PrepayView, [Arg]>, arg: Arg): Promise<PrepayView> {
+  try {
+    return await client.workflow.getHandle(prepayWorkflowId(prePayId)).executeUpdate(update, { args: [arg] });
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type) {
+      throw new PrepayRejection(error.cause.type, error.cause.message);
+    }
+    if (error instanceof WorkflowNotFoundError) throw new PrepayRejection(PREPAY_FAILURES.closed, `Prepay ${prePayId} is closed.`);
+    throw error;
+  }
+}

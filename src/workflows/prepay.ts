@@ -1,0 +1,458 @@
+/**
+ * PrepayWorkflow (`prepay-{pre_pay_id}`): one card prepayment, from its charge to its last month
+ * (DESIGN §5). One run per cycle: charge → awaiting binding (refunded after the binding timeout) → a
+ * durable timer per calendar month that recognises that month's revenue → renewal at current prices
+ * with a dunning schedule → continue-as-new into the next, already paid, cycle. The workflow is the
+ * source of truth; the `prepays` row is its read model, written by `syncPrepay` after each change.
+ */
+import { defineSearchAttributeKey, type SearchAttributeUpdatePair } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { EventType } from '../activities/events.ts';
+import { monthBoundary, monthsStarted } from '../domain/calendar.ts';
+import { Dec } from '../domain/money.ts';
+import {
+  DEFAULT_PREPAY_TIMINGS,
+  PREPAY_FAILURES,
+  cancellationSplit,
+  isTerminalPrepayStatus,
+  monthlyShares,
+  prepayKeys,
+  sameApp,
+  type AppBinding,
+  type PrepaySnapshot,
+  type PrepayStatus,
+  type PrepayTimings,
+} from '../domain/prepay.ts';
+import { declineOf } from './recharge.ts';
+
+/** The custom search attributes operators find prepays by (registered as in src/temporal/search-attributes.ts). */
+export const prepaySearchAttributes = {
+  teamId: defineSearchAttributeKey('TeamId', 'KEYWORD'),
+  prePayId: defineSearchAttributeKey('PrePayId', 'INT'),
+  paymentType: defineSearchAttributeKey('PaymentType', 'KEYWORD'),
+  status: defineSearchAttributeKey('PrepayStatus', 'KEYWORD'),
+  periodEnd: defineSearchAttributeKey('PeriodEnd', 'DATETIME'),
+};
+
+export interface PrepayInput {
+  prePayId: number;
+  tenantId: string;
+  /** card prepayments are paid in USD */
+  paymentType: 'USD';
+  cardId: string;
+  /** months, 1–12 */
+  period: number;
+  autoRenewal: boolean;
+  /** the cycle's price in USD, decimal string */
+  amount: string;
+  /** overrides of DEFAULT_PREPAY_TIMINGS (binding timeout, renewal notice, dunning schedule, charge timeout) */
+  timings?: Partial<PrepayTimings>;
+  /** set by continue-as-new: the next cycle, already paid and bound */
+  continued?: ContinuedCycle;
+}
+
+export interface ContinuedCycle {
+  cycle: number;
+  /** the binding time: boundaries of every cycle are counted from it, never chained */
+  anchor: string;
+  /** months of the earlier cycles */
+  monthOffset: number;
+  app: AppBinding;
+  boundAt: string;
+  chargeId: string;
+  syncSeq: number;
+}
+
+export type PaymentOutcome =
+  | { status: 'paid'; prePayId: number; chargeId: string }
+  | { status: 'declined'; prePayId: number; declineCode: string; message: string };
+
+export interface RenewalView {
+  /** USD price of the next cycle at current prices */
+  amount: string;
+  /** the attempt made last (0 before the first), of `attempts` */
+  attempt: number;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastDeclineCode: string | null;
+}
+
+/** The full status (query `status`, and the answer of every update). */
+export interface PrepayView extends PrepaySnapshot {
+  tenantId: string;
+  paymentType: string;
+  period: number;
+  nextBoundary: string | null;
+  renewal: RenewalView | null;
+  /** USD refunded in this cycle */
+  refundedUsd: string;
+}
+
+export interface BindAppRequest {
+  /** the `{type}` of the callback's path */
+  paymentType: string;
+  app: AppBinding;
+  /** what the app's resources cost for the prepay's period at current prices, USD */
+  costUsd: string;
+}
+
+export interface PrepayResult {
+  prePayId: number;
+  status: PrepayStatus;
+  cycle: number;
+  refundedUsd: string;
+}
+
+export const awaitPaymentUpdate = defineUpdate<PaymentOutcome>('awaitPayment');
+export const bindAppUpdate = defineUpdate<PrepayView, [BindAppRequest]>('bindApp');
+export const setAutoRenewalUpdate = defineUpdate<PrepayView, [{ autoRenewal: boolean }]>('setAutoRenewal');
+export const changeCardUpdate = defineUpdate<PrepayView, [{ cardId: string }]>('changeCard');
+export const cancelUpdate = defineUpdate<PrepayView, [{ reason: string }]>('cancel');
+/** For operators in the Temporal UI/CLI: the same as the updates, without an answer (an invalid request is logged and ignored). */
+export const requestCancelSignal = defineSignal<[{ reason: string }]>('requestCancel');
+export const requestAutoRenewalSignal = defineSignal<[{ autoRenewal: boolean }]>('requestAutoRenewal');
+export const statusQuery = defineQuery<PrepayView>('status');
+
+const charges = (timeoutMs: number) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: timeoutMs,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['CardDeclined'] },
+  });
+const steps = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+const reject = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
+
+export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> {
+  const timings: PrepayTimings = { ...DEFAULT_PREPAY_TIMINGS, renewalAttemptOffsetsMs: [...DEFAULT_PREPAY_TIMINGS.renewalAttemptOffsetsMs], ...input.timings };
+  const id = input.prePayId;
+  const continued = input.continued;
+  const cycle = continued?.cycle ?? 1;
+  const monthOffset = continued?.monthOffset ?? 0;
+  const gateway = charges(timings.chargeTimeoutMs);
+
+  const state = {
+    status: (continued ? 'active' : 'awaiting_payment') as PrepayStatus,
+    cardId: input.cardId,
+    autoRenewal: input.autoRenewal,
+    monthsRecognized: 0,
+    app: continued?.app ?? null,
+    boundAt: continued?.boundAt ?? null,
+    failureCode: null as string | null,
+    renewal: null as RenewalView | null,
+    refunded: new Dec(0),
+  };
+  let anchor: Date | null = continued ? new Date(continued.anchor) : null;
+  let syncSeq = continued?.syncSeq ?? 0;
+  let payment: PaymentOutcome | undefined = continued ? { status: 'paid', prePayId: id, chargeId: continued.chargeId } : undefined;
+  let cancelRequest: { reason: string } | undefined;
+  /** a charge is at the gateway (or a renewal is paid and the next cycle about to start): no cancel now */
+  let charging = false;
+  let activated = continued !== undefined;
+  let closed = false;
+
+  const boundary = (month: number): Date => monthBoundary(anchor!, monthOffset + month);
+  const periodEnd = (): Date | null => (anchor ? boundary(input.period) : null);
+  const snapshot = (): PrepaySnapshot => ({
+    prePayId: id,
+    status: state.status,
+    cycle,
+    cardId: state.cardId,
+    autoRenewal: state.autoRenewal,
+    amount: input.amount,
+    monthsRecognized: state.monthsRecognized,
+    app: state.app,
+    boundAt: state.boundAt,
+    periodStart: anchor ? boundary(0).toISOString() : null,
+    periodEnd: periodEnd()?.toISOString() ?? null,
+    failureCode: state.failureCode,
+  });
+  const view = (): PrepayView => ({
+    ...snapshot(),
+    tenantId: input.tenantId,
+    paymentType: input.paymentType,
+    period: input.period,
+    nextBoundary: anchor && state.status === 'active' && state.monthsRecognized < input.period ? boundary(state.monthsRecognized + 1).toISOString() : null,
+    renewal: state.renewal,
+    refundedUsd: state.refunded.toFixed(),
+  });
+
+  /** Keeps the search attributes and the read model current with the state. */
+  async function publish(status?: PrepayStatus): Promise<void> {
+    if (status) state.status = status;
+    const end = periodEnd();
+    const updates: SearchAttributeUpdatePair[] = [{ key: prepaySearchAttributes.status, value: state.status }];
+    if (end) updates.push({ key: prepaySearchAttributes.periodEnd, value: end });
+    upsertSearchAttributes(updates);
+    syncSeq += 1;
+    await steps.syncPrepay({ snapshot: snapshot(), seq: syncSeq });
+  }
+  const event = (type: EventType, step: string, data: Record<string, unknown> = {}, eventCycle = cycle) =>
+    steps.recordEvent({ key: prepayKeys.event(id, eventCycle, step), tenantId: input.tenantId, type, data: { pre_pay_id: id, cycle: eventCycle, ...data } });
+  async function finish(status: PrepayStatus): Promise<PrepayResult> {
+    await publish(status);
+    closed = true;
+    await condition(allHandlersFinished);
+    return { prePayId: id, status, cycle, refundedUsd: state.refunded.toFixed() };
+  }
+  async function refund(amount: Dec, idempotencyKey: string, reason: string): Promise<void> {
+    if (amount.lte(0)) return;
+    await steps.refundPrepayCycle({ prePayId: id, tenantId: input.tenantId, cycle, amount: amount.toFixed(), idempotencyKey, reason, refundedAt: new Date().toISOString() });
+    state.refunded = state.refunded.plus(amount);
+    await event('prepay.refunded', idempotencyKey === prepayKeys.cancelRefund(id, cycle) ? 'cancel-refunded' : 'refunded', { usd: amount.toFixed(), reason });
+  }
+
+  const validateCancel = () => {
+    if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
+    if (state.status === 'awaiting_payment' || charging) throw reject(PREPAY_FAILURES.notCancelable, `Prepay ${id} is being charged right now; retry in a moment.`);
+  };
+  const validateAutoRenewal = (request: { autoRenewal: boolean }) => {
+    if (typeof request?.autoRenewal !== 'boolean') throw reject(PREPAY_FAILURES.invalidRequest, 'autoRenewal must be true or false.');
+    if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
+  };
+
+  setHandler(statusQuery, view);
+  setHandler(awaitPaymentUpdate, async () => {
+    await condition(() => payment !== undefined);
+    return payment!;
+  });
+  setHandler(
+    bindAppUpdate,
+    async (request) => {
+      if (state.app && !sameApp(state.app, request.app)) throw reject(PREPAY_FAILURES.appAlreadyBound, `Prepay ${id} is already bound to app ${state.app.appId}.`);
+      if (!state.app) {
+        state.app = request.app;
+        state.boundAt = new Date().toISOString();
+      }
+      await condition(() => activated || closed);
+      return view();
+    },
+    {
+      validator: (request) => {
+        if (request.paymentType !== input.paymentType) throw reject(PREPAY_FAILURES.paymentTypeMismatch, `Prepay ${id} is paid with ${input.paymentType}, not ${request.paymentType}.`);
+        if (state.app) {
+          if (sameApp(state.app, request.app)) return;
+          throw reject(PREPAY_FAILURES.appAlreadyBound, `Prepay ${id} is already bound to app ${state.app.appId}.`);
+        }
+        if (state.status !== 'awaiting_binding' || cancelRequest) throw reject(PREPAY_FAILURES.notBindable, `Prepay ${id} is ${state.status} and cannot be bound to an app.`);
+        if (new Dec(request.costUsd).gt(new Dec(input.amount))) {
+          throw reject(PREPAY_FAILURES.resourcesExceedPayment, `These resources cost ${request.costUsd} USD for ${input.period} months; the prepayment paid ${input.amount} USD.`);
+        }
+      },
+    },
+  );
+  setHandler(
+    setAutoRenewalUpdate,
+    async (request) => {
+      state.autoRenewal = request.autoRenewal;
+      await publish();
+      return view();
+    },
+    { validator: validateAutoRenewal },
+  );
+  setHandler(
+    changeCardUpdate,
+    async (request) => {
+      state.cardId = request.cardId;
+      await publish();
+      return view();
+    },
+    {
+      validator: (request) => {
+        if (typeof request?.cardId !== 'string' || request.cardId === '') throw reject(PREPAY_FAILURES.invalidRequest, 'cardId must name a card.');
+        if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
+      },
+    },
+  );
+  setHandler(
+    cancelUpdate,
+    async (request) => {
+      cancelRequest ??= { reason: request.reason };
+      await condition(() => closed);
+      return view();
+    },
+    { validator: (_request) => validateCancel() },
+  );
+  setHandler(requestCancelSignal, (request) => {
+    try {
+      validateCancel();
+      cancelRequest ??= { reason: String(request?.reason ?? 'operator request') };
+    } catch (error) {
+      log.warn('requestCancel ignored', { prePayId: id, reason: (error as Error).message });
+    }
+  });
+  setHandler(requestAutoRenewalSignal, (request) => {
+    try {
+      validateAutoRenewal(request);
+    } catch (error) {
+      log.warn('requestAutoRenewal ignored', { prePayId: id, reason: (error as Error).message });
+      return;
+    }
+    state.autoRenewal = request.autoRenewal;
+  });
+
+  upsertSearchAttributes([
+    { key: prepaySearchAttributes.teamId, value: input.tenantId },
+    { key: prepaySearchAttributes.prePayId, value: id },
+    { key: prepaySearchAttributes.paymentType, value: input.paymentType },
+    { key: prepaySearchAttributes.status, value: state.status },
+  ]);
+
+  if (!continued) {
+    // 1. Payment: the API waits for its outcome through `awaitPayment` (update-with-start).
+    charging = true;
+    let chargeId: string;
+    try {
+      ({ chargeId } = await gateway.chargeCard({
+        idempotencyKey: prepayKeys.charge(id, cycle),
+        tenantId: input.tenantId,
+        cardId: state.cardId,
+        amount: input.amount,
+        offSession: false,
+        description: `Prepayment ${id}: ${input.period} months`,
+      }));
+    } catch (error) {
+      const declined = declineOf(error);
+      if (!declined) throw error;
+      charging = false;
+      state.failureCode = declined.declineCode;
+      payment = { status: 'declined', prePayId: id, ...declined };
+      return finish('payment_failed');
+    }
+    charging = false;
+    await steps.bookPrepayPayment({ prePayId: id, tenantId: input.tenantId, cycle, amount: input.amount, cardId: state.cardId, chargeId, paidAt: new Date().toISOString() });
+    await publish('awaiting_binding');
+    payment = { status: 'paid', prePayId: id, chargeId };
+    await event('prepay.paid', 'paid', { usd: input.amount, charge_id: chargeId });
+
+    // 2. Binding: the service period starts when the app is bound; unbound, the payment goes back.
+    await condition(() => state.app !== null || cancelRequest !== undefined, timings.bindingTimeoutMs);
+    if (state.app === null) {
+      const total = new Dec(input.amount);
+      if (cancelRequest) {
+        await refund(total, prepayKeys.cancelRefund(id, cycle), cancelRequest.reason);
+        return finish('canceled');
+      }
+      await refund(total, prepayKeys.bindingTimeoutRefund(id, cycle), 'no app was bound in time');
+      return finish('refunded');
+    }
+    anchor = new Date(state.boundAt!);
+    await publish('active');
+    activated = true;
+    await event('prepay.activated', 'activated', { app_id: state.app.appId, period_start: anchor.toISOString(), period_end: periodEnd()!.toISOString() });
+  } else {
+    await publish('active');
+  }
+
+  // 3. Service period: a durable timer per calendar month; each month's share becomes revenue at its end.
+  const shares = monthlyShares(new Dec(input.amount), input.period);
+  const end = periodEnd()!.getTime();
+  const noticeAt = end - timings.renewalNoticeMs;
+  let noticeSent = false;
+  for (let month = 1; month <= input.period; month += 1) {
+    const due = boundary(month).getTime();
+    for (;;) {
+      const wakeAt = !noticeSent && noticeAt < due ? noticeAt : due;
+      if (wakeAt > Date.now() && !cancelRequest) await condition(() => cancelRequest !== undefined, wakeAt - Date.now());
+      if (cancelRequest) return cancelDuringService(cancelRequest.reason);
+      if (!noticeSent && Date.now() >= noticeAt) {
+        noticeSent = true;
+        await event('prepay.renewal_upcoming', 'renewal-upcoming', { auto_renewal: state.autoRenewal, period_end: new Date(end).toISOString() });
+      }
+      if (Date.now() >= due) break;
+    }
+    await steps.recognisePrepayMonth({ prePayId: id, tenantId: input.tenantId, cycle, month, amount: shares[month - 1]!.toFixed() });
+    state.monthsRecognized = month;
+  }
+
+  // 4. Renewal.
+  if (!state.autoRenewal) return finish('completed');
+  return renew();
+
+  /** Stop now: the months that started are earned, the whole months after them go back to the card. */
+  async function cancelDuringService(reason: string): Promise<PrepayResult> {
+    const used = monthsStarted(anchor!, monthOffset, input.period, new Date());
+    for (let month = state.monthsRecognized + 1; month <= used; month += 1) {
+      await steps.recognisePrepayMonth({ prePayId: id, tenantId: input.tenantId, cycle, month, amount: shares[month - 1]!.toFixed() });
+      state.monthsRecognized = month;
+    }
+    await refund(cancellationSplit(new Dec(input.amount), input.period, used).refund, prepayKeys.cancelRefund(id, cycle), reason);
+    return finish('canceled');
+  }
+
+  async function renew(): Promise<PrepayResult> {
+    await publish('renewing');
+    let amount: string;
+    try {
+      ({ usd: amount } = await steps.priceRenewal({ app: state.app!, period: input.period }));
+    } catch (error) {
+      if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;
+      state.failureCode = 'renewal_unpriceable';
+      await event('prepay.expired', 'expired', { reason: error.cause.message });
+      return finish('expired');
+    }
+    const offsets = timings.renewalAttemptOffsetsMs;
+    state.renewal = { amount, attempt: 0, attempts: offsets.length, nextAttemptAt: null, lastDeclineCode: null };
+    for (let attempt = 1; attempt <= offsets.length; attempt += 1) {
+      const at = end + offsets[attempt - 1]!;
+      state.renewal.nextAttemptAt = new Date(at).toISOString();
+      if (at > Date.now()) await condition(() => cancelRequest !== undefined || !state.autoRenewal, at - Date.now());
+      // The ended cycle was fully served: a cancel or a switched-off renewal leaves nothing to refund.
+      if (cancelRequest) return finish('canceled');
+      if (!state.autoRenewal) return finish('completed');
+      state.renewal.attempt = attempt;
+      state.renewal.nextAttemptAt = null;
+      charging = true;
+      try {
+        const { chargeId } = await gateway.chargeCard({
+          idempotencyKey: prepayKeys.charge(id, cycle + 1, attempt),
+          tenantId: input.tenantId,
+          cardId: state.cardId,
+          amount,
+          offSession: true,
+          description: `Prepayment ${id}: renewal for ${input.period} months`,
+        });
+        // Paid: the next cycle begins where this one ended; `charging` stays set so that no cancel slips in.
+        await steps.bookPrepayPayment({ prePayId: id, tenantId: input.tenantId, cycle: cycle + 1, amount, cardId: state.cardId, chargeId, paidAt: new Date().toISOString() });
+        await event('prepay.renewed', 'renewed', { usd: amount, charge_id: chargeId, attempt }, cycle + 1);
+        return nextCycle(amount, chargeId);
+      } catch (error) {
+        const declined = declineOf(error);
+        if (!declined) throw error;
+        charging = false;
+        state.failureCode = declined.declineCode;
+        state.renewal.lastDeclineCode = declined.declineCode;
+        await publish('past_due');
+      }
+    }
+    await event('prepay.expired', 'expired', { reason: 'every renewal attempt was declined', decline_code: state.failureCode });
+    return finish('expired');
+  }
+
+  async function nextCycle(amount: string, chargeId: string): Promise<never> {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof prepayWorkflow>({
+      ...input,
+      amount,
+      cardId: state.cardId,
+      autoRenewal: state.autoRenewal,
+      continued: { cycle: cycle + 1, anchor: anchor!.toISOString(), monthOffset: monthOffset + input.period, app: state.app!, boundAt: state.boundAt!, chargeId, syncSeq },
+    });
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * PrepayWorkflow on the time-skipping test server with the real activities: the run's PostgreSQL, the
+ * sandbox card gateway, the real ledger. Months pass in seconds; everything else is what production runs.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities } from '../../src/activities/index.ts';
+import { addCard } from '../../src/db/repositories/cards.ts';
+import { upsertCluster } from '../../src/db/repositories/catalog.ts';
+import { allocateCardPrepay } from '../../src/db/repositories/prepays.ts';
+import { initOrm, type Orm } from '../../src/db/orm.ts';
+import { systemClock } from '../../src/domain/clock.ts';
+import { Dec } from '../../src/domain/money.ts';
+import { prepayWorkflowId, type AppBinding, type PrepayTimings } from '../../src/domain/prepay.ts';
+import { createSandboxGateway } from '../../src/gateway/sandbox-gateway.ts';
+import type { CardGateway } from '../../src/gateway/card-gateway.ts';
+import { startCardPrepay } from '../../src/temporal/prepays.ts';
+import { WORKFLOWS_PATH } from '../../src/worker.ts';
+import type { PaymentOutcome, PrepayInput } from '../../src/workflows/prepay.ts';
+import { createTimeSkippingEnv } from './time-skipping.ts';
+import { registerSearchAttributes } from './time-skipping-search-attributes.ts';
+import { testRun } from './test-run.ts';
+
+export interface PrepayHarness {
+  env: TestWorkflowEnvironment;
+  orm: Orm;
+  gateway: CardGateway;
+  bundle: WorkflowBundleWithSourceMap;
+  taskQueue: string;
+  close: () => Promise<void>;
+}
+
+/** The test server, the ORM, one workflow bundle (shared by workers and replays) and a worker polling for the whole file. */
+export async function startPrepayHarness(): Promise<PrepayHarness> {
+  const env = await createTimeSkippingEnv();
+  await registerSearchAttributes(env); // the Java test server knows no custom attributes until told (decision 0023)
+  const orm = await initOrm(testRun().databaseUrl, { poolMax: 5 });
+  const gateway = createSandboxGateway({ orm });
+  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  const taskQueue = `prepay-${randomBytes(4).toString('hex')}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createActivities({ orm, gateway, clock: systemClock }),
+  });
+  const running = worker.run();
+  return {
+    env,
+    orm,
+    gateway,
+    bundle,
+    taskQueue,
+    close: async () => {
+      worker.shutdown();
+      await running;
+      await orm.close();
+      await env.teardown();
+    },
+  };
+}
+
+export interface Team {
+  tenantId: string;
+  card: (token: string) => Promise<string>;
+}
+
+/** A tenant of its own, with cards registered at the sandbox gateway as the API would. */
+export async function createTeam(harness: Pick<PrepayHarness, 'orm' | 'gateway'>): Promise<Team> {
+  const tenantId = `team-${randomBytes(5).toString('hex')}`;
+  await harness.orm.em.fork().execute('insert into tenants (id) values (?)', [tenantId]);
+  return {
+    tenantId,
+    card: async (token) => (await addCard(harness.orm.em.fork(), tenantId, 'sandbox', await harness.gateway.tokenise(token, tenantId), new Date())).id,
+  };
+}
+
+/** A cluster with a price book: USD per core-month (memory and storage free, so prices are easy to read). */
+export async function createCluster(orm: Orm, cpuCoreMonthUsd: string): Promise<string> {
+  const clusterId = `cluster-${randomBytes(5).toString('hex')}`;
+  await setClusterPrice(orm, clusterId, cpuCoreMonthUsd);
+  return clusterId;
+}
+
+export async function setClusterPrice(orm: Orm, clusterId: string, cpuCoreMonthUsd: string): Promise<void> {
+  await upsertCluster(
+    orm.em.fork(),
+    clusterId,
+    { cpuCoreMonthUsd: new Dec(cpuCoreMonthUsd), memoryGibMonthUsd: new Dec(0), storageGibMonthUsd: new Dec(0), chartMultipliers: {}, periodDiscounts: {} },
+    new Date(),
+  );
+}
+
+export function appOn(clusterId: string, cpuLimit: number, appId = `app-${randomBytes(4).toString('hex')}`): AppBinding {
+  return { appId, clusterId, chartName: 'nginx', cpuLimit, memLimit: 0, storageLimit: 0, iconUrl: `https://icons.example/${appId}.png`, projectName: 'demo' };
+}
+
+export interface StartedPrepay {
+  prePayId: number;
+  workflowId: string;
+  outcome: Promise<PaymentOutcome>;
+}
+
+/** What the API does for CreatePrePaymentCard: allocate the id, then update-with-start. */
+export async function startPrepay(
+  harness: Pick<PrepayHarness, 'env' | 'orm' | 'taskQueue'>,
+  request: { tenantId: string; cardId: string; period: number; autoRenewal: boolean; amount: string; timings?: Partial<PrepayTimings> },
+): Promise<StartedPrepay> {
+  const { prepay } = await allocateCardPrepay(
+    harness.orm.em.fork(),
+    { tenantId: request.tenantId, cardId: request.cardId, quoteId: null, period: request.period, autoRenewal: request.autoRenewal, amount: new Dec(request.amount), idempotency: null },
+    new Date(),
+  );
+  const input: PrepayInput = { prePayId: prepay.id, paymentType: 'USD', ...request };
+  return { prePayId: prepay.id, workflowId: prepayWorkflowId(prepay.id), outcome: startCardPrepay(harness.env.client, harness.taskQueue, input) };
+}
+
+/** Rows and sums that show what happened to a prepay's money. */
+export function moneyOf(orm: Orm, prePayId: number) {
+  const sql = <T>(query: string, params: unknown[]) => orm.em.fork().execute<T[]>(query, params);
+  const keyPattern = `prepay-${prePayId}-cycle-%`;
+  return {
+    /** the net of the prepay's ledger postings per platform account */
+    async ledger(): Promise<Record<string, string>> {
+      const rows = await sql<{ kind: string; sum: string }>(
+        `select a.kind, sum(p.amount)::text as sum from ledger_postings p join ledger_accounts a on a.id = p.account_id
+           join ledger_transactions t on t.id = p.transaction_id where t.idempotency_key like ? group by a.kind order by a.kind`,
+        [keyPattern],
+      );
+      return Object.fromEntries(rows.map((row) => [row.kind, new Dec(row.sum).toFixed()]));
+    },
+    /** the prepay's ledger transactions by key, in the order written */
+    async ledgerKeys(): Promise<string[]> {
+      const rows = await sql<{ idempotency_key: string }>('select idempotency_key from ledger_transactions where idempotency_key like ? order by created_at, idempotency_key', [keyPattern]);
+      return rows.map((row) => row.idempotency_key);
+    },
+    async monthShares(cycle: number): Promise<string[]> {
+      const rows = await sql<{ amount: string }>(
+        `select p.amount::text as amount from ledger_postings p join ledger_accounts a on a.id = p.account_id join ledger_transactions t on t.id = p.transaction_id
+          where t.idempotency_key like ? and a.kind = 'revenue' order by (t.metadata->>'month')::int`,
+        [`prepay-${prePayId}-cycle-${cycle}-month-%`],
+      );
+      return rows.map((row) => new Dec(row.amount).toFixed());
+    },
+    /** every charge attempt the sandbox gateway saw for the prepay */
+    async charges(): Promise<{ key: string; outcome: string; offSession: boolean; declineCode: string | null; amount: string }[]> {
+      const rows = await sql<{ idempotency_key: string; outcome: string; off_session: boolean; decline_code: string | null; amount: string }>(
+        `select idempotency_key, outcome, off_session, decline_code, amount::text as amount from sandbox_charges where idempotency_key like ? order by created_at`,
+        [keyPattern],
+      );
+      return rows.map((row) => ({ key: row.idempotency_key, outcome: row.outcome, offSession: row.off_session, declineCode: row.decline_code, amount: new Dec(row.amount).toFixed() }));
+    },
+    async refunds(): Promise<{ key: string; amount: string }[]> {
+      const rows = await sql<{ idempotency_key: string; amount: string }>(
+        `select r.idempotency_key, r.amount::text as amount from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key like ? order by r.created_at`,
+        [keyPattern],
+      );
+      return rows.map((row) => ({ key: row.idempotency_key, amount: new Dec(row.amount).toFixed() }));
+    },
+    async events(): Promise<string[]> {
+      const rows = await sql<{ type: string; cycle: number }>(
+        `select type, (data->>'cycle')::int as cycle from events where (data->>'pre_pay_id')::bigint = ? order by created_at, type`,
+        [prePayId],
+      );
+      return rows.map((row) => `${row.cycle}:${row.type}`);
+    },
+    async payments(): Promise<{ cycle: number; usd: string; refundedUsd: string; paidAt: Date }[]> {
+      const rows = await sql<{ cycle: number; usd: string; refunded_usd: string; paid_at: Date | string }>(
+        'select cycle, usd::text as usd, refunded_usd::text as refunded_usd, paid_at from prepay_payments where prepay_id = ? order by cycle',
+        [prePayId],
+      );
+      return rows.map((row) => ({ cycle: row.cycle, usd: new Dec(row.usd).toFixed(), refundedUsd: new Dec(row.refunded_usd).toFixed(), paidAt: new Date(row.paid_at) }));
+    },
+  };
+}
