@@ -30,6 +30,10 @@ export const configSchema = z
   SHUTDOWN_GRACE_SECONDS: positiveInt(30),
   /** How long a money request waits for its workflow's outcome before answering 202 pending. */
   WORKFLOW_WAIT_SECONDS: positiveInt(25),
+  /** A paid prepay not bound to an app within this is refunded (DESIGN §5: 7 days). */
+  PREPAY_BINDING_TIMEOUT_SECONDS: positiveInt(7 * 24 * 3600),
+  /** How long before the end of a prepay's period the `prepay.renewal_upcoming` event is recorded. */
+  PREPAY_RENEWAL_NOTICE_SECONDS: positiveInt(7 * 24 * 3600),
   CARD_GATEWAY: z.enum(['sandbox', 'stripe']).default('sandbox'),
   STRIPE_API_KEY: z.string().min(1).optional(),
   /** The Stripe API's base URL (a regional endpoint, a proxy, or a local stand-in in tests). */

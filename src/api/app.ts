@@ -6,6 +6,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Logger } from '../logger.ts';
 import type { PriceFeed } from '../pricing/price-feed.ts';
 import type { CardGateway } from '../gateway/card-gateway.ts';
+import type { PrepayTimings } from '../domain/prepay.ts';
 import type { ChainSettings } from '../chain/settings.ts';
 import './context.ts';
 import { healthRouter } from './health.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
     bodyLimitBytes: number;
     /** how long a money request waits for its workflow before answering 202 pending */
     workflowWaitSeconds: number;
+    /** timings given to new prepays (binding timeout, renewal notice); the workflow's defaults otherwise */
+    prepayTimings?: Partial<PrepayTimings>;
     /** null when no chain is configured: token features answer 503 */
     chain: ChainSettings | null;
     watcherSigningSecret: string | undefined;
@@ -60,7 +63,13 @@ export function createApp(deps: AppDeps): Koa {
   for (const router of [
     watcherRouter({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, chain: deps.settings.chain, signingSecret: deps.settings.watcherSigningSecret }),
     v1Router({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, waitSeconds: deps.settings.workflowWaitSeconds }),
-    v2alphaRouter({ priceFeed: deps.priceFeed, clock: deps.clock, quoteTtlSeconds: deps.settings.quoteTtlSeconds, gateway: deps.gateway }),
+    v2alphaRouter({
+      priceFeed: deps.priceFeed,
+      clock: deps.clock,
+      quoteTtlSeconds: deps.settings.quoteTtlSeconds,
+      gateway: deps.gateway,
+      prepays: { temporal: deps.temporal, taskQueue: deps.settings.taskQueue, waitSeconds: deps.settings.workflowWaitSeconds, timings: deps.settings.prepayTimings ?? {} },
+    }),
     operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue }),
   ]) {
     app.use(router.routes());

@@ -11,12 +11,16 @@ import { parseWith } from '../validation.ts';
 import { AcquirePreAmountBody, PaymentTypeParam } from './schemas.ts';
 import { mountCardRoutes } from './cards.ts';
 import type { CardGateway } from '../../gateway/card-gateway.ts';
+import { mountPrepayRoutes, type PrepayRouteDeps } from './prepays.ts';
+import { mountInvoiceRoutes } from './invoices.ts';
 
 export interface V2alphaDeps {
   priceFeed: PriceFeed;
   clock: Clock;
   quoteTtlSeconds: number;
   gateway: CardGateway;
+  /** card prepayments: the Temporal client and task queue, the wait for a charge, the lifecycle's timings */
+  prepays: Omit<PrepayRouteDeps, 'clock'>;
 }
 
 export function v2alphaRouter(deps: V2alphaDeps): Router {
@@ -50,5 +54,7 @@ export function v2alphaRouter(deps: V2alphaDeps): Router {
   });
 
   mountCardRoutes(router, { gateway: deps.gateway, clock: deps.clock });
+  mountPrepayRoutes(router, { ...deps.prepays, clock: deps.clock });
+  mountInvoiceRoutes(router);
   return router;
 }

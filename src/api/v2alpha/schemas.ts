@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_PERIOD_MONTHS, MIN_PERIOD_MONTHS, RESOURCE_LIMITS } from '../../domain/pricing.ts';
-import { identifier, integerIn } from '../validation.ts';
+import { decimalString, identifier, integerIn } from '../validation.ts';
 
 export const PaymentTypeParam = z.enum(['USD', 'ANKR_ERC20', 'USDT_ERC20'], { error: 'must be one of USD, ANKR_ERC20, USDT_ERC20' });
 
@@ -22,3 +22,59 @@ export const AcquirePreAmountBody = z
 export const AddCardBody = z.strictObject({
   token: z.string({ error: 'must be a gateway card token such as "tok_visa"' }).min(1, 'must not be empty').max(255, 'must be at most 255 characters'),
 });
+
+const zeroOrOne = z.union([z.literal(0), z.literal(1)], { error: 'must be 1 (renew automatically) or 0' });
+const month = z.string({ error: 'must be a month such as "2026-03"' }).regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month such as "2026-03"');
+const atLeastOneResource = {
+  message: 'at least one of cpu_limit, mem_limit, storage_limit must be positive',
+  path: ['cpu_limit'],
+};
+
+/** CreatePrePaymentCard (seed 000): `team_id` and `card_id` repeat the path; `quote_id` (from GetPreAmount) is optional. */
+export const CreatePrePaymentCardBody = z.strictObject({
+  team_id: identifier,
+  card_id: identifier,
+  amount: decimalString({ maxDecimals: 2, positive: true }),
+  period: integerIn(MIN_PERIOD_MONTHS, MAX_PERIOD_MONTHS),
+  auto_renewal: zeroOrOne,
+  quote_id: z.uuid({ error: 'must be the quote_id answered by acquire_pre_amount' }).optional(),
+});
+
+/** CallBackAppInfo (seed 000): the deployed app that a paid prepay pays for. */
+export const CallBackAppInfoBody = z
+  .strictObject({
+    app_id: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+    pre_pay_id: z.number({ error: 'must be the integer pre_pay_id' }).int('must be the integer pre_pay_id').positive('must be the integer pre_pay_id').max(Number.MAX_SAFE_INTEGER),
+    cluster_id: identifier,
+    chart_name: z.string({ error: 'must be a string' }).max(128, 'must be at most 128 characters'),
+    cpu_limit: integerIn(0, RESOURCE_LIMITS.cpuMillicores),
+    mem_limit: integerIn(0, RESOURCE_LIMITS.memoryMib),
+    storage_limit: integerIn(0, RESOURCE_LIMITS.storageGib),
+    icon_url: z.string({ error: 'must be a string' }).max(2048, 'must be at most 2048 characters').default(''),
+    project_name: z.string({ error: 'must be a string' }).max(128, 'must be at most 128 characters').default(''),
+  })
+  .refine((body) => body.cpu_limit + body.mem_limit + body.storage_limit > 0, atLeastOneResource);
+
+/** A pre_pay_id in a path. */
+export const PrePayIdParam = z
+  .string()
+  .regex(/^[1-9]\d{0,14}$/, 'must be a pre_pay_id (a positive integer)')
+  .transform((text) => Number(text));
+
+export const ListPrepaysQuery = z.strictObject({
+  limit: z.coerce.number({ error: 'must be an integer between 1 and 100' }).int('must be an integer between 1 and 100').min(1, 'must be an integer between 1 and 100').max(100, 'must be an integer between 1 and 100').default(20),
+  starting_after: PrePayIdParam.optional(),
+});
+
+export const SetAutoRenewalBody = z.strictObject({ auto_renewal: zeroOrOne });
+
+export const ChangePrepayCardBody = z.strictObject({ card_id: identifier });
+
+export const CancelPrepayBody = z.strictObject({
+  reason: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+});
+
+/** GetPreInvoiceList: optional inclusive month range. */
+export const InvoiceListQuery = z
+  .strictObject({ from: month.optional(), to: month.optional() })
+  .refine((query) => !query.from || !query.to || query.from <= query.to, { message: 'must not be after to', path: ['from'] });

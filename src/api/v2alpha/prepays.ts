@@ -1,0 +1,295 @@
+/**
+ * Card prepayments (DESIGN §5, §11): CreatePrePaymentCard and CallBackAppInfo from the seed, plus a
+ * team's prepays, switching auto-renewal, changing the card, and the operator's cancel. Every change
+ * goes through the prepay's workflow (an Update, answered after the workflow wrote its read model);
+ * reads come from the read model.
+ */
+import type { Router } from '@koa/router';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { Quote, Tenant } from '../../db/entities/index.ts';
+import { findTenantCard } from '../../db/repositories/cards.ts';
+import { findCluster, priceBookOf } from '../../db/repositories/catalog.ts';
+import { allocateCardPrepay, findPrepay, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { AppError, invalid, notFound, type ErrorType } from '../../domain/errors.ts';
+import { Dec, toCanonicalString } from '../../domain/money.ts';
+import { PREPAY_FAILURES, sameApp, type AppBinding, type PrepayTimings } from '../../domain/prepay.ts';
+import { priceResources } from '../../domain/pricing.ts';
+import { PrepayRejection, startCardPrepay, updatePrepay } from '../../temporal/prepays.ts';
+import { bindAppUpdate, cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput } from '../../workflows/prepay.ts';
+import { principalOf } from '../context.ts';
+import { formatTimestamp } from '../format.ts';
+import { assertTenantAccess, requireScope, type Principal } from '../middleware/auth.ts';
+import { idempotencyKeyOf, idempotencyOwner, idempotent } from '../middleware/idempotency.ts';
+import { identifier, parseWith } from '../validation.ts';
+import {
+  CallBackAppInfoBody,
+  CancelPrepayBody,
+  ChangePrepayCardBody,
+  CreatePrePaymentCardBody,
+  ListPrepaysQuery,
+  PaymentTypeParam,
+  PrePayIdParam,
+  SetAutoRenewalBody,
+} from './schemas.ts';
+
+export interface PrepayRouteDeps {
+  temporal: Client;
+  taskQueue: string;
+  clock: Clock;
+  /** how long CreatePrePaymentCard waits for the charge before answering 202 */
+  waitSeconds: number;
+  /** the lifecycle's timings given to new prepays (binding timeout, renewal notice) */
+  timings: Partial<PrepayTimings>;
+}
+
+/** How long an Idempotency-Key keeps its prepay (as the idempotency middleware keeps the answer). */
+const IDEMPOTENCY_RETENTION_HOURS = 24;
+
+/** The HTTP answer to each refusal of the workflow. */
+const REJECTIONS: Record<string, { type: ErrorType; field?: string }> = {
+  [PREPAY_FAILURES.paymentTypeMismatch]: { type: 'conflict', field: 'type' },
+  [PREPAY_FAILURES.resourcesExceedPayment]: { type: 'unprocessable', field: 'cpu_limit' },
+  [PREPAY_FAILURES.appAlreadyBound]: { type: 'conflict', field: 'app_id' },
+  [PREPAY_FAILURES.notBindable]: { type: 'conflict', field: 'pre_pay_id' },
+  [PREPAY_FAILURES.notCancelable]: { type: 'conflict', field: 'pre_pay_id' },
+  [PREPAY_FAILURES.closed]: { type: 'conflict', field: 'pre_pay_id' },
+  [PREPAY_FAILURES.invalidRequest]: { type: 'invalid_request' },
+};
+
+export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
+  router.post('/teams/:team_id/cards/:card_id', idempotent(), async (ctx) => {
+    const teamId = await teamOf(ctx);
+    const cardId = parseWith(identifier, ctx.params.card_id, 'card_id');
+    const body = parseWith(CreatePrePaymentCardBody, ctx.request.body);
+    if (body.team_id !== teamId) throw invalid('team_id: must equal the team_id of the path.', 'team_id');
+    if (body.card_id !== cardId) throw invalid('card_id: must equal the card_id of the path.', 'card_id');
+    const em = ctx.state.em;
+    if (!(await findTenantCard(em, teamId, cardId))) throw notFound(`Card ${cardId}`, 'card_id');
+    if (body.quote_id) await assertMatchingQuote(em, teamId, body.quote_id, body, deps.clock.now());
+
+    const key = idempotencyKeyOf(ctx);
+    const { prepay } = await allocateCardPrepay(
+      em,
+      {
+        tenantId: teamId,
+        cardId,
+        quoteId: body.quote_id ?? null,
+        period: body.period,
+        autoRenewal: body.auto_renewal === 1,
+        amount: body.amount,
+        idempotency: key ? { owner: idempotencyOwner(ctx), key, retentionHours: IDEMPOTENCY_RETENTION_HOURS } : null,
+      },
+      deps.clock.now(),
+    );
+    const input: PrepayInput = {
+      prePayId: prepay.id,
+      tenantId: teamId,
+      paymentType: 'USD',
+      cardId,
+      period: body.period,
+      autoRenewal: body.auto_renewal === 1,
+      amount: body.amount.toFixed(),
+      timings: deps.timings,
+    };
+    let outcome: PaymentOutcome | undefined;
+    try {
+      outcome = await waitFor(startCardPrepay(deps.temporal, deps.taskQueue, input), deps.waitSeconds);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      outcome = await closedOutcome(em, prepay.id); // a retry of a request whose prepay already ended
+    }
+    if (!outcome) {
+      ctx.status = 202;
+      ctx.body = { code: 0, message: 'pending', pre_pay_id: prepay.id, status: 'awaiting_payment' };
+      return;
+    }
+    if (outcome.status === 'declined') {
+      throw new AppError('card_declined', `The card was declined: ${outcome.message}`, {
+        field: 'card_id',
+        details: { pre_pay_id: prepay.id, decline_code: outcome.declineCode },
+      });
+    }
+    ctx.body = { code: 0, message: 'success', pre_pay_id: prepay.id };
+  });
+
+  router.post('/:type/callback_app_info', async (ctx) => {
+    const paymentType = parseWith(PaymentTypeParam, ctx.params.type, 'type');
+    const body = parseWith(CallBackAppInfoBody, ctx.request.body);
+    const em = ctx.state.em;
+    const prepay = await visiblePrepay(em, principalOf(ctx.state), body.pre_pay_id, 'pre_pay_id');
+    const cluster = await findCluster(em, body.cluster_id);
+    if (!cluster) throw notFound(`Cluster ${body.cluster_id}`, 'cluster_id');
+    const app: AppBinding = {
+      appId: body.app_id,
+      clusterId: body.cluster_id,
+      chartName: body.chart_name,
+      cpuLimit: body.cpu_limit,
+      memLimit: body.mem_limit,
+      storageLimit: body.storage_limit,
+      iconUrl: body.icon_url,
+      projectName: body.project_name,
+    };
+    const resources = { cpuMillicores: app.cpuLimit, memoryMib: app.memLimit, storageGib: app.storageLimit };
+    const { usd } = priceResources(priceBookOf(cluster), resources, app.chartName, prepay.period);
+    try {
+      await updatePrepay(deps.temporal, prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed() });
+    } catch (error) {
+      // A closed prepay still answers a repeated callback of its own app, as the seed's clients retry.
+      const closedWithSameApp = error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
+      if (!closedWithSameApp) throw await rejectionToAppError(em, prepay.id, error);
+    }
+    ctx.body = { code: 0, message: 'success' };
+  });
+
+  router.get('/teams/:team_id/prepays', async (ctx) => {
+    const teamId = await teamOf(ctx);
+    const query = parseWith(ListPrepaysQuery, ctx.query);
+    const page = await listTenantPrepays(ctx.state.em, teamId, query.limit, query.starting_after);
+    ctx.body = { prepays: page.prepays.map(prepayBody), has_more: page.hasMore };
+  });
+
+  router.get('/teams/:team_id/prepays/:pre_pay_id', async (ctx) => {
+    const prepay = await pathPrepay(ctx);
+    ctx.body = prepayBody(prepay);
+  });
+
+  router.put('/teams/:team_id/prepays/:pre_pay_id/auto_renewal', async (ctx) => {
+    const prepay = await pathPrepay(ctx);
+    const body = parseWith(SetAutoRenewalBody, ctx.request.body);
+    await updatePrepay(deps.temporal, prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1 }).catch(async (error: unknown) => {
+      throw await rejectionToAppError(ctx.state.em, prepay.id, error);
+    });
+    ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
+  });
+
+  router.put('/teams/:team_id/prepays/:pre_pay_id/card', async (ctx) => {
+    const prepay = await pathPrepay(ctx);
+    const body = parseWith(ChangePrepayCardBody, ctx.request.body);
+    if (!(await findTenantCard(ctx.state.em, prepay.tenantId, body.card_id))) throw notFound(`Card ${body.card_id}`, 'card_id');
+    await updatePrepay(deps.temporal, prepay.id, changeCardUpdate, { cardId: body.card_id }).catch(async (error: unknown) => {
+      throw await rejectionToAppError(ctx.state.em, prepay.id, error);
+    });
+    ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
+  });
+
+  router.post('/teams/:team_id/prepays/:pre_pay_id/cancel', requireScope('operator'), idempotent(), async (ctx) => {
+    const prepay = await pathPrepay(ctx);
+    const body = parseWith(CancelPrepayBody, ctx.request.body);
+    await updatePrepay(deps.temporal, prepay.id, cancelUpdate, { reason: body.reason }).catch(async (error: unknown) => {
+      throw await rejectionToAppError(ctx.state.em, prepay.id, error);
+    });
+    ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
+  });
+}
+
+type RouteContext = { params: Record<string, string | undefined>; state: { em: EntityManager; principal?: Principal } };
+
+/** The path's team, which the key may act on (403 otherwise) and which exists (404 otherwise). */
+export async function teamOf(ctx: RouteContext): Promise<string> {
+  const teamId = parseWith(identifier, ctx.params.team_id, 'team_id');
+  assertTenantAccess(principalOf(ctx.state), teamId, 'team_id');
+  if (!(await ctx.state.em.findOne(Tenant, { id: teamId }))) throw notFound(`Team ${teamId}`, 'team_id');
+  return teamId;
+}
+
+async function pathPrepay(ctx: RouteContext): Promise<Prepay> {
+  const teamId = await teamOf(ctx);
+  const prePayId = parseWith(PrePayIdParam, ctx.params.pre_pay_id, 'pre_pay_id');
+  const prepay = await findTenantPrepay(ctx.state.em, teamId, prePayId);
+  if (!prepay) throw notFound(`Prepay ${prePayId}`, 'pre_pay_id');
+  return prepay;
+}
+
+/** A prepay the principal may see: its own tenant's, or any for an operator; otherwise "not found". */
+async function visiblePrepay(em: EntityManager, principal: Principal, prePayId: number, field: string): Promise<Prepay> {
+  const prepay = await findPrepay(em, prePayId);
+  if (!prepay || (principal.scope !== 'operator' && prepay.tenantId !== principal.tenantId)) throw notFound(`Prepay ${prePayId}`, field);
+  return prepay;
+}
+
+/** The quote's terms must be the request's: the tenant's own (or an operator's) USD quote, same period and amount, not expired. */
+async function assertMatchingQuote(em: EntityManager, teamId: string, quoteId: string, body: { amount: Dec; period: number }, now: Date): Promise<void> {
+  const quote = await em.findOne(Quote, { id: quoteId });
+  if (!quote || (quote.tenantId !== null && quote.tenantId !== teamId)) throw notFound(`Quote ${quoteId}`, 'quote_id');
+  if (quote.currency !== 'USD') throw new AppError('unprocessable', `Quote ${quoteId} is in ${quote.currency}; a card prepayment needs a USD quote.`, { field: 'quote_id' });
+  if (quote.expiresAt.getTime() <= now.getTime()) {
+    throw new AppError('quote_expired', `Quote ${quoteId} expired at ${formatTimestamp(quote.expiresAt)}; ask for a new one.`, { field: 'quote_id' });
+  }
+  if (quote.period !== body.period) throw new AppError('unprocessable', `period: the quote is for ${quote.period} months, not ${body.period}.`, { field: 'period' });
+  if (!new Dec(quote.usd).eq(body.amount)) {
+    throw new AppError('unprocessable', `amount: the quote's amount is ${toCanonicalString(new Dec(quote.usd))}, not ${toCanonicalString(body.amount)}.`, { field: 'amount' });
+  }
+}
+
+/** The charge outcome of a prepay whose workflow already closed (known from the read model). */
+async function closedOutcome(em: EntityManager, prePayId: number): Promise<PaymentOutcome> {
+  const prepay = await findPrepay(em.fork(), prePayId);
+  if (prepay?.status === 'payment_failed') {
+    const declineCode = prepay.failureCode ?? 'card_declined';
+    return { status: 'declined', prePayId, declineCode, message: `the charge was declined (${declineCode})` };
+  }
+  return { status: 'paid', prePayId, chargeId: '' };
+}
+
+async function rejectionToAppError(em: EntityManager, prePayId: number, error: unknown): Promise<unknown> {
+  if (!(error instanceof PrepayRejection)) return error;
+  const mapped = REJECTIONS[error.type] ?? { type: 'conflict' as const };
+  let message = error.message;
+  if (error.type === PREPAY_FAILURES.closed) {
+    const prepay = await findPrepay(em.fork(), prePayId);
+    message = `Prepay ${prePayId} is ${prepay?.status ?? 'closed'}; it can no longer be changed.`;
+  }
+  return new AppError(mapped.type, message, { field: mapped.field });
+}
+
+/** DESIGN §11's prepay shape; amounts are canonical decimal strings. */
+export function prepayBody(prepay: Prepay) {
+  const app = prepay.app;
+  return {
+    pre_pay_id: prepay.id,
+    team_id: prepay.tenantId,
+    status: prepay.status,
+    payment_type: prepay.paymentType,
+    amount: toCanonicalString(prepay.amount),
+    usd: toCanonicalString(prepay.usd),
+    period: prepay.period,
+    auto_renewal: prepay.autoRenewal ? 1 : 0,
+    card_id: prepay.cardId,
+    quote_id: prepay.quoteId,
+    cycle: prepay.cycle,
+    months_recognized: prepay.monthsRecognized,
+    app: app
+      ? {
+          app_id: app.appId,
+          cluster_id: app.clusterId,
+          chart_name: app.chartName,
+          cpu_limit: app.cpuLimit,
+          mem_limit: app.memLimit,
+          storage_limit: app.storageLimit,
+          icon_url: app.iconUrl,
+          project_name: app.projectName,
+          bound_at: prepay.boundAt ? formatTimestamp(prepay.boundAt) : null,
+        }
+      : null,
+    period_start: prepay.periodStart ? formatTimestamp(prepay.periodStart) : null,
+    period_end: prepay.periodEnd ? formatTimestamp(prepay.periodEnd) : null,
+    refunded_usd: toCanonicalString(prepay.refundedUsd),
+    failure_code: prepay.failureCode,
+    created_at: formatTimestamp(prepay.createdAt),
+    updated_at: formatTimestamp(prepay.updatedAt),
+  };
+}
+
+async function waitFor<T>(promise: Promise<T>, seconds: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), seconds * 1000);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
