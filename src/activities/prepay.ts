@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Orm } from '../db/orm.ts';
+import { findTenantCard } from '../db/repositories/cards.ts';
 import { findCluster, priceBookOf } from '../db/repositories/catalog.ts';
 import { findPrepayPayment, writePrepaySnapshot } from '../db/repositories/prepays.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -72,6 +73,11 @@ export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; c
         throw ApplicationFailure.create({ type: PREPAY_ACTIVITY_FAILURES.renewalUnpriceable, message: 'The bound resources cost nothing at current prices.', nonRetryable: true });
       }
       return { usd: usd.toFixed() };
+    },
+
+    /** Whether a card can pay for the tenant's prepay (it is the tenant's, and not removed). */
+    async isPrepayCardUsable(input: { tenantId: string; cardId: string }): Promise<boolean> {
+      return (await findTenantCard(deps.orm.em.fork(), input.tenantId, input.cardId)) !== null;
     },
 
     /** Writes the workflow's state to the prepays row; `seq` orders the writes of one prepay. */

@@ -269,6 +269,10 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   setHandler(
     changeCardUpdate,
     async (request) => {
+      // Checked here, not in the validator: whether the card is the team's is in the database.
+      if (!(await steps.isPrepayCardUsable({ tenantId: input.tenantId, cardId: request.cardId }))) {
+        throw reject(PREPAY_FAILURES.invalidRequest, `Card ${request.cardId} is not a card of team ${input.tenantId}.`);
+      }
       state.cardId = request.cardId;
       await publish();
       return view();
@@ -297,7 +301,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       log.warn('requestCancel ignored', { prePayId: id, reason: (error as Error).message });
     }
   });
-  setHandler(requestAutoRenewalSignal, (request) => {
+  setHandler(requestAutoRenewalSignal, async (request) => {
     try {
       validateAutoRenewal(request);
     } catch (error) {
@@ -305,6 +309,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       return;
     }
     state.autoRenewal = request.autoRenewal;
+    await publish();
   });
 
   upsertSearchAttributes([

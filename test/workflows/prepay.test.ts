@@ -19,7 +19,7 @@ import { Dec } from '../../src/domain/money.ts';
 import { monthlyShares } from '../../src/domain/prepay.ts';
 import { priceResources } from '../../src/domain/pricing.ts';
 import { startCardPrepay } from '../../src/temporal/prepays.ts';
-import { bindAppUpdate, cancelUpdate, changeCardUpdate, prepaySearchAttributes, requestCancelSignal, statusQuery, type PrepayResult, type PrepayView } from '../../src/workflows/prepay.ts';
+import { bindAppUpdate, cancelUpdate, changeCardUpdate, prepaySearchAttributes, requestAutoRenewalSignal, requestCancelSignal, statusQuery, type PrepayResult, type PrepayView } from '../../src/workflows/prepay.ts';
 import { appOn, createCluster, createTeam, moneyOf, setClusterPrice, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
 import { testRun } from '../helpers/test-run.ts';
 
@@ -147,6 +147,8 @@ describe('renewal dunning', () => {
     expect(pastDue.renewal).toEqual({ amount: '10', attempt: 2, attempts: 4, nextAttemptAt: new Date(end + 3 * DAY).toISOString(), lastDeclineCode: 'authentication_required' });
     expect((await findPrepay(harness.orm.em.fork(), prePayId))?.status).toBe('past_due');
 
+    const othersCard = await (await createTeam(harness)).card('tok_visa');
+    await expect(handleOf(workflowId).executeUpdate(changeCardUpdate, { args: [{ cardId: othersCard }] })).rejects.toMatchObject({ cause: { type: 'PrepayInvalidRequest' } });
     const visa = await team.card('tok_visa');
     expect(await handleOf(workflowId).executeUpdate(changeCardUpdate, { args: [{ cardId: visa }] })).toMatchObject({ cardId: visa, status: 'past_due' });
     await advanceTo(end + 3 * DAY + HOUR);
@@ -216,7 +218,7 @@ describe('binding', () => {
     const team = await createTeam(harness);
     const cardId = await team.card('tok_visa');
     const clusterId = await createCluster(harness.orm, '10');
-    const { workflowId, outcome } = await startPrepay(harness, { tenantId: team.tenantId, cardId, period: 2, autoRenewal: false, amount: '20' });
+    const { workflowId, prePayId, outcome } = await startPrepay(harness, { tenantId: team.tenantId, cardId, period: 2, autoRenewal: true, amount: '20' });
     expect((await outcome).status).toBe('paid');
     const app = appOn(clusterId, 1000);
     const update = (request: Parameters<typeof bind>[1], costUsd: string, paymentType = 'USD') =>
@@ -233,6 +235,11 @@ describe('binding', () => {
     expect(await update({ ...app, iconUrl: 'https://icons.example/new.png' }, '20')).toBe('accepted');
     expect(await update(appOn(clusterId, 500), '5')).toBe('PrepayAppAlreadyBound');
     expect((await statusOf(workflowId)).app).toEqual(app);
+
+    // The operators' signal does what the update does, without an answer.
+    await handleOf(workflowId).signal(requestAutoRenewalSignal, { autoRenewal: false });
+    expect((await statusOf(workflowId)).autoRenewal).toBe(false);
+    await waitUntil(async () => (await findPrepay(harness.orm.em.fork(), prePayId))?.autoRenewal === false, 10_000, () => 'auto_renewal still on in the read model');
   }, 60_000);
 });
 
@@ -347,9 +354,9 @@ describe('a worker killed during the charge', () => {
   }, 120_000);
 });
 
-async function waitUntil(check: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${describe()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
