@@ -1,15 +1,14 @@
 /** Cards of a team (DESIGN §7, §11): register a gateway token, list, delete, choose the default. */
 import type { Router } from '@koa/router';
-import { Tenant, type Card } from '../../db/entities/index.ts';
+import type { Card } from '../../db/entities/index.ts';
 import { addCard, deleteCard, listCards, setDefaultCard } from '../../db/repositories/cards.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
+import { teamOf } from './prepays.ts';
 import { CURRENCIES, toCanonicalString } from '../../domain/money.ts';
 import { GatewayUnavailableError, InvalidCardTokenError, type CardGateway } from '../../gateway/card-gateway.ts';
 import { tenantBalances } from '../../ledger/ledger.ts';
-import { principalOf } from '../context.ts';
-import { assertTenantAccess } from '../middleware/auth.ts';
-import { identifier, parseWith } from '../validation.ts';
+import { parseWith } from '../validation.ts';
 import { AddCardBody } from './schemas.ts';
 
 export function mountCardRoutes(router: Router, deps: { gateway: CardGateway; clock: Clock }): void {
@@ -53,14 +52,6 @@ export function mountCardRoutes(router: Router, deps: { gateway: CardGateway; cl
     const balances = await tenantBalances(ctx.state.em, teamId);
     ctx.body = { balances: Object.fromEntries(CURRENCIES.map((currency) => [currency, toCanonicalString(balances[currency])])) };
   });
-}
-
-/** The path's team, which the key may act on (403 otherwise) and which exists (404 otherwise). */
-async function teamOf(ctx: { params: Record<string, string | undefined>; state: { em: import('@mikro-orm/postgresql').EntityManager; principal?: import('../middleware/auth.ts').Principal } }): Promise<string> {
-  const teamId = parseWith(identifier, ctx.params.team_id, 'team_id');
-  assertTenantAccess(principalOf(ctx.state), teamId, 'team_id');
-  if (!(await ctx.state.em.findOne(Tenant, { id: teamId }))) throw notFound(`Team ${teamId}`, 'team_id');
-  return teamId;
 }
 
 export function cardBody(card: Card) {

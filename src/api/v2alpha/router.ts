@@ -13,6 +13,7 @@ import { mountCardRoutes } from './cards.ts';
 import type { CardGateway } from '../../gateway/card-gateway.ts';
 import { mountPrepayRoutes, type PrepayRouteDeps } from './prepays.ts';
 import { mountInvoiceRoutes } from './invoices.ts';
+import { mountEventRoutes } from './events.ts';
 
 export interface V2alphaDeps {
   priceFeed: PriceFeed;
@@ -56,5 +57,6 @@ export function v2alphaRouter(deps: V2alphaDeps): Router {
   mountCardRoutes(router, { gateway: deps.gateway, clock: deps.clock });
   mountPrepayRoutes(router, { ...deps.prepays, clock: deps.clock });
   mountInvoiceRoutes(router);
+  mountEventRoutes(router);
   return router;
 }

@@ -1,0 +1,48 @@
+/** A team's events over HTTP: recorded by the workflows, listed newest first, paginated, private to the team. */
+import { client } from '../helpers/http.ts';
+import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack.close();
+});
+
+describe('events', () => {
+  it('lists the prepay events of a team, newest first, with pagination', async () => {
+    const operator = client(stack.url, stack.operatorKey);
+    const clusterId = uniqueId('events-cluster');
+    expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '2', storage_gib_month_usd: '0.1' } }), 200);
+    const tenant = await createTenant(stack);
+    const other = await createTenant(stack);
+    const cardId = await addCard(tenant, 'tok_visa');
+    const quote = expectStatus(
+      await tenant.call('POST', '/v2alpha/USD/acquire_pre_amount', { body: { cluster_id: clusterId, chart_name: '', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 2 } }),
+      200,
+    ).body;
+    const prepay = await stack.withWorker(() =>
+      tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, {
+        body: { team_id: tenant.id, card_id: cardId, amount: quote.amount, period: 2, auto_renewal: 0, quote_id: quote.quote_id },
+      }),
+    );
+    expectStatus(prepay, 200);
+
+    const listed = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/events`), 200).body;
+    const paid = listed.events.find((event: { type: string }) => event.type === 'prepay.paid');
+    expect(paid).toMatchObject({ id: expect.stringMatching(/^evt_/), type: 'prepay.paid', created_at: expect.stringMatching(/Z$/), data: { pre_pay_id: prepay.body.pre_pay_id } });
+    expect(listed.has_more).toBe(false);
+
+    const filtered = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/events?type=prepay.paid&limit=1`), 200).body;
+    expect(filtered.events.map((event: { id: string }) => event.id)).toEqual([paid.id]);
+    const after = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/events?starting_after=${paid.id}&type=prepay.paid`), 200).body;
+    expect(after).toEqual({ events: [], has_more: false });
+
+    expect((await other.call('GET', `/v2alpha/teams/${tenant.id}/events`)).status).toBe(403);
+    expect(expectStatus(await other.call('GET', `/v2alpha/teams/${other.id}/events`), 200).body).toEqual({ events: [], has_more: false });
+    expect((await other.call('GET', `/v2alpha/teams/${other.id}/events?starting_after=${paid.id}`)).status).toBe(404);
+    expect((await tenant.call('GET', `/v2alpha/teams/${tenant.id}/events?limit=0`)).body.error).toEqual({ type: 'invalid_request', field: 'limit' });
+  });
+});
