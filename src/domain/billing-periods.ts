@@ -3,25 +3,16 @@
  * anchor plus `i` months in UTC, clamped to the month's end and never chained from the previous boundary
  * (an anchor of Jan 31 gives Feb 28/29, Mar 31, Apr 30). A yearly plan's period is 12 months.
  * Period `n` (1-based) is [boundary(n − 1), boundary(n)). Pure and deterministic: workflows use it.
+ * Months are counted by `monthBoundary` of calendar.ts, the same rule the prepayments use.
  */
+import { monthBoundary } from './calendar.ts';
+
 export const BILL_PERIOD_MONTHS = { M: 1, Y: 12 } as const;
 export type BillingPeriod = keyof typeof BILL_PERIOD_MONTHS;
 
-/** The anchor plus `months` calendar months, the day clamped to the target month's last day, time of day kept. */
-export function addMonthsClamped(anchor: Date, months: number): Date {
-  if (!Number.isInteger(months)) throw new RangeError(`months must be an integer, got ${months}`);
-  const monthIndex = anchor.getUTCMonth() + months;
-  const year = anchor.getUTCFullYear() + Math.floor(monthIndex / 12);
-  const month = ((monthIndex % 12) + 12) % 12;
-  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  return new Date(
-    Date.UTC(year, month, Math.min(anchor.getUTCDate(), lastDay), anchor.getUTCHours(), anchor.getUTCMinutes(), anchor.getUTCSeconds(), anchor.getUTCMilliseconds()),
-  );
-}
-
 /** Boundary `index` of a subscription anchored at `anchor` (boundary 0 is the anchor itself). */
 export function periodBoundary(anchor: Date, billPeriod: BillingPeriod, index: number): Date {
-  return addMonthsClamped(anchor, index * BILL_PERIOD_MONTHS[billPeriod]);
+  return monthBoundary(anchor, index * BILL_PERIOD_MONTHS[billPeriod]);
 }
 
 /** Period `n` (1-based): from boundary n − 1 (inclusive) to boundary n (exclusive). */

@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
-import { addMonthsClamped } from '../../src/domain/billing-periods.ts';
 import { findPlan } from '../../src/db/repositories/catalog.ts';
 import { checkoutSubscription } from '../../src/ledger/subscription-checkout.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
@@ -266,8 +265,8 @@ describe('account and balance in the seed shapes', () => {
     await fund(tenant, '10');
     const region = await newRegion();
     const { plan_id: planId } = await newPlan(region, '10');
-    // A subscription that began a month and an hour ago: its second period is due now and the balance is 0.
-    const anchor = new Date(addMonthsClamped(new Date(), -1).getTime() - 3600 * 1000);
+    // A subscription that began 32 days ago: its first month is over, its second period is due now and the balance is 0.
+    const anchor = new Date(Date.now() - 32 * 24 * 3600 * 1000);
     const plan = (await findPlan(stack.orm.em.fork(), planId))!;
     const outcome = await checkoutSubscription(stack.orm.em.fork(), { subscriptionId: `sub_${randomUUID()}`, tenantId: tenant.id, plan }, anchor);
     if (outcome.kind !== 'subscribed') throw new Error('not subscribed');
