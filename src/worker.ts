@@ -12,12 +12,16 @@ import { systemClock, type Clock } from './domain/clock.ts';
 import { createLogger } from './logger.ts';
 import type { CardGateway } from './gateway/card-gateway.ts';
 import { createCardGateway } from './gateway/index.ts';
+import { createPriceFeed } from './pricing/price-feed.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
 
 export interface WorkerDeps {
-  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKFLOW_BUNDLE_PATH' | 'NODE_ENV' | 'SHUTDOWN_GRACE_SECONDS'>;
+  config: Pick<
+    Config,
+    'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKFLOW_BUNDLE_PATH' | 'NODE_ENV' | 'SHUTDOWN_GRACE_SECONDS' | 'PRICE_FEED' | 'PRICE_FEED_URL' | 'PRICE_FEED_MAX_AGE_SECONDS'
+  >;
   orm: Orm;
   gateway: CardGateway;
   clock?: Clock;
@@ -41,12 +45,13 @@ export function workflowSource(config: WorkerDeps['config']): Pick<WorkerOptions
 
 export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const ownConnection = !deps.connection;
+  const clock = deps.clock ?? systemClock;
   const connection = deps.connection ?? (await NativeConnection.connect({ address: deps.config.TEMPORAL_ADDRESS }));
   const worker = await Worker.create({
     connection,
     namespace: deps.config.TEMPORAL_NAMESPACE,
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ orm: deps.orm, gateway: deps.gateway, clock: deps.clock ?? systemClock }),
+    activities: createActivities({ orm: deps.orm, gateway: deps.gateway, clock, priceFeed: createPriceFeed(deps.config, clock) }),
     shutdownGraceTime: `${deps.config.SHUTDOWN_GRACE_SECONDS}s`,
     ...workflowSource(deps.config),
   });

@@ -2,17 +2,21 @@
 import type { Orm } from '../db/orm.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { CardGateway } from '../gateway/card-gateway.ts';
+import { staticPriceFeed, type PriceFeed } from '../pricing/price-feed.ts';
 import { createDiagnosticsActivities } from './diagnostics.ts';
 import { createPaymentActivities } from './payments.ts';
 import { createEventActivities } from './events.ts';
 import { createPrepayActivities } from './prepay.ts';
 import { createSubscriptionActivities } from './subscriptions.ts';
+import { createTokenPrepayActivities } from './token-prepay.ts';
 import { createTokenTransferActivities } from './token-transfers.ts';
 
 export interface ActivityDeps {
   orm: Orm;
   clock: Clock;
   gateway: CardGateway;
+  /** token rates for renewals of token prepays; the operators' static rates when omitted */
+  priceFeed?: PriceFeed;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -23,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPrepayActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createTokenTransferActivities(deps),
+    ...createTokenPrepayActivities({ ...deps, priceFeed: deps.priceFeed ?? staticPriceFeed }),
   };
 }
 

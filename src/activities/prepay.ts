@@ -10,7 +10,7 @@ import { findTenantCard } from '../db/repositories/cards.ts';
 import { findCluster, priceBookOf } from '../db/repositories/catalog.ts';
 import { findPrepayPayment, writePrepaySnapshot } from '../db/repositories/prepays.ts';
 import type { Clock } from '../domain/clock.ts';
-import { Dec, parseDecimal } from '../domain/money.ts';
+import { Dec, parseDecimal, type Currency } from '../domain/money.ts';
 import type { AppBinding, PrepaySnapshot } from '../domain/prepay.ts';
 import { priceResources } from '../domain/pricing.ts';
 import type { CardGateway } from '../gateway/card-gateway.ts';
@@ -38,8 +38,9 @@ export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; c
       });
     },
 
-    async recognisePrepayMonth(input: { prePayId: number; tenantId: string; cycle: number; month: number; amount: string }): Promise<void> {
-      await recognisePrepayMonth(deps.orm.em.fork(), { ...input, currency: 'USD', amount: parseDecimal(input.amount) });
+    /** One month's share becomes revenue, in the prepay's currency (USD unless given). */
+    async recognisePrepayMonth(input: { prePayId: number; tenantId: string; cycle: number; month: number; amount: string; currency?: Currency }): Promise<void> {
+      await recognisePrepayMonth(deps.orm.em.fork(), { ...input, currency: input.currency ?? 'USD', amount: parseDecimal(input.amount) });
     },
 
     /** Refunds part or all of a cycle's charge at the gateway, then books it; the key makes both happen once. */

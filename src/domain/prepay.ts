@@ -3,7 +3,7 @@
  * how a cycle's payment is split into monthly revenue, and what a cancellation gives back. Shared by the
  * workflow, the activities, the API and the tests.
  */
-import { Dec, roundHalfUp, CURRENCY_DECIMALS } from './money.ts';
+import { Dec, roundHalfUp, CURRENCY_DECIMALS, type Currency } from './money.ts';
 
 export const PREPAY_STATUSES = [
   'awaiting_payment',
@@ -34,6 +34,8 @@ export const DEFAULT_PREPAY_TIMINGS = {
   renewalAttemptOffsetsMs: [0, 1 * DAY_MS, 3 * DAY_MS, 7 * DAY_MS],
   /** one charge attempt at the gateway may take this long before Temporal retries it (same key) */
   chargeTimeoutMs: 30_000,
+  /** a token prepay whose renewal the team's token balance cannot pay waits this long for a deposit, then expires */
+  tokenRenewalGraceMs: 7 * DAY_MS,
 } as const;
 
 export interface PrepayTimings {
@@ -41,6 +43,7 @@ export interface PrepayTimings {
   renewalNoticeMs: number;
   renewalAttemptOffsetsMs: number[];
   chargeTimeoutMs: number;
+  tokenRenewalGraceMs: number;
 }
 
 /** The workflow of a prepay: its id is a business key, so a prepay has exactly one. */
@@ -95,9 +98,14 @@ export function sharesOf(shares: Dec[], from: number, to: number): Dec {
  * What a cancellation keeps and gives back: the months that have started are used (the one in progress
  * included, it is not a whole unused month) and earned; every later whole month is refunded.
  */
-export function cancellationSplit(total: Dec, period: number, monthsUsed: number): { earned: Dec; refund: Dec; refundedMonths: number } {
+export function cancellationSplit(
+  total: Dec,
+  period: number,
+  monthsUsed: number,
+  decimals: number = CURRENCY_DECIMALS.USD,
+): { earned: Dec; refund: Dec; refundedMonths: number } {
   const used = Math.min(Math.max(monthsUsed, 0), period);
-  const shares = monthlyShares(total, period);
+  const shares = monthlyShares(total, period, decimals);
   return { earned: sharesOf(shares, 1, used), refund: sharesOf(shares, used + 1, period), refundedMonths: period - used };
 }
 
@@ -111,6 +119,17 @@ export const PREPAY_FAILURES = {
   closed: 'PrepayClosed',
   invalidRequest: 'PrepayInvalidRequest',
 } as const;
+
+/** Business failures of the token payment activities, with stable types the workflow branches on. */
+export const TOKEN_PAYMENT_FAILURES = {
+  /** the team's token balance cannot pay the movement (a renewal, or a payment whose credits were spent meanwhile) */
+  insufficientBalance: 'InsufficientBalance',
+  /** the price feed has no usable rate for the token right now */
+  priceUnavailable: 'PriceUnavailable',
+} as const;
+
+/** How a prepay is paid: `USD` by card, a token by transfers to its deposit address. */
+export type PrepayPaymentType = Currency;
 
 /** The deployed app a prepay pays for (CallBackAppInfo). Resources as in quotes: millicores, MiB, GiB. */
 export interface AppBinding {
@@ -141,10 +160,15 @@ export interface PrepaySnapshot {
   prePayId: number;
   status: PrepayStatus;
   cycle: number;
-  cardId: string;
+  /** null for token prepays */
+  cardId: string | null;
   autoRenewal: boolean;
-  /** the current cycle's price, USD decimal string */
+  /** the current cycle's price in the payment currency (USD for cards), decimal string */
   amount: string;
+  /** its USD value when that is not `amount` itself (token prepays) */
+  usd?: string;
+  /** token prepays, first cycle: token units of the transfers counted toward the payment (and credited) */
+  received?: string;
   monthsRecognized: number;
   app: AppBinding | null;
   boundAt: string | null;

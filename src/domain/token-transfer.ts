@@ -3,7 +3,7 @@
  * credit workflow). Amounts are decimal strings in token units, block numbers plain integers: nothing
  * here needs a float or a bigint to survive JSON. Pure, so workflows may import it.
  */
-import type { TokenCurrency } from './money.ts';
+import { CURRENCY_DECIMALS, Dec, type TokenCurrency } from './money.ts';
 
 /** What makes a transfer unique: one ERC20 Transfer log. A transfer counts once, by this identity. */
 export interface TransferIdentity {
@@ -35,4 +35,18 @@ export function transferKey(identity: TransferIdentity): string {
 /** The id of the workflow that credits a transfer to a team's balance: one per transfer, ever. */
 export function creditTransferWorkflowId(identity: TransferIdentity): string {
   return `transfer-${transferKey(identity)}`;
+}
+
+const PLAIN_DECIMAL = /^(0|[1-9]\d*)(\.\d+)?$/;
+const TOKEN_DECIMALS: Readonly<Record<string, number>> = { ANKR_ERC20: CURRENCY_DECIMALS.ANKR_ERC20, USDT_ERC20: CURRENCY_DECIMALS.USDT_ERC20 };
+
+/**
+ * The transfer's amount when it is one the engine can credit: a plain positive decimal with at most the
+ * token's decimals, of a token the engine knows; null otherwise (a broken report, never counted).
+ */
+export function transferAmount(transfer: Pick<TokenTransferSignal, 'token' | 'amount'>): Dec | null {
+  const decimals = typeof transfer?.token === 'string' && Object.hasOwn(TOKEN_DECIMALS, transfer.token) ? TOKEN_DECIMALS[transfer.token] : undefined;
+  if (decimals === undefined || typeof transfer.amount !== 'string' || !PLAIN_DECIMAL.test(transfer.amount)) return null;
+  const amount = new Dec(transfer.amount);
+  return amount.gt(0) && amount.decimalPlaces() <= decimals ? amount : null;
 }

@@ -2,14 +2,16 @@
  * The money of prepayments in the ledger. A card payment is not a credit to the tenant's balance: the
  * tenant bought a period of service, so the charge goes from card clearing straight to deferred revenue,
  * each month's share moves from deferred revenue to revenue when that month has been served, and a
- * refund moves what was not served back to card clearing. Each step is one ledger transaction with the
- * step's stable key, written in the same database transaction as the read model it changes.
+ * refund moves what was not served back to card clearing. A token payment comes from the tenant's token
+ * balance instead (its transfers were credited there first, so an overpayment simply stays), and its
+ * refunds go back to that balance. Each step is one ledger transaction with the step's stable key,
+ * written in the same database transaction as the read model it changes.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Dec, type Currency } from '../domain/money.ts';
+import type { Dec, Currency } from '../domain/money.ts';
 import { prepayKeys } from '../domain/prepay.ts';
 import { findPrepayPayment } from '../db/repositories/prepays.ts';
-import { platform } from './accounts.ts';
+import { platform, tenantBalance, type AccountRef } from './accounts.ts';
 import { recordTransaction } from './ledger.ts';
 
 export interface PrepayPaymentInput {
@@ -22,10 +24,24 @@ export interface PrepayPaymentInput {
   cardId: string | null;
   gatewayChargeId: string | null;
   paidAt: Date;
+  /**
+   * `card` (the default): from card clearing. `token`: the transfers of the first cycle, already credited
+   * to the tenant's token balance; `balance`: a renewal from that balance. Both debit the tenant balance,
+   * which raises InsufficientBalanceError when it does not hold `amount`.
+   */
+  paymentMethod?: PrepayPaymentMethod;
+}
+
+export type PrepayPaymentMethod = 'card' | 'token' | 'balance';
+
+/** Where a prepayment's money comes from and goes back to: card clearing, or the tenant's balance in that currency. */
+function payerAccount(method: PrepayPaymentMethod, tenantId: string, currency: Currency): AccountRef {
+  return method === 'card' ? platform('card_clearing', currency) : tenantBalance(tenantId, currency);
 }
 
 /** Books a cycle's payment (key `prepay-{id}-cycle-{n}`) and lists it for the invoices; safe to repeat. */
 export async function bookPrepayPayment(em: EntityManager, input: PrepayPaymentInput): Promise<{ ledgerTransactionId: string }> {
+  const method = input.paymentMethod ?? 'card';
   return em.transactional(async (tx) => {
     const { transactionId } = await recordTransaction(tx, {
       idempotencyKey: prepayKeys.charge(input.prePayId, input.cycle),
@@ -33,15 +49,15 @@ export async function bookPrepayPayment(em: EntityManager, input: PrepayPaymentI
       kind: 'prepay_payment',
       description: `Prepayment ${input.prePayId}, cycle ${input.cycle}`,
       postings: [
-        { account: platform('card_clearing', input.currency), amount: input.amount.negated() },
+        { account: payerAccount(method, input.tenantId, input.currency), amount: input.amount.negated() },
         { account: platform('deferred_revenue', input.currency), amount: input.amount },
       ],
-      metadata: { pre_pay_id: input.prePayId, cycle: input.cycle, gateway_charge_id: input.gatewayChargeId },
+      metadata: { pre_pay_id: input.prePayId, cycle: input.cycle, gateway_charge_id: input.gatewayChargeId, payment_method: method },
     });
     await tx.execute(
       `insert into prepay_payments (prepay_id, cycle, tenant_id, currency, amount, usd, payment_method, card_id, gateway_charge_id, ledger_transaction_id, paid_at)
-       values (?, ?, ?, ?, ?::numeric, ?::numeric, 'card', ?, ?, ?, ?) on conflict (prepay_id, cycle) do nothing`,
-      [input.prePayId, input.cycle, input.tenantId, input.currency, input.amount.toFixed(), input.usd.toFixed(), input.cardId, input.gatewayChargeId, transactionId, input.paidAt],
+       values (?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?, ?, ?, ?) on conflict (prepay_id, cycle) do nothing`,
+      [input.prePayId, input.cycle, input.tenantId, input.currency, input.amount.toFixed(), input.usd.toFixed(), method, input.cardId, input.gatewayChargeId, transactionId, input.paidAt],
     );
     return { ledgerTransactionId: transactionId };
   });
@@ -72,13 +88,15 @@ export async function recognisePrepayMonth(
 }
 
 /**
- * Moves `amount` of a cycle's deferred revenue back to card clearing (the gateway refund `refundId`
- * already happened) and records it on the payment; the key makes it happen once.
+ * Moves `amount` of a cycle's deferred revenue back where it came from — card clearing (the gateway
+ * refund `gatewayRefundId` already happened) or the tenant's token balance — and records it on the
+ * payment with its USD value (`usd`, `amount` itself for cards); the key makes it happen once.
  */
 export async function bookPrepayRefund(
   em: EntityManager,
-  input: { prePayId: number; tenantId: string; cycle: number; amount: Dec; idempotencyKey: string; reason: string; gatewayRefundId: string; refundedAt: Date },
+  input: { prePayId: number; tenantId: string; cycle: number; amount: Dec; usd?: Dec; idempotencyKey: string; reason: string; gatewayRefundId: string | null; refundedAt: Date },
 ): Promise<void> {
+  const usd = input.usd ?? input.amount;
   await em.transactional(async (tx) => {
     const payment = await findPrepayPayment(tx, input.prePayId, input.cycle);
     if (!payment) throw new Error(`prepay ${input.prePayId} has no payment for cycle ${input.cycle}`);
@@ -89,7 +107,7 @@ export async function bookPrepayRefund(
       description: `Refund of prepayment ${input.prePayId}, cycle ${input.cycle}: ${input.reason}`,
       postings: [
         { account: platform('deferred_revenue', payment.currency), amount: input.amount.negated() },
-        { account: platform('card_clearing', payment.currency), amount: input.amount },
+        { account: payerAccount(payment.paymentMethod, input.tenantId, payment.currency), amount: input.amount },
       ],
       metadata: { pre_pay_id: input.prePayId, cycle: input.cycle, refunds: payment.ledgerTransactionId, gateway_refund_id: input.gatewayRefundId, reason: input.reason },
     });
@@ -98,7 +116,7 @@ export async function bookPrepayRefund(
       `update prepay_payments set refunded_amount = refunded_amount + ?::numeric, refunded_usd = refunded_usd + ?::numeric,
               refund_ledger_transaction_id = ?, gateway_refund_id = ?, refunded_at = ?
         where prepay_id = ? and cycle = ?`,
-      [input.amount.toFixed(), input.amount.toFixed(), transactionId, input.gatewayRefundId, input.refundedAt, input.prePayId, input.cycle],
+      [input.amount.toFixed(), usd.toFixed(), transactionId, input.gatewayRefundId, input.refundedAt, input.prePayId, input.cycle],
     );
   });
 }

@@ -1,6 +1,6 @@
 /**
  * The client side of PrepayWorkflow: start a card prepay with update-with-start (the caller learns the
- * charge's outcome), and send its updates. Rejections by the workflow's validators come back as
+ * charge's outcome), start a token prepay (its payment arrives later, by transfers), and send updates. Rejections by the workflow's validators come back as
  * PrepayRejection with the stable type of PREPAY_FAILURES; a closed workflow is `PrepayClosed`.
  */
 import {
@@ -44,6 +44,26 @@ export async function startCardPrepay(client: Client, taskQueue: string, input: 
     ],
   });
   return client.workflow.executeUpdateWithStart(awaitPaymentUpdate, { startWorkflowOperation });
+}
+
+/**
+ * Starts a token prepay's workflow, or leaves the running one as it is (a retried request). A closed one
+ * is never started again: WorkflowExecutionAlreadyStartedError, which a replayed request may ignore.
+ */
+export async function startTokenPrepay(client: Client, taskQueue: string, input: PrepayInput): Promise<void> {
+  await client.workflow.start(prepayWorkflow, {
+    workflowId: prepayWorkflowId(input.prePayId),
+    taskQueue,
+    args: [input],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    typedSearchAttributes: [
+      { key: prepaySearchAttributes.teamId, value: input.tenantId },
+      { key: prepaySearchAttributes.prePayId, value: input.prePayId },
+      { key: prepaySearchAttributes.paymentType, value: input.paymentType },
+      { key: prepaySearchAttributes.status, value: 'awaiting_payment' },
+    ],
+  });
 }
 
 /** Sends an update to a prepay's workflow and answers its result, translating refusals into PrepayRejection. */

@@ -1,9 +1,11 @@
 /**
- * PrepayWorkflow (`prepay-{pre_pay_id}`): one card prepayment, from its charge to its last month
- * (DESIGN §5). One run per cycle: charge → awaiting binding (refunded after the binding timeout) → a
+ * PrepayWorkflow (`prepay-{pre_pay_id}`): one prepayment, from its payment to its last month
+ * (DESIGN §5). One run per cycle: payment → awaiting binding (refunded after the binding timeout) → a
  * durable timer per calendar month that recognises that month's revenue → renewal at current prices
- * with a dunning schedule → continue-as-new into the next, already paid, cycle. The workflow is the
- * source of truth; the `prepays` row is its read model, written by `syncPrepay` after each change.
+ * → continue-as-new into the next, already paid, cycle. A card prepay (`USD`) is charged, and renewed
+ * with a dunning schedule; a token prepay is paid by transfers to its deposit address before a deadline
+ * and renewed from the team's token balance with a grace period (./prepay-tokens.ts). The workflow is
+ * the source of truth; the `prepays` row is its read model, written by `syncPrepay` after each change.
  */
 import { defineSearchAttributeKey, type SearchAttributeUpdatePair } from '@temporalio/common';
 import {
@@ -23,7 +25,7 @@ import {
 import type { Activities } from '../activities/index.ts';
 import type { EventType } from '../activities/events.ts';
 import { monthBoundary, monthsStarted } from '../domain/calendar.ts';
-import { Dec } from '../domain/money.ts';
+import { CURRENCY_DECIMALS, Dec, type TokenCurrency } from '../domain/money.ts';
 import {
   DEFAULT_PREPAY_TIMINGS,
   PREPAY_FAILURES,
@@ -33,10 +35,13 @@ import {
   prepayKeys,
   sameApp,
   type AppBinding,
+  type PrepayPaymentType,
   type PrepaySnapshot,
   type PrepayStatus,
   type PrepayTimings,
 } from '../domain/prepay.ts';
+import { TOKEN_TRANSFER_SIGNAL, type TokenTransferSignal } from '../domain/token-transfer.ts';
+import { awaitTokenPayment, createTransferInbox, renewFromTokenBalance } from './prepay-tokens.ts';
 import { declineOf } from './recharge.ts';
 
 /** The custom search attributes operators find prepays by (registered as in src/temporal/search-attributes.ts). */
@@ -51,18 +56,30 @@ export const prepaySearchAttributes = {
 export interface PrepayInput {
   prePayId: number;
   tenantId: string;
-  /** card prepayments are paid in USD */
-  paymentType: 'USD';
-  cardId: string;
+  /** `USD`: paid by card; `ANKR_ERC20`, `USDT_ERC20`: paid by token transfers */
+  paymentType: PrepayPaymentType;
+  /** the card of a card prepay; null for a token prepay */
+  cardId: string | null;
   /** months, 1–12 */
   period: number;
   autoRenewal: boolean;
-  /** the cycle's price in USD, decimal string */
+  /** the cycle's price in the payment currency (USD for cards, token units for tokens), decimal string */
   amount: string;
+  /** token prepays: the cycle's USD value (the quote's, then the renewal's price) */
+  usd?: string;
+  /** token prepays, first cycle: where and until when its payment may arrive */
+  tokenPayment?: TokenPaymentTerms;
   /** overrides of DEFAULT_PREPAY_TIMINGS (binding timeout, renewal notice, dunning schedule, charge timeout) */
   timings?: Partial<PrepayTimings>;
   /** set by continue-as-new: the next cycle, already paid and bound */
   continued?: ContinuedCycle;
+}
+
+export interface TokenPaymentTerms {
+  /** the deposit address (EIP-55), for the status */
+  depositAddress: string;
+  /** ISO time: the quote's rate-lock expiry; what has not arrived by then does not count */
+  deadline: string;
 }
 
 export interface ContinuedCycle {
@@ -79,16 +96,34 @@ export interface ContinuedCycle {
 
 export type PaymentOutcome =
   | { status: 'paid'; prePayId: number; chargeId: string }
-  | { status: 'declined'; prePayId: number; declineCode: string; message: string };
+  | { status: 'declined'; prePayId: number; declineCode: string; message: string }
+  /** token prepays: the payment did not arrive in full before the deadline (or was canceled) */
+  | { status: 'unpaid'; prePayId: number; reason: string };
 
 export interface RenewalView {
   /** USD price of the next cycle at current prices */
   amount: string;
-  /** the attempt made last (0 before the first), of `attempts` */
+  /** the attempt made last (0 before the first), of `attempts` scheduled ones (token prepays also try after each deposit) */
   attempt: number;
   attempts: number;
   nextAttemptAt: string | null;
+  /** why the last attempt failed: a card's decline code, or `insufficient_balance` / `price_unavailable` for tokens */
   lastDeclineCode: string | null;
+  /** token prepays: the price in tokens at the last attempt's rate */
+  tokenAmount?: string | null;
+  /** token prepays: when the wait for a deposit ends */
+  graceEndsAt?: string | null;
+}
+
+/** A token prepay's first payment as it arrives. */
+export interface TokenPaymentView {
+  depositAddress: string;
+  deadline: string;
+  /** token units due */
+  amount: string;
+  /** token units counted toward it (each on the team's balance) */
+  received: string;
+  transfers: number;
 }
 
 /** The full status (query `status`, and the answer of every update). */
@@ -100,6 +135,10 @@ export interface PrepayView extends PrepaySnapshot {
   renewal: RenewalView | null;
   /** USD refunded in this cycle */
   refundedUsd: string;
+  /** the cycle's USD value (`amount` for card prepays) */
+  usd: string;
+  /** token prepays, first cycle */
+  tokenPayment: TokenPaymentView | null;
 }
 
 export interface BindAppRequest {
@@ -125,6 +164,8 @@ export const cancelUpdate = defineUpdate<PrepayView, [{ reason: string }]>('canc
 /** For operators in the Temporal UI/CLI: the same as the updates, without an answer (an invalid request is logged and ignored). */
 export const requestCancelSignal = defineSignal<[{ reason: string }]>('requestCancel');
 export const requestAutoRenewalSignal = defineSignal<[{ autoRenewal: boolean }]>('requestAutoRenewal');
+/** From the chain watcher (src/chain/deliver.ts): a transfer to the prepay's deposit address. Counted once per identity. */
+export const tokenTransferSignal = defineSignal<[TokenTransferSignal]>(TOKEN_TRANSFER_SIGNAL);
 export const statusQuery = defineQuery<PrepayView>('status');
 
 const charges = (timeoutMs: number) =>
@@ -146,6 +187,11 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   const cycle = continued?.cycle ?? 1;
   const monthOffset = continued?.monthOffset ?? 0;
   const gateway = charges(timings.chargeTimeoutMs);
+  const token: TokenCurrency | null = input.paymentType === 'USD' ? null : input.paymentType;
+  /** the cycle's USD value: what the binding may cost at most, and what refunds give back in USD terms */
+  const paidUsd = input.usd ?? input.amount;
+  /** months are earned to the currency's smallest unit: cents, or the token's on-chain decimals */
+  const shareDecimals = CURRENCY_DECIMALS[input.paymentType];
 
   const state = {
     status: (continued ? 'active' : 'awaiting_payment') as PrepayStatus,
@@ -157,6 +203,8 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     failureCode: null as string | null,
     renewal: null as RenewalView | null,
     refunded: new Dec(0),
+    /** in the payment currency (equal to `refunded` for cards) */
+    refundedAmount: new Dec(0),
   };
   let anchor: Date | null = continued ? new Date(continued.anchor) : null;
   let syncSeq = continued?.syncSeq ?? 0;
@@ -169,6 +217,13 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
 
   const boundary = (month: number): Date => monthBoundary(anchor!, monthOffset + month);
   const periodEnd = (): Date | null => (anchor ? boundary(input.period) : null);
+  const inbox = createTransferInbox({
+    prePayId: id,
+    tenantId: input.tenantId,
+    token,
+    paymentOpen: token !== null && !continued && input.tokenPayment !== undefined,
+    onCounted: () => publish(),
+  });
   const snapshot = (): PrepaySnapshot => ({
     prePayId: id,
     status: state.status,
@@ -176,6 +231,8 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     cardId: state.cardId,
     autoRenewal: state.autoRenewal,
     amount: input.amount,
+    ...(token ? { usd: paidUsd } : {}),
+    ...(token && input.tokenPayment && !continued ? { received: inbox.counted().toFixed() } : {}),
     monthsRecognized: state.monthsRecognized,
     app: state.app,
     boundAt: state.boundAt,
@@ -191,6 +248,11 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     nextBoundary: anchor && state.status === 'active' && state.monthsRecognized < input.period ? boundary(state.monthsRecognized + 1).toISOString() : null,
     renewal: state.renewal,
     refundedUsd: state.refunded.toFixed(),
+    usd: paidUsd,
+    tokenPayment:
+      token && input.tokenPayment && !continued
+        ? { ...input.tokenPayment, amount: input.amount, received: inbox.counted().toFixed(), transfers: inbox.countedTransfers() }
+        : null,
   });
 
   /** Keeps the search attributes and the read model current with the state. */
@@ -211,16 +273,28 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     await condition(allHandlersFinished);
     return { prePayId: id, status, cycle, refundedUsd: state.refunded.toFixed() };
   }
-  async function refund(amount: Dec, idempotencyKey: string, reason: string): Promise<void> {
+  /** Gives `amount` (payment currency; `usd` its USD value) back: to the card, or to the team's token balance. */
+  async function refund(amount: Dec, idempotencyKey: string, reason: string, usd: Dec = amount): Promise<void> {
     if (amount.lte(0)) return;
-    await steps.refundPrepayCycle({ prePayId: id, tenantId: input.tenantId, cycle, amount: amount.toFixed(), idempotencyKey, reason, refundedAt: new Date().toISOString() });
-    state.refunded = state.refunded.plus(amount);
-    await event('prepay.refunded', idempotencyKey === prepayKeys.cancelRefund(id, cycle) ? 'cancel-refunded' : 'refunded', { usd: amount.toFixed(), reason });
+    const step = idempotencyKey === prepayKeys.cancelRefund(id, cycle) ? 'cancel-refunded' : 'refunded';
+    if (token) {
+      const refundedAt = new Date().toISOString();
+      await steps.returnTokenPrepay({ prePayId: id, tenantId: input.tenantId, cycle, amount: amount.toFixed(), usd: usd.toFixed(), idempotencyKey, reason, refundedAt });
+    } else {
+      await steps.refundPrepayCycle({ prePayId: id, tenantId: input.tenantId, cycle, amount: amount.toFixed(), idempotencyKey, reason, refundedAt: new Date().toISOString() });
+    }
+    state.refunded = state.refunded.plus(usd);
+    state.refundedAmount = state.refundedAmount.plus(amount);
+    await event('prepay.refunded', step, token ? { usd: usd.toFixed(), token, amount: amount.toFixed(), to: 'balance', reason } : { usd: amount.toFixed(), reason });
   }
 
   const validateCancel = () => {
     if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
-    if (state.status === 'awaiting_payment' || charging) throw reject(PREPAY_FAILURES.notCancelable, `Prepay ${id} is being charged right now; retry in a moment.`);
+    // A token prepay may be canceled while its payment window is open: what arrived stays on the team's balance.
+    const waitingForTransfers = token !== null && inbox.isPaymentOpen();
+    if ((state.status === 'awaiting_payment' && !waitingForTransfers) || charging) {
+      throw reject(PREPAY_FAILURES.notCancelable, `Prepay ${id} is being charged right now; retry in a moment.`);
+    }
   };
   const validateAutoRenewal = (request: { autoRenewal: boolean }) => {
     if (typeof request?.autoRenewal !== 'boolean') throw reject(PREPAY_FAILURES.invalidRequest, 'autoRenewal must be true or false.');
@@ -228,9 +302,11 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   };
 
   setHandler(statusQuery, view);
+  setHandler(tokenTransferSignal, (transfer) => inbox.receive(transfer));
   setHandler(awaitPaymentUpdate, async () => {
-    await condition(() => payment !== undefined);
-    return payment!;
+    await condition(() => payment !== undefined || closed);
+    const unpaid: PaymentOutcome = { status: 'unpaid', prePayId: id, reason: state.failureCode ?? state.status };
+    return payment ?? unpaid;
   });
   setHandler(
     bindAppUpdate,
@@ -251,8 +327,8 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
           throw reject(PREPAY_FAILURES.appAlreadyBound, `Prepay ${id} is already bound to app ${state.app.appId}.`);
         }
         if (state.status !== 'awaiting_binding' || cancelRequest) throw reject(PREPAY_FAILURES.notBindable, `Prepay ${id} is ${state.status} and cannot be bound to an app.`);
-        if (new Dec(request.costUsd).gt(new Dec(input.amount))) {
-          throw reject(PREPAY_FAILURES.resourcesExceedPayment, `These resources cost ${request.costUsd} USD for ${input.period} months; the prepayment paid ${input.amount} USD.`);
+        if (new Dec(request.costUsd).gt(new Dec(paidUsd))) {
+          throw reject(PREPAY_FAILURES.resourcesExceedPayment, `These resources cost ${request.costUsd} USD for ${input.period} months; the prepayment paid ${paidUsd} USD.`);
         }
       },
     },
@@ -279,6 +355,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     },
     {
       validator: (request) => {
+        if (token) throw reject(PREPAY_FAILURES.invalidRequest, `Prepay ${id} is paid in ${token}; it has no card.`);
         if (typeof request?.cardId !== 'string' || request.cardId === '') throw reject(PREPAY_FAILURES.invalidRequest, 'cardId must name a card.');
         if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
       },
@@ -319,7 +396,11 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     { key: prepaySearchAttributes.status, value: state.status },
   ]);
 
-  if (!continued) {
+  if (!continued && token) {
+    // 1. Payment by token transfers; the API answered at once with the deposit address.
+    const paid = await payByTransfers(token);
+    if (paid) return paid;
+  } else if (!continued) {
     // 1. Payment: the API waits for its outcome through `awaitPayment` (update-with-start).
     charging = true;
     let chargeId: string;
@@ -327,7 +408,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       ({ chargeId } = await gateway.chargeCard({
         idempotencyKey: prepayKeys.charge(id, cycle),
         tenantId: input.tenantId,
-        cardId: state.cardId,
+        cardId: state.cardId!,
         amount: input.amount,
         offSession: false,
         description: `Prepayment ${id}: ${input.period} months`,
@@ -341,20 +422,21 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       return finish('payment_failed');
     }
     charging = false;
-    await steps.bookPrepayPayment({ prePayId: id, tenantId: input.tenantId, cycle, amount: input.amount, cardId: state.cardId, chargeId, paidAt: new Date().toISOString() });
+    await steps.bookPrepayPayment({ prePayId: id, tenantId: input.tenantId, cycle, amount: input.amount, cardId: state.cardId!, chargeId, paidAt: new Date().toISOString() });
     await publish('awaiting_binding');
     payment = { status: 'paid', prePayId: id, chargeId };
     await event('prepay.paid', 'paid', { usd: input.amount, charge_id: chargeId });
-
+  }
+  if (!continued) {
     // 2. Binding: the service period starts when the app is bound; unbound, the payment goes back.
     await condition(() => state.app !== null || cancelRequest !== undefined, timings.bindingTimeoutMs);
     if (state.app === null) {
       const total = new Dec(input.amount);
       if (cancelRequest) {
-        await refund(total, prepayKeys.cancelRefund(id, cycle), cancelRequest.reason);
+        await refund(total, prepayKeys.cancelRefund(id, cycle), cancelRequest.reason, new Dec(paidUsd));
         return finish('canceled');
       }
-      await refund(total, prepayKeys.bindingTimeoutRefund(id, cycle), 'no app was bound in time');
+      await refund(total, prepayKeys.bindingTimeoutRefund(id, cycle), 'no app was bound in time', new Dec(paidUsd));
       return finish('refunded');
     }
     anchor = new Date(state.boundAt!);
@@ -366,7 +448,9 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   }
 
   // 3. Service period: a durable timer per calendar month; each month's share becomes revenue at its end.
-  const shares = monthlyShares(new Dec(input.amount), input.period);
+  const shares = monthlyShares(new Dec(input.amount), input.period, shareDecimals);
+  const recognise = (month: number) =>
+    steps.recognisePrepayMonth({ prePayId: id, tenantId: input.tenantId, cycle, month, amount: shares[month - 1]!.toFixed(), ...(token ? { currency: token } : {}) });
   const end = periodEnd()!.getTime();
   const noticeAt = end - timings.renewalNoticeMs;
   let noticeSent = false;
@@ -382,23 +466,103 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       }
       if (Date.now() >= due) break;
     }
-    await steps.recognisePrepayMonth({ prePayId: id, tenantId: input.tenantId, cycle, month, amount: shares[month - 1]!.toFixed() });
+    await recognise(month);
     state.monthsRecognized = month;
   }
 
   // 4. Renewal.
   if (!state.autoRenewal) return finish('completed');
-  return renew();
+  return token ? renewWithTokens(token) : renew();
+
+  /** The first payment of a token prepay; answers the prepay's result when it ended unpaid, undefined when paid. */
+  async function payByTransfers(currency: TokenCurrency): Promise<PrepayResult | undefined> {
+    const terms = input.tokenPayment;
+    if (!terms) throw ApplicationFailure.create({ type: PREPAY_FAILURES.invalidRequest, message: `Token prepay ${id} started without its payment terms.`, nonRetryable: true });
+    const amount = new Dec(input.amount);
+    const outcome = await awaitTokenPayment({
+      prePayId: id,
+      tenantId: input.tenantId,
+      token: currency,
+      amount,
+      usd: new Dec(paidUsd),
+      deadline: new Date(terms.deadline).getTime(),
+      inbox,
+      canceled: () => cancelRequest !== undefined,
+    });
+    const received = outcome.received.toFixed();
+    if (outcome.status === 'unpaid') {
+      payment = { status: 'unpaid', prePayId: id, reason: outcome.reason };
+      // Canceled before it was paid: nothing was booked, what arrived stays on the team's balance.
+      if (outcome.reason === 'canceled') return finish('canceled');
+      state.failureCode = outcome.reason;
+      // What arrived is on the team's balance already (each transfer was credited when it came).
+      await event('prepay.expired', 'expired', { reason: outcome.reason, token: currency, amount: input.amount, received, credited: received, deadline: terms.deadline });
+      return finish('expired');
+    }
+    await publish('awaiting_binding');
+    payment = { status: 'paid', prePayId: id, chargeId: outcome.ledgerTransactionId };
+    await event('prepay.paid', 'paid', { usd: paidUsd, token: currency, amount: input.amount, received, excess_credited: outcome.excess.toFixed(), transfers: inbox.countedTransfers() });
+    return undefined;
+  }
 
   /** Stop now: the months that started are earned, the whole months after them go back to the card. */
   async function cancelDuringService(reason: string): Promise<PrepayResult> {
     const used = monthsStarted(anchor!, monthOffset, input.period, new Date());
     for (let month = state.monthsRecognized + 1; month <= used; month += 1) {
-      await steps.recognisePrepayMonth({ prePayId: id, tenantId: input.tenantId, cycle, month, amount: shares[month - 1]!.toFixed() });
+      await recognise(month);
       state.monthsRecognized = month;
     }
-    await refund(cancellationSplit(new Dec(input.amount), input.period, used).refund, prepayKeys.cancelRefund(id, cycle), reason);
+    const unused = cancellationSplit(new Dec(input.amount), input.period, used, shareDecimals).refund;
+    await refund(unused, prepayKeys.cancelRefund(id, cycle), reason, token ? cancellationSplit(new Dec(paidUsd), input.period, used).refund : unused);
     return finish('canceled');
+  }
+
+  /** A token prepay's renewal from the team's token balance (./prepay-tokens.ts). */
+  async function renewWithTokens(currency: TokenCurrency): Promise<PrepayResult> {
+    await publish('renewing');
+    const usd = await priceOfRenewal();
+    if (usd === null) return finish('expired');
+    state.renewal = { amount: usd, attempt: 0, attempts: 0, nextAttemptAt: null, lastDeclineCode: null, tokenAmount: null, graceEndsAt: null };
+    const outcome = await renewFromTokenBalance({
+      prePayId: id,
+      tenantId: input.tenantId,
+      token: currency,
+      nextCycle: cycle + 1,
+      usd,
+      end,
+      timings,
+      inbox,
+      renewal: state.renewal,
+      canceled: () => cancelRequest !== undefined,
+      autoRenewal: () => state.autoRenewal,
+      setCharging: (value) => {
+        charging = value;
+      },
+      failed: async (code) => {
+        state.failureCode = code;
+        await publish('past_due');
+      },
+    });
+    if (outcome.status === 'canceled' || outcome.status === 'completed') return finish(outcome.status);
+    if (outcome.status === 'expired') {
+      state.failureCode = outcome.code;
+      await event('prepay.expired', 'expired', { reason: `the team's ${currency} balance did not pay the renewal within the grace period`, code: outcome.code, usd, token: currency });
+      return finish('expired');
+    }
+    await event('prepay.renewed', 'renewed', { usd, token: currency, amount: outcome.amount, rate: outcome.rate, attempt: state.renewal.attempt }, cycle + 1);
+    return nextCycle(outcome.amount, outcome.ledgerTransactionId, usd);
+  }
+
+  /** The bound app's USD price for the next cycle, or null (recorded as `expired`) when it can no longer be priced. */
+  async function priceOfRenewal(): Promise<string | null> {
+    try {
+      return (await steps.priceRenewal({ app: state.app!, period: input.period })).usd;
+    } catch (error) {
+      if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;
+      state.failureCode = 'renewal_unpriceable';
+      await event('prepay.expired', 'expired', { reason: error.cause.message });
+      return null;
+    }
   }
 
   async function renew(): Promise<PrepayResult> {
@@ -428,13 +592,13 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
         const { chargeId } = await gateway.chargeCard({
           idempotencyKey: prepayKeys.charge(id, cycle + 1, attempt),
           tenantId: input.tenantId,
-          cardId: state.cardId,
+          cardId: state.cardId!,
           amount,
           offSession: true,
           description: `Prepayment ${id}: renewal for ${input.period} months`,
         });
         // Paid: the next cycle begins where this one ended; `charging` stays set so that no cancel slips in.
-        await steps.bookPrepayPayment({ prePayId: id, tenantId: input.tenantId, cycle: cycle + 1, amount, cardId: state.cardId, chargeId, paidAt: new Date().toISOString() });
+        await steps.bookPrepayPayment({ prePayId: id, tenantId: input.tenantId, cycle: cycle + 1, amount, cardId: state.cardId!, chargeId, paidAt: new Date().toISOString() });
         await event('prepay.renewed', 'renewed', { usd: amount, charge_id: chargeId, attempt }, cycle + 1);
         return nextCycle(amount, chargeId);
       } catch (error) {
@@ -450,11 +614,13 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     return finish('expired');
   }
 
-  async function nextCycle(amount: string, chargeId: string): Promise<never> {
+  /** `chargeId`: the gateway charge of a card renewal, the ledger transaction of a token renewal; `usd` for tokens. */
+  async function nextCycle(amount: string, chargeId: string, usd?: string): Promise<never> {
     await condition(allHandlersFinished);
     return continueAsNew<typeof prepayWorkflow>({
       ...input,
       amount,
+      ...(token ? { usd, tokenPayment: undefined } : {}),
       cardId: state.cardId,
       autoRenewal: state.autoRenewal,
       continued: { cycle: cycle + 1, anchor: anchor!.toISOString(), monthOffset: monthOffset + input.period, app: state.app!, boundAt: state.boundAt!, chargeId, syncSeq },

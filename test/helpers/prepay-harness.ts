@@ -3,19 +3,26 @@
  * sandbox card gateway, the real ledger. Months pass in seconds; everything else is what production runs.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.ts';
 import { addCard } from '../../src/db/repositories/cards.ts';
 import { upsertCluster } from '../../src/db/repositories/catalog.ts';
-import { allocateCardPrepay } from '../../src/db/repositories/prepays.ts';
+import { allocateCardPrepay, allocateTokenPrepay } from '../../src/db/repositories/prepays.ts';
 import { initOrm, type Orm } from '../../src/db/orm.ts';
 import { systemClock } from '../../src/domain/clock.ts';
-import { Dec } from '../../src/domain/money.ts';
+import { Dec, type TokenCurrency } from '../../src/domain/money.ts';
+import type { TokenTransferSignal } from '../../src/domain/token-transfer.ts';
+import { staticPriceFeed } from '../../src/pricing/price-feed.ts';
+import { createQuote } from '../../src/pricing/quotes.ts';
 import { prepayWorkflowId, type AppBinding, type PrepayTimings } from '../../src/domain/prepay.ts';
 import { createSandboxGateway } from '../../src/gateway/sandbox-gateway.ts';
 import type { CardGateway } from '../../src/gateway/card-gateway.ts';
-import { startCardPrepay } from '../../src/temporal/prepays.ts';
+import { startCardPrepay, startTokenPrepay } from '../../src/temporal/prepays.ts';
 import { WORKFLOWS_PATH } from '../../src/worker.ts';
 import type { PaymentOutcome, PrepayInput } from '../../src/workflows/prepay.ts';
 import { createTimeSkippingEnv } from './time-skipping.ts';
@@ -116,6 +123,72 @@ export async function startPrepay(
   return { prePayId: prepay.id, workflowId: prepayWorkflowId(prepay.id), outcome: startCardPrepay(harness.env.client, harness.taskQueue, input) };
 }
 
+export interface OpenedTokenPrepay {
+  prePayId: number;
+  workflowId: string;
+  /** token units due, from the quote */
+  amount: string;
+  usd: string;
+  /** epoch ms of the test server's clock */
+  deadline: number;
+}
+
+/**
+ * What the API does for a token prepay: quote at the cluster's price (static rates) with the payment
+ * window as the quote's lifetime, allocate the id, start the workflow. Times are the test server's.
+ */
+export async function openTokenPrepay(
+  harness: Pick<PrepayHarness, 'env' | 'orm' | 'taskQueue'>,
+  request: { tenantId: string; token: TokenCurrency; clusterId: string; cpuLimit: number; period: number; autoRenewal: boolean; paymentWindowMs: number; timings?: Partial<PrepayTimings> },
+): Promise<OpenedTokenPrepay> {
+  const now = new Date(await harness.env.currentTimeMs());
+  const em = harness.orm.em.fork();
+  const quote = await createQuote(
+    em,
+    { priceFeed: staticPriceFeed, ttlSeconds: request.paymentWindowMs / 1000, now },
+    { tenantId: request.tenantId, currency: request.token, clusterId: request.clusterId, chartName: 'nginx', resources: { cpuMillicores: request.cpuLimit, memoryMib: 0, storageGib: 0 }, period: request.period },
+  );
+  const { prepay } = await allocateTokenPrepay(
+    em,
+    { tenantId: request.tenantId, paymentType: request.token, quoteId: quote.quoteId, period: request.period, autoRenewal: request.autoRenewal, amount: quote.amount, usd: quote.usd, paymentDeadline: quote.expiresAt, idempotency: null },
+    now,
+  );
+  await startTokenPrepay(harness.env.client, harness.taskQueue, {
+    prePayId: prepay.id,
+    tenantId: request.tenantId,
+    paymentType: request.token,
+    cardId: null,
+    period: request.period,
+    autoRenewal: request.autoRenewal,
+    amount: quote.amount.toFixed(),
+    usd: quote.usd.toFixed(),
+    tokenPayment: { depositAddress: '0x000000000000000000000000000000000000dEaD', deadline: quote.expiresAt.toISOString() },
+    timings: request.timings,
+  });
+  return { prePayId: prepay.id, workflowId: prepayWorkflowId(prepay.id), amount: quote.amount.toFixed(), usd: quote.usd.toFixed(), deadline: quote.expiresAt.getTime() };
+}
+
+/** A transfer as the watcher signals it, with an identity of its own. */
+export function transferOf(token: TokenCurrency, amount: string): TokenTransferSignal {
+  return {
+    chainId: 31337,
+    txHash: `0x${randomBytes(32).toString('hex')}`,
+    logIndex: 0,
+    token,
+    amount,
+    from: `0x${randomBytes(20).toString('hex')}`,
+    to: '0x000000000000000000000000000000000000dead',
+    blockNumber: 100,
+  };
+}
+
+/** Sets the operators' static rate of a token (USD per token), as PUT /operator/v1/rates does. */
+export async function setTokenRate(orm: Orm, token: TokenCurrency, usd: string): Promise<void> {
+  await orm.em
+    .fork()
+    .execute('insert into token_rates (currency, usd, updated_at) values (?, ?::numeric, now()) on conflict (currency) do update set usd = excluded.usd, updated_at = now()', [token, usd]);
+}
+
 /** Rows and sums that show what happened to a prepay's money. */
 export function moneyOf(orm: Orm, prePayId: number) {
   const sql = <T>(query: string, params: unknown[]) => orm.em.fork().execute<T[]>(query, params);
@@ -173,4 +246,31 @@ export function moneyOf(orm: Orm, prePayId: number) {
       return rows.map((row) => ({ cycle: row.cycle, usd: new Dec(row.usd).toFixed(), refundedUsd: new Dec(row.refunded_usd).toFixed(), paidAt: new Date(row.paid_at) }));
     },
   };
+}
+
+/** Recorded histories of earlier versions of PrepayWorkflow, replayed by test/workflows/prepay.test.ts. */
+export const FIXTURES = fileURLToPath(new URL('../workflows/fixtures/', import.meta.url));
+const HistoryProto = proto.temporal.api.history.v1.History;
+
+/**
+ * Replays every run of the workflow (continue-as-new chains included) against today's code. With
+ * PREPAY_RECORD_HISTORIES=1 the histories are also written to fixtures/, where prepay.test.ts replays them
+ * after every later change of the workflow (binary protobuf, as `temporal workflow show --output json` would
+ * need a newer protobufjs than the SDK's copy here).
+ */
+export async function replayHistories(harness: Pick<PrepayHarness, 'env' | 'bundle'>, workflowId: string, scenario: string): Promise<number> {
+  const histories = [];
+  let runId: string | undefined;
+  do {
+    const history = await harness.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    histories.unshift(history);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+  } while (runId);
+  for (const [index, history] of histories.entries()) {
+    await Worker.runReplayHistory({ workflowBundle: harness.bundle }, history, workflowId);
+    if (process.env.PREPAY_RECORD_HISTORIES === '1') {
+      writeFileSync(join(FIXTURES, `prepay-${scenario}-run-${index + 1}.history.pb`), HistoryProto.encode(HistoryProto.fromObject(history)).finish());
+    }
+  }
+  return histories.length;
 }

@@ -64,3 +64,10 @@ describe('sameApp', () => {
     expect(sameApp(app, { ...app, cpuLimit: 200 })).toBe(false);
   });
 });
+
+describe('token prepays', () => {
+  it('split a cancellation to the token’s smallest unit', () => {
+    expect(cancellationSplit(new Dec('1000'), 3, 2, 18)).toEqual({ earned: new Dec('666.666666666666666666'), refund: new Dec('333.333333333333333334'), refundedMonths: 1 });
+    expect(texts(monthlyShares(new Dec('100'), 3, 6))).toEqual(['33.333333', '33.333333', '33.333334']);
+  });
+});

@@ -4,7 +4,7 @@
  * by replaying the histories it recorded.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +20,9 @@ import { monthlyShares } from '../../src/domain/prepay.ts';
 import { priceResources } from '../../src/domain/pricing.ts';
 import { startCardPrepay } from '../../src/temporal/prepays.ts';
 import { bindAppUpdate, cancelUpdate, changeCardUpdate, prepaySearchAttributes, requestAutoRenewalSignal, requestCancelSignal, statusQuery, type PrepayResult, type PrepayView } from '../../src/workflows/prepay.ts';
-import { appOn, createCluster, createTeam, moneyOf, setClusterPrice, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
+import { appOn, createCluster, createTeam, FIXTURES, moneyOf, replayHistories, setClusterPrice, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
 import { testRun } from '../helpers/test-run.ts';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const HistoryProto = proto.temporal.api.history.v1.History;
 const DAY = 24 * 3600 * 1000;
 const HOUR = 3600 * 1000;
@@ -50,28 +49,7 @@ async function advanceTo(at: number): Promise<void> {
   if (at > now) await harness.env.sleep(at - now);
 }
 
-/**
- * Replays every run of the workflow (continue-as-new chains included) against today's code. With
- * PREPAY_RECORD_HISTORIES=1 the histories are also written to fixtures/, where the last test replays them
- * after every later change of the workflow (binary protobuf, as `temporal workflow show --output json` would
- * need a newer protobufjs than the SDK's copy here).
- */
-async function replayAllRuns(workflowId: string, scenario: string): Promise<number> {
-  const histories = [];
-  let runId: string | undefined;
-  do {
-    const history = await handleOf(workflowId, runId).fetchHistory();
-    histories.unshift(history);
-    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
-  } while (runId);
-  for (const [index, history] of histories.entries()) {
-    await Worker.runReplayHistory({ workflowBundle: harness.bundle }, history, workflowId);
-    if (process.env.PREPAY_RECORD_HISTORIES === '1') {
-      writeFileSync(join(FIXTURES, `prepay-${scenario}-run-${index + 1}.history.pb`), HistoryProto.encode(HistoryProto.fromObject(history)).finish());
-    }
-  }
-  return histories.length;
-}
+const replayAllRuns = (workflowId: string, scenario: string) => replayHistories(harness, workflowId, scenario);
 
 describe('a 12-month card prepay', () => {
   it('is charged once, bound, earns 12 monthly shares, renews at current prices and runs the next cycle', async () => {

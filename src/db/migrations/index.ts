@@ -4,6 +4,7 @@ import { Migration0003Events } from './0003-events.ts';
 import { Migration0004Prepays } from './0004-prepays.ts';
 import { Migration0005Subscriptions } from './0005-subscriptions.ts';
 import { Migration0006Chain } from './0006-chain.ts';
+import { Migration0007TokenPrepays } from './0007-token-prepays.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -13,4 +14,5 @@ export const migrationsList = [
   { name: '0004-prepays', class: Migration0004Prepays },
   { name: '0005-subscriptions', class: Migration0005Subscriptions },
   { name: '0006-chain', class: Migration0006Chain },
+  { name: '0007-token-prepays', class: Migration0007TokenPrepays },
 ];

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../domain/errors.ts';
-import { Dec, type Currency } from '../../domain/money.ts';
+import { Dec, type Currency, type TokenCurrency } from '../../domain/money.ts';
 import type { AppBinding, PrepaySnapshot, PrepayStatus } from '../../domain/prepay.ts';
 
 export interface Prepay {
@@ -30,6 +30,12 @@ export interface Prepay {
   updatedAt: Date;
   /** USD refunded over all cycles */
   refundedUsd: Dec;
+  /** token prepays: token units counted toward the first payment so far */
+  receivedAmount: Dec;
+  /** token prepays: when the first payment's window closes (the quote's rate-lock expiry) */
+  paymentDeadline: Date | null;
+  /** token prepays: the deposit address, lower-case */
+  depositAddress: string | null;
 }
 
 interface PrepayRow {
@@ -60,12 +66,17 @@ interface PrepayRow {
   created_at: Date | string;
   updated_at: Date | string;
   refunded_usd: string;
+  received_amount: string;
+  payment_deadline: Date | string | null;
+  deposit_address: string | null;
 }
 
 const COLUMNS = `id::text as id, tenant_id, payment_type, quote_id, card_id, period, auto_renewal, status, amount::text as amount,
   usd::text as usd, cycle, months_recognized, app_id, cluster_id, chart_name, cpu_limit, mem_limit, storage_limit, icon_url,
   project_name, bound_at, period_start, period_end, failure_code, created_at, updated_at,
-  (select coalesce(sum(pp.refunded_usd), 0) from prepay_payments pp where pp.prepay_id = prepays.id)::text as refunded_usd`;
+  (select coalesce(sum(pp.refunded_usd), 0) from prepay_payments pp where pp.prepay_id = prepays.id)::text as refunded_usd,
+  received_amount::text as received_amount, payment_deadline,
+  (select d.address from deposit_addresses d where d.pre_pay_id = prepays.id) as deposit_address`;
 
 /** Raw queries answer timestamps as text or Date depending on the driver's parsers: always a Date here. */
 const toDate = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
@@ -105,6 +116,9 @@ function toPrepay(row: PrepayRow): Prepay {
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
     refundedUsd: new Dec(row.refunded_usd),
+    receivedAmount: new Dec(row.received_amount),
+    paymentDeadline: toDateOrNull(row.payment_deadline),
+    depositAddress: row.deposit_address,
   };
 }
 
@@ -120,16 +134,51 @@ export interface NewCardPrepay {
   idempotency: { owner: string; key: string; retentionHours: number } | null;
 }
 
+export interface NewTokenPrepay {
+  tenantId: string;
+  paymentType: TokenCurrency;
+  quoteId: string;
+  period: number;
+  autoRenewal: boolean;
+  /** token units, from the quote */
+  amount: Dec;
+  /** the quote's USD total */
+  usd: Dec;
+  /** the quote's rate-lock expiry: the first payment must have arrived by then */
+  paymentDeadline: Date;
+  idempotency: { owner: string; key: string; retentionHours: number } | null;
+}
+
+/** A card prepay's pre_pay_id (see allocatePrepay). */
+export async function allocateCardPrepay(em: EntityManager, input: NewCardPrepay, now: Date): Promise<{ prepay: Prepay; created: boolean }> {
+  const fingerprint = [input.tenantId, input.cardId, input.quoteId, input.period, input.autoRenewal, input.amount.toFixed()];
+  return allocatePrepay(em, { ...input, paymentType: 'USD', usd: input.amount, paymentDeadline: null, fingerprint }, now);
+}
+
+/** A token prepay's pre_pay_id (see allocatePrepay). */
+export async function allocateTokenPrepay(em: EntityManager, input: NewTokenPrepay, now: Date): Promise<{ prepay: Prepay; created: boolean }> {
+  const fingerprint = [input.tenantId, input.paymentType, input.quoteId, input.period, input.autoRenewal, input.amount.toFixed()];
+  return allocatePrepay(em, { ...input, cardId: null, fingerprint }, now);
+}
+
 /**
  * Allocates a pre_pay_id and writes the prepay as `awaiting_payment`. With an Idempotency-Key, a retry
  * (after a lost answer or a crashed API) gets the prepay of the first request, for as long as the key is
- * kept; the same key asking for another prepay is a 422.
+ * kept; the same key asking for another prepay (another `fingerprint` of the request) is a 422.
  */
-export async function allocateCardPrepay(em: EntityManager, input: NewCardPrepay, now: Date): Promise<{ prepay: Prepay; created: boolean }> {
+async function allocatePrepay(
+  em: EntityManager,
+  input: Omit<NewTokenPrepay, 'paymentType' | 'quoteId' | 'paymentDeadline'> & {
+    paymentType: Currency;
+    cardId: string | null;
+    quoteId: string | null;
+    paymentDeadline: Date | null;
+    fingerprint: unknown[];
+  },
+  now: Date,
+): Promise<{ prepay: Prepay; created: boolean }> {
   const amount = input.amount.toFixed();
-  const fingerprint = input.idempotency
-    ? createHash('sha256').update(JSON.stringify([input.tenantId, input.cardId, input.quoteId, input.period, input.autoRenewal, amount])).digest('hex')
-    : null;
+  const fingerprint = input.idempotency ? createHash('sha256').update(JSON.stringify(input.fingerprint)).digest('hex') : null;
   if (input.idempotency) {
     // A key older than its retention may be reused for a new request (as the Idempotency-Key middleware allows).
     await em.execute(
@@ -139,11 +188,26 @@ export async function allocateCardPrepay(em: EntityManager, input: NewCardPrepay
     );
   }
   const inserted = await em.execute<PrepayRow[]>(
-    `insert into prepays (tenant_id, payment_type, quote_id, card_id, period, auto_renewal, status, amount, usd,
+    `insert into prepays (tenant_id, payment_type, quote_id, card_id, period, auto_renewal, status, amount, usd, payment_deadline,
                           idempotency_owner, idempotency_key, idempotency_fingerprint, created_at, updated_at)
-     values (?, 'USD', ?, ?, ?, ?, 'awaiting_payment', ?::numeric, ?::numeric, ?, ?, ?, ?, ?)
+     values (?, ?, ?, ?, ?, ?, 'awaiting_payment', ?::numeric, ?::numeric, ?, ?, ?, ?, ?, ?)
      on conflict (idempotency_owner, idempotency_key) do nothing returning ${COLUMNS}`,
-    [input.tenantId, input.quoteId, input.cardId, input.period, input.autoRenewal, amount, amount, input.idempotency?.owner ?? null, input.idempotency?.key ?? null, fingerprint, now, now],
+    [
+      input.tenantId,
+      input.paymentType,
+      input.quoteId,
+      input.cardId,
+      input.period,
+      input.autoRenewal,
+      amount,
+      input.usd.toFixed(),
+      input.paymentDeadline,
+      input.idempotency?.owner ?? null,
+      input.idempotency?.key ?? null,
+      fingerprint,
+      now,
+      now,
+    ],
   );
   if (inserted[0]) return { prepay: toPrepay(inserted[0]), created: true };
 
@@ -178,11 +242,15 @@ export async function listTenantPrepays(em: EntityManager, tenantId: string, lim
   return { prepays: rows.slice(0, limit).map(toPrepay), hasMore: rows.length > limit };
 }
 
-/** Writes the workflow's state; a snapshot older than the stored one (a late retry) changes nothing. */
+/**
+ * Writes the workflow's state; a snapshot older than the stored one (a late retry) changes nothing. A
+ * snapshot without `received` (card prepays, later token cycles) leaves the received amount as it is.
+ */
 export async function writePrepaySnapshot(em: EntityManager, snapshot: PrepaySnapshot, seq: number, now: Date): Promise<boolean> {
   const app = snapshot.app;
   const rows = await em.execute<{ id: string }[]>(
-    `update prepays set status = ?, cycle = ?, card_id = ?, auto_renewal = ?, amount = ?::numeric, usd = ?::numeric, months_recognized = ?,
+    `update prepays set status = ?, cycle = ?, card_id = ?, auto_renewal = ?, amount = ?::numeric, usd = ?::numeric,
+       received_amount = coalesce(?::numeric, received_amount), months_recognized = ?,
        app_id = ?, cluster_id = ?, chart_name = ?, cpu_limit = ?, mem_limit = ?, storage_limit = ?, icon_url = ?, project_name = ?,
        bound_at = ?, period_start = ?, period_end = ?, failure_code = ?, sync_seq = ?, updated_at = ?
      where id = ? and sync_seq < ? returning id::text as id`,
@@ -192,7 +260,8 @@ export async function writePrepaySnapshot(em: EntityManager, snapshot: PrepaySna
       snapshot.cardId,
       snapshot.autoRenewal,
       snapshot.amount,
-      snapshot.amount,
+      snapshot.usd ?? snapshot.amount,
+      snapshot.received ?? null,
       snapshot.monthsRecognized,
       app?.appId ?? null,
       app?.clusterId ?? null,
@@ -219,6 +288,7 @@ export interface PrepayPayment {
   prePayId: number;
   cycle: number;
   currency: Currency;
+  paymentMethod: 'card' | 'token' | 'balance';
   amount: Dec;
   usd: Dec;
   gatewayChargeId: string | null;
@@ -229,9 +299,19 @@ export interface PrepayPayment {
 
 export async function findPrepayPayment(em: EntityManager, prePayId: number, cycle: number): Promise<PrepayPayment | null> {
   const [row] = await em.execute<
-    { cycle: number; currency: Currency; amount: string; usd: string; gateway_charge_id: string | null; ledger_transaction_id: string; paid_at: Date | string; refunded_amount: string }[]
+    {
+      cycle: number;
+      currency: Currency;
+      payment_method: PrepayPayment['paymentMethod'];
+      amount: string;
+      usd: string;
+      gateway_charge_id: string | null;
+      ledger_transaction_id: string;
+      paid_at: Date | string;
+      refunded_amount: string;
+    }[]
   >(
-    `select cycle, currency, amount::text as amount, usd::text as usd, gateway_charge_id, ledger_transaction_id, paid_at, refunded_amount::text as refunded_amount
+    `select cycle, currency, payment_method, amount::text as amount, usd::text as usd, gateway_charge_id, ledger_transaction_id, paid_at, refunded_amount::text as refunded_amount
        from prepay_payments where prepay_id = ? and cycle = ?`,
     [prePayId, cycle],
   );
@@ -240,6 +320,7 @@ export async function findPrepayPayment(em: EntityManager, prePayId: number, cyc
     prePayId,
     cycle: row.cycle,
     currency: row.currency,
+    paymentMethod: row.payment_method,
     amount: new Dec(row.amount),
     usd: new Dec(row.usd),
     gatewayChargeId: row.gateway_charge_id,

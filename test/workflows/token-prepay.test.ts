@@ -1,0 +1,266 @@
+/**
+ * The token path of PrepayWorkflow on the time-skipping test server with the real activities and ledger:
+ * transfers counted once toward the payment, the excess and every later transfer on the team's token
+ * balance, underpayment at the deadline, the binding timeout's credit back, and renewals paid from the
+ * balance at the current rate with a grace period for a deposit. Every scenario's histories are replayed.
+ */
+import type { Orm } from '../../src/db/orm.ts';
+import { findPrepay, monthlyPayments } from '../../src/db/repositories/prepays.ts';
+import { monthBoundary } from '../../src/domain/calendar.ts';
+import type { TokenCurrency } from '../../src/domain/money.ts';
+import { tenantBalances } from '../../src/ledger/ledger.ts';
+import { bindAppUpdate, cancelUpdate, statusQuery, tokenTransferSignal, type PrepayResult, type PrepayView } from '../../src/workflows/prepay.ts';
+import {
+  appOn,
+  createCluster,
+  createTeam,
+  moneyOf,
+  openTokenPrepay,
+  replayHistories,
+  setClusterPrice,
+  setTokenRate,
+  startPrepayHarness,
+  transferOf,
+  type PrepayHarness,
+} from '../helpers/prepay-harness.ts';
+
+const DAY = 24 * 3600 * 1000;
+const HOUR = 3600 * 1000;
+const WINDOW = 15 * 60 * 1000;
+
+let harness: PrepayHarness;
+beforeAll(async () => {
+  harness = await startPrepayHarness();
+}, 120_000);
+afterAll(async () => {
+  await harness?.close();
+});
+
+const handleOf = (workflowId: string) => harness.env.client.workflow.getHandle(workflowId);
+const statusOf = (workflowId: string) => handleOf(workflowId).query(statusQuery);
+const send = (workflowId: string, transfer: ReturnType<typeof transferOf>) => handleOf(workflowId).signal(tokenTransferSignal, transfer);
+const replay = (workflowId: string, scenario: string) => replayHistories(harness, workflowId, scenario);
+
+async function advanceTo(at: number): Promise<void> {
+  const now = await harness.env.currentTimeMs();
+  if (at > now) await harness.env.sleep(at - now);
+}
+
+async function balanceOf(orm: Orm, tenantId: string, token: TokenCurrency): Promise<string> {
+  return (await tenantBalances(orm.em.fork(), tenantId))[token].toFixed();
+}
+
+async function bind(workflowId: string, token: TokenCurrency, app: ReturnType<typeof appOn>, costUsd: string): Promise<PrepayView> {
+  return handleOf(workflowId).executeUpdate(bindAppUpdate, { args: [{ paymentType: token, app, costUsd }] });
+}
+
+/** Polls the status query until `check` holds (signals are handled asynchronously). */
+async function statusWhen(workflowId: string, check: (view: PrepayView) => boolean, timeoutMs = 15_000): Promise<PrepayView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await statusOf(workflowId);
+    if (check(view)) return view;
+    if (Date.now() > deadline) throw new Error(`status never matched; last: ${JSON.stringify(view)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function eventsOf(orm: Orm, tenantId: string): Promise<{ type: string; data: Record<string, unknown> }[]> {
+  return orm.em.fork().execute('select type, data from events where tenant_id = ? order by created_at, type', [tenantId]);
+}
+
+describe('a USDT prepay', () => {
+  it('is paid by two transfers (one signalled twice), credits a later deposit to the balance, and renews from it at the current price', async () => {
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    const app = appOn(clusterId, 1000);
+    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    expect([prepay.amount, prepay.usd]).toEqual(['10', '10']);
+
+    const first = transferOf('USDT_ERC20', '4.000001');
+    await send(prepay.workflowId, first);
+    await send(prepay.workflowId, first); // a watcher that died before recording its delivery sends it again
+    const partial = await statusWhen(prepay.workflowId, (view) => view.tokenPayment?.received === '4.000001');
+    expect(partial).toMatchObject({ status: 'awaiting_payment', tokenPayment: { amount: '10', received: '4.000001', transfers: 1, deadline: new Date(prepay.deadline).toISOString() } });
+    await send(prepay.workflowId, transferOf('USDT_ERC20', '5.999999'));
+    const paid = await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
+    expect(paid).toMatchObject({ cardId: null, amount: '10', usd: '10', tokenPayment: { received: '10', transfers: 2 } });
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
+    expect(await findPrepay(harness.orm.em.fork(), prepay.prePayId)).toMatchObject({ status: 'awaiting_binding', paymentType: 'USDT_ERC20', cardId: null });
+    expect((await findPrepay(harness.orm.em.fork(), prepay.prePayId))!.receivedAmount.toFixed()).toBe('10');
+
+    // After the payment a transfer no longer counts: it goes to the balance, where the renewal finds it.
+    const later = transferOf('USDT_ERC20', '12.5');
+    await send(prepay.workflowId, later);
+    await waitForBalance(team.tenantId, 'USDT_ERC20', '12.5');
+    const credited = (await eventsOf(harness.orm, team.tenantId)).find((event) => event.type === 'transfer.credited');
+    expect(credited?.data).toMatchObject({ pre_pay_id: prepay.prePayId, reason: 'payment_window_closed', tx_hash: later.txHash, amount: '12.5' });
+
+    const anchor = new Date((await bind(prepay.workflowId, 'USDT_ERC20', app, '10')).boundAt!);
+    await setClusterPrice(harness.orm, clusterId, '12');
+    await advanceTo(monthBoundary(anchor, 1).getTime() + HOUR);
+
+    const next = await statusOf(prepay.workflowId);
+    expect(next).toMatchObject({ status: 'active', cycle: 2, amount: '12', usd: '12', monthsRecognized: 0, tokenPayment: null, paymentType: 'USDT_ERC20' });
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0.5');
+    const money = moneyOf(harness.orm, prepay.prePayId);
+    // Cycle 1 earned in USDT; cycle 2 paid from the balance and deferred.
+    expect(await money.ledger()).toEqual({ deferred_revenue: '12', revenue: '10', tenant_balance: '-22' });
+    expect(await money.monthShares(1)).toEqual(['10']);
+    // the later deposit's `transfer.credited` belongs to no cycle
+    expect(await money.events()).toEqual(['1:prepay.paid', 'null:transfer.credited', '1:prepay.activated', '1:prepay.renewal_upcoming', '2:prepay.renewed']);
+    const payments = await monthlyPayments(harness.orm.em.fork(), team.tenantId);
+    expect(payments.map((row) => [row.currency, row.amount.toFixed(), row.usd.toFixed()])).toEqual([
+      ['USDT_ERC20', '12', '12'],
+      ['USDT_ERC20', '10', '10'],
+    ]);
+    expect(await replay(prepay.workflowId, 'token-usdt-renewed')).toBe(2);
+  }, 90_000);
+
+  it('underpaid at the deadline ends expired, and what arrived stays on the balance', async () => {
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 3, autoRenewal: true, paymentWindowMs: WINDOW });
+    expect(prepay.amount).toBe('30');
+    await send(prepay.workflowId, transferOf('USDT_ERC20', '29.999999'));
+    await statusWhen(prepay.workflowId, (view) => view.tokenPayment?.received === '29.999999');
+
+    const result: PrepayResult = await handleOf(prepay.workflowId).result();
+    expect(result).toEqual({ prePayId: prepay.prePayId, status: 'expired', cycle: 1, refundedUsd: '0' });
+    expect(await harness.env.currentTimeMs()).toBeGreaterThanOrEqual(prepay.deadline);
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('29.999999');
+    const money = moneyOf(harness.orm, prepay.prePayId);
+    expect(await money.ledger()).toEqual({});
+    expect(await money.payments()).toEqual([]);
+    expect((await eventsOf(harness.orm, team.tenantId)).map((event) => [event.type, event.data.reason, event.data.credited])).toEqual([['prepay.expired', 'underpaid', '29.999999']]);
+    const row = await findPrepay(harness.orm.em.fork(), prepay.prePayId);
+    expect(row).toMatchObject({ status: 'expired', failureCode: 'underpaid' });
+    expect(row!.receivedAmount.toFixed()).toBe('29.999999');
+    expect(await replay(prepay.workflowId, 'token-underpaid')).toBe(1);
+  }, 60_000);
+
+  it('canceled while waiting for its payment ends canceled, and what arrived stays on the balance', async () => {
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    await send(prepay.workflowId, transferOf('USDT_ERC20', '1'));
+    await statusWhen(prepay.workflowId, (view) => view.tokenPayment?.received === '1');
+    expect(await handleOf(prepay.workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'customer changed their mind' }] })).toMatchObject({ status: 'canceled' });
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('1');
+    expect(await moneyOf(harness.orm, prepay.prePayId).ledger()).toEqual({});
+  }, 60_000);
+
+  it('paid but never bound is credited back to the token balance after the binding timeout and ends refunded', async () => {
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 2, autoRenewal: true, paymentWindowMs: WINDOW });
+    await send(prepay.workflowId, transferOf('USDT_ERC20', '20'));
+    await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
+
+    const result: PrepayResult = await handleOf(prepay.workflowId).result();
+    expect(result).toEqual({ prePayId: prepay.prePayId, status: 'refunded', cycle: 1, refundedUsd: '20' });
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('20');
+    const money = moneyOf(harness.orm, prepay.prePayId);
+    expect(await money.ledger()).toEqual({ deferred_revenue: '0', tenant_balance: '0' });
+    expect(await money.payments()).toMatchObject([{ cycle: 1, usd: '20', refundedUsd: '20' }]);
+    expect(await money.refunds()).toEqual([]); // nothing went to a card gateway
+    expect(await money.events()).toEqual(['1:prepay.paid', '1:prepay.refunded']);
+    expect(await monthlyPayments(harness.orm.em.fork(), team.tenantId)).toEqual([]);
+    expect(await replay(prepay.workflowId, 'token-binding-timeout')).toBe(1);
+  }, 60_000);
+});
+
+describe('an ANKR prepay', () => {
+  it('overpaid by one wei keeps that wei on the balance; its renewal at a new rate waits past due for a deposit and renews when it arrives', async () => {
+    await setTokenRate(harness.orm, 'ANKR_ERC20', '0.05');
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'ANKR_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    expect([prepay.amount, prepay.usd]).toEqual(['200', '10']);
+    await send(prepay.workflowId, transferOf('ANKR_ERC20', '200.000000000000000001'));
+    await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
+    expect(await balanceOf(harness.orm, team.tenantId, 'ANKR_ERC20')).toBe('0.000000000000000001');
+    const paidEvent = (await eventsOf(harness.orm, team.tenantId)).find((event) => event.type === 'prepay.paid');
+    expect(paidEvent?.data).toMatchObject({ token: 'ANKR_ERC20', amount: '200', received: '200.000000000000000001', excess_credited: '0.000000000000000001', usd: '10' });
+
+    const end = new Date((await bind(prepay.workflowId, 'ANKR_ERC20', appOn(clusterId, 1000), '10')).periodEnd!).getTime();
+    await setTokenRate(harness.orm, 'ANKR_ERC20', '0.04'); // 10 USD is now 250 ANKR
+    await advanceTo(end + 2 * DAY);
+    const pastDue = await statusOf(prepay.workflowId);
+    expect(pastDue).toMatchObject({ status: 'past_due', cycle: 1, failureCode: 'insufficient_balance' });
+    expect(pastDue.renewal).toEqual({
+      amount: '10',
+      attempt: 2,
+      attempts: 4,
+      nextAttemptAt: new Date(end + 3 * DAY).toISOString(),
+      lastDeclineCode: 'insufficient_balance',
+      tokenAmount: '250',
+      graceEndsAt: new Date(end + 7 * DAY).toISOString(),
+    });
+
+    // A deposit during the grace period is credited and the renewal tried at once.
+    await send(prepay.workflowId, transferOf('ANKR_ERC20', '249.999999999999999999'));
+    const renewed = await statusWhen(prepay.workflowId, (view) => view.cycle === 2);
+    expect(renewed).toMatchObject({ status: 'active', amount: '250', usd: '10' });
+    expect(await balanceOf(harness.orm, team.tenantId, 'ANKR_ERC20')).toBe('0');
+    const money = moneyOf(harness.orm, prepay.prePayId);
+    expect(await money.ledger()).toEqual({ deferred_revenue: '250', revenue: '200', tenant_balance: '-450' });
+    const payments = await money.payments();
+    expect(payments.map((payment) => payment.usd)).toEqual(['10', '10']);
+    // The next cycle starts where the first ended, although it was paid two days late: the app was served.
+    expect(renewed.periodStart).toBe(new Date(end).toISOString());
+    expect((await money.events()).at(-1)).toBe('2:prepay.renewed');
+    expect(await replay(prepay.workflowId, 'token-ankr-grace-paid')).toBe(2);
+  }, 90_000);
+
+  it('whose renewal the balance never pays expires at the end of the grace period', async () => {
+    await setTokenRate(harness.orm, 'ANKR_ERC20', '0.05');
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'ANKR_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    await send(prepay.workflowId, transferOf('ANKR_ERC20', '200'));
+    await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
+    const end = new Date((await bind(prepay.workflowId, 'ANKR_ERC20', appOn(clusterId, 1000), '10')).periodEnd!).getTime();
+
+    const result: PrepayResult = await handleOf(prepay.workflowId).result();
+    expect(result).toEqual({ prePayId: prepay.prePayId, status: 'expired', cycle: 1, refundedUsd: '0' });
+    expect(await harness.env.currentTimeMs()).toBeGreaterThanOrEqual(end + 7 * DAY);
+    const money = moneyOf(harness.orm, prepay.prePayId);
+    expect(await money.ledger()).toEqual({ deferred_revenue: '0', revenue: '200', tenant_balance: '-200' });
+    expect((await money.events()).at(-1)).toBe('1:prepay.expired');
+    expect(await findPrepay(harness.orm.em.fork(), prepay.prePayId)).toMatchObject({ status: 'expired', failureCode: 'insufficient_balance', monthsRecognized: 1 });
+    expect(await replay(prepay.workflowId, 'token-grace-expired')).toBe(1);
+  }, 60_000);
+
+  it('canceled by an operator in its second of three months gets the last month back on its token balance', async () => {
+    await setTokenRate(harness.orm, 'ANKR_ERC20', '0.03');
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'ANKR_ERC20', clusterId, cpuLimit: 1000, period: 3, autoRenewal: true, paymentWindowMs: WINDOW });
+    // 30 USD at 0.03 USD per ANKR: 1000 ANKR, earned 333.333333333333333333 a month, the last month taking the rest
+    expect(prepay.amount).toBe('1000');
+    await send(prepay.workflowId, transferOf('ANKR_ERC20', '1000'));
+    await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
+    const anchor = new Date((await bind(prepay.workflowId, 'ANKR_ERC20', appOn(clusterId, 1000), '30')).boundAt!);
+    await advanceTo(monthBoundary(anchor, 1).getTime() + DAY);
+
+    const canceled = await handleOf(prepay.workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'fraud review' }] });
+    expect(canceled).toMatchObject({ status: 'canceled', monthsRecognized: 2, refundedUsd: '10' });
+    expect(await balanceOf(harness.orm, team.tenantId, 'ANKR_ERC20')).toBe('333.333333333333333334');
+    const money = moneyOf(harness.orm, prepay.prePayId);
+    expect(await money.monthShares(1)).toEqual(['333.333333333333333333', '333.333333333333333333']);
+    expect(await money.ledger()).toEqual({ deferred_revenue: '0', revenue: '666.666666666666666666', tenant_balance: '-666.666666666666666666' });
+    const [invoice] = await monthlyPayments(harness.orm.em.fork(), team.tenantId);
+    expect([invoice?.amount.toFixed(), invoice?.usd.toFixed()]).toEqual(['666.666666666666666666', '20']);
+  }, 60_000);
+});
+
+async function waitForBalance(tenantId: string, token: TokenCurrency, expected: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while ((await balanceOf(harness.orm, tenantId, token)) !== expected) {
+    if (Date.now() > deadline) throw new Error(`the ${token} balance never became ${expected}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
