@@ -34,6 +34,8 @@ export const configSchema = z
   PREPAY_BINDING_TIMEOUT_SECONDS: positiveInt(7 * 24 * 3600),
   /** How long before the end of a prepay's period the `prepay.renewal_upcoming` event is recorded. */
   PREPAY_RENEWAL_NOTICE_SECONDS: positiveInt(7 * 24 * 3600),
+  /** A token prepay whose renewal the team's token balance cannot pay waits this long for a deposit, then expires. */
+  PREPAY_TOKEN_RENEWAL_GRACE_SECONDS: positiveInt(7 * 24 * 3600),
   CARD_GATEWAY: z.enum(['sandbox', 'stripe']).default('sandbox'),
   STRIPE_API_KEY: z.string().min(1).optional(),
   /** The Stripe API's base URL (a regional endpoint, a proxy, or a local stand-in in tests). */

@@ -69,6 +69,7 @@ export function createApp(deps: AppDeps): Koa {
       quoteTtlSeconds: deps.settings.quoteTtlSeconds,
       gateway: deps.gateway,
       prepays: { temporal: deps.temporal, taskQueue: deps.settings.taskQueue, waitSeconds: deps.settings.workflowWaitSeconds, timings: deps.settings.prepayTimings ?? {} },
+      chain: deps.settings.chain,
     }),
     operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue }),
   ]) {

@@ -36,7 +36,11 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
       quoteTtlSeconds: config.QUOTE_TTL_SECONDS,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       workflowWaitSeconds: config.WORKFLOW_WAIT_SECONDS,
-      prepayTimings: { bindingTimeoutMs: config.PREPAY_BINDING_TIMEOUT_SECONDS * 1000, renewalNoticeMs: config.PREPAY_RENEWAL_NOTICE_SECONDS * 1000 },
+      prepayTimings: {
+        bindingTimeoutMs: config.PREPAY_BINDING_TIMEOUT_SECONDS * 1000,
+        renewalNoticeMs: config.PREPAY_RENEWAL_NOTICE_SECONDS * 1000,
+        tokenRenewalGraceMs: config.PREPAY_TOKEN_RENEWAL_GRACE_SECONDS * 1000,
+      },
       chain: chainSettingsOf(config),
       watcherSigningSecret: config.WATCHER_SIGNING_SECRET,
     },

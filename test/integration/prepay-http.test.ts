@@ -233,6 +233,19 @@ describe('CreatePrePaymentCard refuses bad input with a 4xx and creates nothing'
   }, 60_000);
 });
 
+describe('a token prepayment on an engine without a chain', () => {
+  it('answers 503 naming what must be configured, and creates nothing', async () => {
+    const tenant = await createTenant(stack);
+    const { quote_id, usd } = expectStatus(
+      await tenant.call('POST', '/v2alpha/USDT_ERC20/acquire_pre_amount', { body: { cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 } }),
+      200,
+    ).body;
+    const answer = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, { body: { quote_id, amount: usd, period: 1, auto_renewal: 1 } });
+    expect([answer.status, answer.body]).toEqual([503, { code: 503, message: expect.stringMatching(/CHAIN_ID, DEPOSIT_XPUB and TOKEN_USDT_ERC20_ADDRESS/), error: { type: 'service_unavailable' } }]);
+    expect(await sql('select id from prepays where tenant_id = ?', [tenant.id])).toEqual([]);
+  });
+});
+
 describe('CallBackAppInfo', () => {
   it('refuses another payment type (409), costlier resources (422), another app (409) and other teams (404); the same app again is 200', async () => {
     const tenant = await createTenant(stack);

@@ -7,6 +7,7 @@
 import type { Router } from '@koa/router';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { getAddress } from 'viem';
 import { Quote, Tenant } from '../../db/entities/index.ts';
 import { findTenantCard } from '../../db/repositories/cards.ts';
 import { findCluster, priceBookOf } from '../../db/repositories/catalog.ts';
@@ -276,6 +277,10 @@ export function prepayBody(prepay: Prepay) {
     period_start: prepay.periodStart ? formatTimestamp(prepay.periodStart) : null,
     period_end: prepay.periodEnd ? formatTimestamp(prepay.periodEnd) : null,
     refunded_usd: toCanonicalString(prepay.refundedUsd),
+    // token prepays: where to pay, until when, and how much has arrived toward the first payment
+    deposit_address: prepay.depositAddress ? getAddress(prepay.depositAddress) : null,
+    payment_deadline: prepay.paymentDeadline ? formatTimestamp(prepay.paymentDeadline) : null,
+    received_amount: prepay.paymentType === 'USD' ? null : toCanonicalString(prepay.receivedAmount),
     failure_code: prepay.failureCode,
     created_at: formatTimestamp(prepay.createdAt),
     updated_at: formatTimestamp(prepay.updatedAt),

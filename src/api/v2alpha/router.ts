@@ -13,6 +13,8 @@ import { mountCardRoutes } from './cards.ts';
 import type { CardGateway } from '../../gateway/card-gateway.ts';
 import { mountPrepayRoutes, type PrepayRouteDeps } from './prepays.ts';
 import { mountInvoiceRoutes } from './invoices.ts';
+import { mountTokenPrepayRoutes } from './token-prepays.ts';
+import type { ChainSettings } from '../../chain/settings.ts';
 import { mountEventRoutes } from './events.ts';
 
 export interface V2alphaDeps {
@@ -20,8 +22,10 @@ export interface V2alphaDeps {
   clock: Clock;
   quoteTtlSeconds: number;
   gateway: CardGateway;
-  /** card prepayments: the Temporal client and task queue, the wait for a charge, the lifecycle's timings */
+  /** prepayments: the Temporal client and task queue, the wait for a charge, the lifecycle's timings */
   prepays: Omit<PrepayRouteDeps, 'clock'>;
+  /** null when no chain is configured: token prepayments answer 503 */
+  chain: ChainSettings | null;
 }
 
 export function v2alphaRouter(deps: V2alphaDeps): Router {
@@ -56,6 +60,7 @@ export function v2alphaRouter(deps: V2alphaDeps): Router {
 
   mountCardRoutes(router, { gateway: deps.gateway, clock: deps.clock });
   mountPrepayRoutes(router, { ...deps.prepays, clock: deps.clock });
+  mountTokenPrepayRoutes(router, { temporal: deps.prepays.temporal, taskQueue: deps.prepays.taskQueue, timings: deps.prepays.timings, clock: deps.clock, chain: deps.chain });
   mountInvoiceRoutes(router);
   mountEventRoutes(router);
   return router;

@@ -40,6 +40,17 @@ export const CreatePrePaymentCardBody = z.strictObject({
   quote_id: z.uuid({ error: 'must be the quote_id answered by acquire_pre_amount' }).optional(),
 });
 
+/** The `{type}` of the token prepay route: a token (USD is answered with a pointer to the card route). */
+export const TokenTypeParam = z.enum(['ANKR_ERC20', 'USDT_ERC20'], { error: 'must be one of ANKR_ERC20, USDT_ERC20' });
+
+/** The token prepay (DESIGN §11): the amount and rate come only from a locked quote of that token. */
+export const CreatePrePaymentTokenBody = z.strictObject({
+  quote_id: z.uuid({ error: 'must be the quote_id answered by acquire_pre_amount for this token' }),
+  amount: decimalString({ maxDecimals: 18, maxIntegerDigits: 20, positive: true }),
+  period: integerIn(MIN_PERIOD_MONTHS, MAX_PERIOD_MONTHS),
+  auto_renewal: zeroOrOne,
+});
+
 /** CallBackAppInfo (seed 000): the deployed app that a paid prepay pays for. */
 export const CallBackAppInfoBody = z
   .strictObject({

@@ -1,0 +1,130 @@
+/**
+ * The token prepayment (DESIGN §5, §11): `POST /v2alpha/teams/{team_id}/tokens/{type}` with
+ * `{quote_id, amount, period, auto_renewal}`. The token amount and the deadline come only from a locked
+ * quote of that token; the prepay gets its own deposit address (child `pre_pay_id` of DEPOSIT_XPUB) and
+ * its workflow waits for the transfers. The answer does not wait for the payment.
+ */
+import type { Router } from '@koa/router';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { getAddress } from 'viem';
+import { registerDepositAddress } from '../../chain/deposit-address.ts';
+import type { ChainSettings, TokenContract } from '../../chain/settings.ts';
+import { Quote } from '../../db/entities/index.ts';
+import { allocateTokenPrepay } from '../../db/repositories/prepays.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { AppError, invalid, notFound } from '../../domain/errors.ts';
+import { Dec, toCanonicalString, type TokenCurrency } from '../../domain/money.ts';
+import type { PrepayTimings } from '../../domain/prepay.ts';
+import { startTokenPrepay } from '../../temporal/prepays.ts';
+import type { PrepayInput } from '../../workflows/prepay.ts';
+import { formatTimestamp } from '../format.ts';
+import { idempotencyKeyOf, idempotencyOwner, idempotent } from '../middleware/idempotency.ts';
+import { parseWith } from '../validation.ts';
+import { teamOf } from './prepays.ts';
+import { CreatePrePaymentTokenBody, TokenTypeParam } from './schemas.ts';
+
+export interface TokenPrepayRouteDeps {
+  temporal: Client;
+  taskQueue: string;
+  clock: Clock;
+  /** null when no chain is configured */
+  chain: ChainSettings | null;
+  timings: Partial<PrepayTimings>;
+}
+
+/** How long an Idempotency-Key keeps its prepay (as the idempotency middleware keeps the answer). */
+const IDEMPOTENCY_RETENTION_HOURS = 24;
+
+export function mountTokenPrepayRoutes(router: Router, deps: TokenPrepayRouteDeps): void {
+  router.post('/teams/:team_id/tokens/:type', idempotent(), async (ctx) => {
+    const teamId = await teamOf(ctx);
+    if (ctx.params.type === 'USD') {
+      throw invalid('type: USD prepayments are paid by card: POST /v2alpha/teams/{team_id}/cards/{card_id}.', 'type');
+    }
+    const token = parseWith(TokenTypeParam, ctx.params.type, 'type');
+    const { chain, depositXpub, contract } = tokenSettings(deps.chain, token);
+    const body = parseWith(CreatePrePaymentTokenBody, ctx.request.body);
+    const em = ctx.state.em;
+    const quote = await lockedQuote(em, teamId, token, body, deps.clock.now());
+
+    const key = idempotencyKeyOf(ctx);
+    const { prepay } = await allocateTokenPrepay(
+      em,
+      {
+        tenantId: teamId,
+        paymentType: token,
+        quoteId: quote.id,
+        period: body.period,
+        autoRenewal: body.auto_renewal === 1,
+        amount: new Dec(quote.amount),
+        usd: new Dec(quote.usd),
+        paymentDeadline: quote.expiresAt,
+        idempotency: key ? { owner: idempotencyOwner(ctx), key, retentionHours: IDEMPOTENCY_RETENTION_HOURS } : null,
+      },
+      deps.clock.now(),
+    );
+    const deposit = await registerDepositAddress(em, { tenantId: teamId, prePayId: prepay.id, token, chainId: chain.chainId, depositXpub });
+    // A retry of a request whose first answer was lost reads the first one's terms from its row.
+    const deadline = prepay.paymentDeadline ?? quote.expiresAt;
+    const input: PrepayInput = {
+      prePayId: prepay.id,
+      tenantId: teamId,
+      paymentType: token,
+      cardId: null,
+      period: prepay.period,
+      autoRenewal: prepay.autoRenewal,
+      amount: prepay.amount.toFixed(),
+      usd: prepay.usd.toFixed(),
+      tokenPayment: { depositAddress: deposit.checksumAddress, deadline: deadline.toISOString() },
+      timings: deps.timings,
+    };
+    try {
+      await startTokenPrepay(deps.temporal, deps.taskQueue, input);
+    } catch (error) {
+      // The prepay already ran to its end (a replay after it closed): the terms answered are still its own.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+    ctx.body = {
+      code: 0,
+      message: 'success',
+      pre_pay_id: prepay.id,
+      deposit_address: deposit.checksumAddress,
+      token_contract: getAddress(contract.address),
+      token_amount: toCanonicalString(prepay.amount),
+      expires_at: formatTimestamp(deadline),
+      chain_id: chain.chainId,
+      usd: toCanonicalString(prepay.usd),
+    };
+  });
+}
+
+/** The chain, the deposit key and the token's contract, or 503: token payments need all three. */
+function tokenSettings(chain: ChainSettings | null, token: TokenCurrency): { chain: ChainSettings; depositXpub: string; contract: TokenContract } {
+  const contract = chain?.tokens.find((candidate) => candidate.currency === token);
+  if (!chain || !chain.depositXpub || !contract) {
+    throw new AppError(
+      'service_unavailable',
+      `${token} payments are not enabled on this engine: CHAIN_ID, DEPOSIT_XPUB and TOKEN_${token}_ADDRESS must be configured.`,
+    );
+  }
+  return { chain, depositXpub: chain.depositXpub, contract };
+}
+
+/** The team's own (or an operator's) quote of this token, not expired, with the request's period and amount. */
+async function lockedQuote(em: EntityManager, teamId: string, token: TokenCurrency, body: { quote_id: string; amount: Dec; period: number }, now: Date) {
+  const quoteId = body.quote_id;
+  const quote = await em.findOne(Quote, { id: quoteId });
+  if (!quote || (quote.tenantId !== null && quote.tenantId !== teamId)) throw notFound(`Quote ${quoteId}`, 'quote_id');
+  if (quote.currency !== token) {
+    throw new AppError('unprocessable', `Quote ${quoteId} is in ${quote.currency}; this prepayment needs a ${token} quote.`, { field: 'quote_id' });
+  }
+  if (quote.expiresAt.getTime() <= now.getTime()) {
+    throw new AppError('quote_expired', `Quote ${quoteId} expired at ${formatTimestamp(quote.expiresAt)}; ask for a new one.`, { field: 'quote_id' });
+  }
+  if (quote.period !== body.period) throw new AppError('unprocessable', `period: the quote is for ${quote.period} months, not ${body.period}.`, { field: 'period' });
+  if (!new Dec(quote.amount).eq(body.amount)) {
+    throw new AppError('unprocessable', `amount: the quote's token amount is ${toCanonicalString(new Dec(quote.amount))}, not ${toCanonicalString(body.amount)}.`, { field: 'amount' });
+  }
+  return quote;
+}
