@@ -61,6 +61,7 @@ beforeAll(async () => {
   expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '100', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 200);
   expectStatus(await operator('PUT', '/operator/v1/rates/ANKR_ERC20', { body: { usd: '0.032' } }), 200);
   temporal = await connectTemporal({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE });
+  await forgetCursors();
   scanner = newScanner();
   await scanner.verifyChain();
   const { worker, close } = await createWorker({ config: stack.config, orm: stack.orm, gateway: createCardGateway(stack.config, { orm: stack.orm }) });
@@ -72,6 +73,7 @@ beforeAll(async () => {
   };
 }, 120_000);
 afterAll(async () => {
+  if (stack && chain) await forgetCursors();
   await stopWorker?.();
   await temporal?.connection.close();
   await stack?.close();
@@ -90,6 +92,15 @@ function newScanner(): Scanner {
     blockRange: 1000,
     startBlock: 0,
   });
+}
+
+/**
+ * Every test file's anvil has the same chain id and deploys its tokens at the same addresses (same deployer,
+ * same nonces), so watcher cursors left by another file's chain would point into blocks this chain does not
+ * have; and ours would mislead the next file. Each file starts and ends without them.
+ */
+async function forgetCursors(): Promise<void> {
+  await sql('delete from watcher_cursors where chain_id = ? and token_contract in (?, ?)', [chain.chainId, chain.tokens.ANKR_ERC20, chain.tokens.USDT_ERC20]);
 }
 
 async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
@@ -263,7 +274,12 @@ describe('a token prepayment', () => {
     await statusOf(tenant, ankr.pre_pay_id, 'awaiting_binding');
     await statusOf(tenant, usdt.pre_pay_id, 'awaiting_binding');
     expect(await balances(tenant)).toEqual({ USD: '0', USDT_ERC20: '0.000001', ANKR_ERC20: '0.000000000000000001' });
-    const events = await sql<{ type: string; data: Record<string, unknown> }>(`select type, data from events where tenant_id = ? and type = 'prepay.paid' order by data->>'token'`, [tenant.id]);
+    // the event follows the status by an activity
+    const events = await waitFor(
+      () => sql<{ type: string; data: Record<string, unknown> }>(`select type, data from events where tenant_id = ? and type = 'prepay.paid' order by data->>'token'`, [tenant.id]),
+      (rows) => rows.length === 2,
+      'both prepay.paid events',
+    );
     expect(events.map((event) => [event.data.token, event.data.amount, event.data.received, event.data.excess_credited])).toEqual([
       ['ANKR_ERC20', '3125', '3125.000000000000000001', '0.000000000000000001'],
       ['USDT_ERC20', '100', '100.000001', '0.000001'],

@@ -86,14 +86,18 @@ describe('a USDT prepay', () => {
     const paid = await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
     expect(paid).toMatchObject({ cardId: null, amount: '10', usd: '10', tokenPayment: { received: '10', transfers: 2 } });
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
-    expect(await findPrepay(harness.orm.em.fork(), prepay.prePayId)).toMatchObject({ status: 'awaiting_binding', paymentType: 'USDT_ERC20', cardId: null });
-    expect((await findPrepay(harness.orm.em.fork(), prepay.prePayId))!.receivedAmount.toFixed()).toBe('10');
+    // the read model follows the workflow's state by an activity
+    const row = await eventually(() => findPrepay(harness.orm.em.fork(), prepay.prePayId), (found) => found?.status === 'awaiting_binding');
+    expect(row).toMatchObject({ paymentType: 'USDT_ERC20', cardId: null });
+    expect(row!.receivedAmount.toFixed()).toBe('10');
 
     // After the payment a transfer no longer counts: it goes to the balance, where the renewal finds it.
     const later = transferOf('USDT_ERC20', '12.5');
     await send(prepay.workflowId, later);
     await waitForBalance(team.tenantId, 'USDT_ERC20', '12.5');
-    const credited = (await eventsOf(harness.orm, team.tenantId)).find((event) => event.type === 'transfer.credited');
+    const credited = (await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'transfer.credited'))).find(
+      (event) => event.type === 'transfer.credited',
+    );
     expect(credited?.data).toMatchObject({ pre_pay_id: prepay.prePayId, reason: 'payment_window_closed', tx_hash: later.txHash, amount: '12.5' });
 
     const anchor = new Date((await bind(prepay.workflowId, 'USDT_ERC20', app, '10')).boundAt!);
@@ -181,7 +185,9 @@ describe('an ANKR prepay', () => {
     await send(prepay.workflowId, transferOf('ANKR_ERC20', '200.000000000000000001'));
     await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
     expect(await balanceOf(harness.orm, team.tenantId, 'ANKR_ERC20')).toBe('0.000000000000000001');
-    const paidEvent = (await eventsOf(harness.orm, team.tenantId)).find((event) => event.type === 'prepay.paid');
+    const paidEvent = (await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'prepay.paid'))).find(
+      (event) => event.type === 'prepay.paid',
+    );
     expect(paidEvent?.data).toMatchObject({ token: 'ANKR_ERC20', amount: '200', received: '200.000000000000000001', excess_credited: '0.000000000000000001', usd: '10' });
 
     const end = new Date((await bind(prepay.workflowId, 'ANKR_ERC20', appOn(clusterId, 1000), '10')).periodEnd!).getTime();
@@ -257,9 +263,16 @@ describe('an ANKR prepay', () => {
 });
 
 async function waitForBalance(tenantId: string, token: TokenCurrency, expected: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while ((await balanceOf(harness.orm, tenantId, token)) !== expected) {
-    if (Date.now() > deadline) throw new Error(`the ${token} balance never became ${expected}`);
+  await eventually(() => balanceOf(harness.orm, tenantId, token), (balance) => balance === expected);
+}
+
+/** What `read` answers once `check` holds (effects that follow a workflow's state by an activity). */
+async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`never held; last: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
