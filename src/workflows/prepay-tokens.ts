@@ -14,7 +14,7 @@ import type { Activities } from '../activities/index.ts';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
 import { TOKEN_PAYMENT_FAILURES, type PrepayTimings } from '../domain/prepay.ts';
 import { transferAmount, transferKey, type TokenTransferSignal } from '../domain/token-transfer.ts';
-import type { RenewalView } from './prepay.ts';
+import type { RenewalView } from './prepay-messages.ts';
 
 // A credit that is owed must land: outages are retried without limit; only bad input fails for good.
 const steps = proxyActivities<Activities>({
