@@ -99,6 +99,8 @@ export interface PrepayView extends PrepaySnapshot {
   renewal: RenewalView | null;
   /** USD refunded in this cycle */
   refundedUsd: string;
+  /** the same in the payment currency (tokens back on the team's balance for token prepays) */
+  refundedAmount: string;
   /** the cycle's USD value (`amount` for card prepays) */
   usd: string;
   /** token prepays, first cycle */

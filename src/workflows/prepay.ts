@@ -137,6 +137,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     nextBoundary: anchor && state.status === 'active' && state.monthsRecognized < input.period ? boundary(state.monthsRecognized + 1).toISOString() : null,
     renewal: state.renewal,
     refundedUsd: state.refunded.toFixed(),
+    refundedAmount: state.refundedAmount.toFixed(),
     usd: paidUsd,
     tokenPayment:
       token && input.tokenPayment && !continued

@@ -252,7 +252,7 @@ describe('an ANKR prepay', () => {
     await advanceTo(monthBoundary(anchor, 1).getTime() + DAY);
 
     const canceled = await handleOf(prepay.workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'fraud review' }] });
-    expect(canceled).toMatchObject({ status: 'canceled', monthsRecognized: 2, refundedUsd: '10' });
+    expect(canceled).toMatchObject({ status: 'canceled', monthsRecognized: 2, refundedUsd: '10', refundedAmount: '333.333333333333333334' });
     expect(await balanceOf(harness.orm, team.tenantId, 'ANKR_ERC20')).toBe('333.333333333333333334');
     const money = moneyOf(harness.orm, prepay.prePayId);
     expect(await money.monthShares(1)).toEqual(['333.333333333333333333', '333.333333333333333333']);
