@@ -16,6 +16,7 @@ import { principalOf } from '../context.ts';
 import { formatTimestamp } from '../format.ts';
 import { assertTenantAccess, requireScope } from '../middleware/auth.ts';
 import { idempotencyKeyOf, idempotencyOwner, idempotent } from '../middleware/idempotency.ts';
+import { waitFor } from '../wait.ts';
 import { parseWith } from '../validation.ts';
 import { ListAmountsQuery, NamespaceQuery, RechargeBody, RefundBody } from './schemas.ts';
 
@@ -164,16 +165,4 @@ export function businessId(ctx: Parameters<typeof idempotencyOwner>[0], prefix: 
   if (!key) return `${prefix}_${randomBytes(12).toString('base64url')}`;
   const digest = createHash('sha256').update(`${idempotencyOwner(ctx)}\n${ctx.method} ${ctx.path}\n${key}`).digest('base64url');
   return `${prefix}_${digest.slice(0, 22)}`;
-}
-
-async function waitFor<T>(promise: Promise<T>, seconds: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), seconds * 1000);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -24,6 +24,7 @@ import { formatTimestamp } from '../format.ts';
 import { assertTenantAccess, requireScope, type Principal } from '../middleware/auth.ts';
 import { idempotencyKeyOf, idempotencyOwner, idempotent } from '../middleware/idempotency.ts';
 import { identifier, parseWith } from '../validation.ts';
+import { waitFor } from '../wait.ts';
 import {
   CallBackAppInfoBody,
   CancelPrepayBody,
@@ -285,16 +286,4 @@ export function prepayBody(prepay: Prepay) {
     created_at: formatTimestamp(prepay.createdAt),
     updated_at: formatTimestamp(prepay.updatedAt),
   };
-}
-
-async function waitFor<T>(promise: Promise<T>, seconds: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), seconds * 1000);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
