@@ -10,6 +10,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { PREPAY_FAILURES, prepayWorkflowId } from '../domain/prepay.ts';
@@ -26,11 +27,11 @@ export class PrepayRejection extends Error {
 }
 
 /**
- * Starts the prepay's workflow (or joins it, for a retried request) and waits until the card was charged
- * or declined. A closed workflow with this id is never started again (WorkflowExecutionAlreadyStartedError).
+ * How every prepay starts: its business id, joining a running run (a retried request), never a second run
+ * after it closed, and the search attributes operators find it by from the first moment.
  */
-export async function startCardPrepay(client: Client, taskQueue: string, input: PrepayInput): Promise<PaymentOutcome> {
-  const startWorkflowOperation = new WithStartWorkflowOperation(prepayWorkflow, {
+function prepayStartOptions(taskQueue: string, input: PrepayInput): WorkflowStartOptions<typeof prepayWorkflow> & { workflowIdConflictPolicy: WorkflowIdConflictPolicy } {
+  return {
     workflowId: prepayWorkflowId(input.prePayId),
     taskQueue,
     args: [input],
@@ -42,7 +43,15 @@ export async function startCardPrepay(client: Client, taskQueue: string, input: 
       { key: prepaySearchAttributes.paymentType, value: input.paymentType },
       { key: prepaySearchAttributes.status, value: 'awaiting_payment' },
     ],
-  });
+  };
+}
+
+/**
+ * Starts the prepay's workflow (or joins it, for a retried request) and waits until the card was charged
+ * or declined. A closed workflow with this id is never started again (WorkflowExecutionAlreadyStartedError).
+ */
+export async function startCardPrepay(client: Client, taskQueue: string, input: PrepayInput): Promise<PaymentOutcome> {
+  const startWorkflowOperation = new WithStartWorkflowOperation(prepayWorkflow, prepayStartOptions(taskQueue, input));
   return client.workflow.executeUpdateWithStart(awaitPaymentUpdate, { startWorkflowOperation });
 }
 
@@ -51,19 +60,7 @@ export async function startCardPrepay(client: Client, taskQueue: string, input: 
  * is never started again: WorkflowExecutionAlreadyStartedError, which a replayed request may ignore.
  */
 export async function startTokenPrepay(client: Client, taskQueue: string, input: PrepayInput): Promise<void> {
-  await client.workflow.start(prepayWorkflow, {
-    workflowId: prepayWorkflowId(input.prePayId),
-    taskQueue,
-    args: [input],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    typedSearchAttributes: [
-      { key: prepaySearchAttributes.teamId, value: input.tenantId },
-      { key: prepaySearchAttributes.prePayId, value: input.prePayId },
-      { key: prepaySearchAttributes.paymentType, value: input.paymentType },
-      { key: prepaySearchAttributes.status, value: 'awaiting_payment' },
-    ],
-  });
+  await client.workflow.start(prepayWorkflow, prepayStartOptions(taskQueue, input));
 }
 
 /** Sends an update to a prepay's workflow and answers its result, translating refusals into PrepayRejection. */

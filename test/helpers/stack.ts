@@ -20,6 +20,8 @@ export interface TestStack {
   operatorKey: string;
   /** runs `fn` while the worker polls, then stops the worker */
   withWorker: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** starts a worker that polls until the returned function stops it (for files whose tests all need one) */
+  startWorker: () => Promise<() => Promise<void>>;
   close: () => Promise<void>;
 }
 
@@ -47,8 +49,18 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     const { worker, close } = await createWorker({ config, orm, gateway: createCardGateway(config, { orm }) });
     return runWithWorker(worker, fn).finally(close);
   };
+  const startWorker = async (): Promise<() => Promise<void>> => {
+    const { worker, close } = await createWorker({ config, orm, gateway: createCardGateway(config, { orm }) });
+    const running = worker.run();
+    return async () => {
+      worker.shutdown();
+      await running;
+      await close();
+    };
+  };
   return {
     url: api.url,
+    startWorker,
     orm,
     config,
     operatorKey,

@@ -15,10 +15,8 @@ import { chainSettingsOf } from '../../src/chain/settings.ts';
 import { signWatcherReport } from '../../src/chain/watcher-signature.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { creditTransferWorkflowId } from '../../src/domain/token-transfer.ts';
-import { createCardGateway } from '../../src/gateway/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
-import { createWorker } from '../../src/worker.ts';
 import { createScanner, type Scanner } from '../../src/watcher/scanner.ts';
 import { startAnvil, type TestChain } from '../helpers/anvil.ts';
 import { client, type HttpAnswer } from '../helpers/http.ts';
@@ -64,13 +62,7 @@ beforeAll(async () => {
   await forgetCursors();
   scanner = newScanner();
   await scanner.verifyChain();
-  const { worker, close } = await createWorker({ config: stack.config, orm: stack.orm, gateway: createCardGateway(stack.config, { orm: stack.orm }) });
-  const running = worker.run();
-  stopWorker = async () => {
-    worker.shutdown();
-    await running;
-    await close();
-  };
+  stopWorker = await stack.startWorker();
 }, 120_000);
 afterAll(async () => {
   if (stack && chain) await forgetCursors();

@@ -12,9 +12,7 @@ import { registerDepositAddress, type DepositAddress } from '../../src/chain/dep
 import { signWatcherReport } from '../../src/chain/watcher-signature.ts';
 import type { TokenCurrency } from '../../src/domain/money.ts';
 import { creditTransferWorkflowId } from '../../src/domain/token-transfer.ts';
-import { createCardGateway } from '../../src/gateway/index.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
-import { createWorker } from '../../src/worker.ts';
 import { client, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
@@ -34,13 +32,7 @@ beforeAll(async () => {
   operator = client(stack.url, stack.operatorKey);
   watcherKey = expectStatus(await operator('POST', '/operator/v1/api_keys', { body: { scope: 'watcher' } }), 201).body.api_key;
   temporal = await connectTemporal({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE });
-  const { worker, close } = await createWorker({ config: stack.config, orm: stack.orm, gateway: createCardGateway(stack.config, { orm: stack.orm }) });
-  const running = worker.run();
-  stopWorker = async () => {
-    worker.shutdown();
-    await running;
-    await close();
-  };
+  stopWorker = await stack.startWorker();
 }, 120_000);
 afterAll(async () => {
   await stopWorker?.();

@@ -17,8 +17,6 @@ import type { TokenCurrency } from '../../src/domain/money.ts';
 import { creditTransferWorkflowId, type TokenTransferSignal } from '../../src/domain/token-transfer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
-import { createCardGateway } from '../../src/gateway/index.ts';
-import { createWorker } from '../../src/worker.ts';
 import { createScanner, type Scanner } from '../../src/watcher/scanner.ts';
 import type { PublicClient } from 'viem';
 import { startAnvil, type TestChain } from '../helpers/anvil.ts';
@@ -56,13 +54,7 @@ beforeAll(async () => {
   temporal = await connectTemporal({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE });
   scanner = newScanner();
   await scanner.verifyChain();
-  const { worker, close } = await createWorker({ config: stack.config, orm: stack.orm, gateway: createCardGateway(stack.config, { orm: stack.orm }) });
-  const running = worker.run();
-  stopWorker = async () => {
-    worker.shutdown();
-    await running;
-    await close();
-  };
+  stopWorker = await stack.startWorker();
 }, 120_000);
 afterAll(async () => {
   await stopWorker?.();
