@@ -65,6 +65,8 @@ export interface DevServerOptions {
   /** how long to wait for the frontend to answer; the SDK's own 5 s is too short on 2 cores */
   startTimeoutMs?: number;
   onOutput?: (line: string) => void;
+  /** more `temporal server start-dev` arguments, e.g. `--dynamic-config-value KEY=VALUE` */
+  extraArgs?: string[];
 }
 
 /** Starts `temporal server start-dev` with the engine's search attributes and WAL pragmas; resolves once it answers. */
@@ -82,6 +84,7 @@ export async function startDevServer(binary: string, options: DevServerOptions):
     '--log-level', 'warn',
     ...devServerSearchAttributeArgs(),
     ...(options.headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
+    ...(options.extraArgs ?? []),
   ];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output: string[] = [];

@@ -34,6 +34,11 @@ export const DEFAULT_PREPAY_TIMINGS = {
   renewalAttemptOffsetsMs: [0, 1 * DAY_MS, 3 * DAY_MS, 7 * DAY_MS],
   /** one charge attempt at the gateway may take this long before Temporal retries it (same key) */
   chargeTimeoutMs: 30_000,
+  /**
+   * all attempts of one charge together (outages retried with the same key) end after this: within the 24 h
+   * for which gateways replay an idempotency key, so a retry never becomes a second charge
+   */
+  chargeScheduleToCloseMs: 23 * 60 * 60 * 1000,
   /** a token prepay whose renewal the team's token balance cannot pay waits this long for a deposit, then expires */
   tokenRenewalGraceMs: 7 * DAY_MS,
 } as const;
@@ -43,6 +48,7 @@ export interface PrepayTimings {
   renewalNoticeMs: number;
   renewalAttemptOffsetsMs: number[];
   chargeTimeoutMs: number;
+  chargeScheduleToCloseMs: number;
   tokenRenewalGraceMs: number;
 }
 
@@ -116,6 +122,8 @@ export const PREPAY_FAILURES = {
   appAlreadyBound: 'PrepayAppAlreadyBound',
   notBindable: 'PrepayNotBindable',
   notCancelable: 'PrepayNotCancelable',
+  /** a renewal is being charged: switching auto-renewal off now could not stop it; retry in a moment */
+  renewalInProgress: 'PrepayRenewalInProgress',
   closed: 'PrepayClosed',
   invalidRequest: 'PrepayInvalidRequest',
 } as const;

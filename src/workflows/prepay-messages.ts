@@ -56,6 +56,21 @@ export interface ContinuedCycle {
   boundAt: string;
   chargeId: string;
   syncSeq: number;
+  /**
+   * Set when a run continued as new in the middle of its cycle (the server suggested it: the history grew
+   * long): the same cycle, resumed where the last run left it. Absent when a new cycle begins.
+   */
+  resume?: ResumedCycle;
+}
+
+export interface ResumedCycle {
+  monthsRecognized: number;
+  noticeSent: boolean;
+  /** USD refunded in this cycle so far, and the same in the payment currency */
+  refundedUsd: string;
+  refundedAmount: string;
+  /** token prepays, first cycle: how its payment arrived (kept for the status) */
+  firstTokenPayment: TokenPaymentView | null;
 }
 
 export type PaymentOutcome =

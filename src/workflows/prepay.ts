@@ -15,9 +15,11 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { EventType } from '../activities/events.ts';
@@ -53,13 +55,15 @@ import {
   type PrepayResult,
   type PrepayView,
   type RenewalView,
+  type TokenPaymentView,
 } from './prepay-messages.ts';
 
 export * from './prepay-messages.ts';
 
-const charges = (timeoutMs: number) =>
+const charges = (timeoutMs: number, scheduleToCloseMs: number) =>
   proxyActivities<Activities>({
     startToCloseTimeout: timeoutMs,
+    scheduleToCloseTimeout: scheduleToCloseMs,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['CardDeclined'] },
   });
 const steps = proxyActivities<Activities>({
@@ -73,9 +77,11 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   const timings: PrepayTimings = { ...DEFAULT_PREPAY_TIMINGS, renewalAttemptOffsetsMs: [...DEFAULT_PREPAY_TIMINGS.renewalAttemptOffsetsMs], ...input.timings };
   const id = input.prePayId;
   const continued = input.continued;
+  /** set when the last run continued as new in the middle of this cycle */
+  const resumed = continued?.resume;
   const cycle = continued?.cycle ?? 1;
   const monthOffset = continued?.monthOffset ?? 0;
-  const gateway = charges(timings.chargeTimeoutMs);
+  const gateway = charges(timings.chargeTimeoutMs, timings.chargeScheduleToCloseMs);
   const token: TokenCurrency | null = input.paymentType === 'USD' ? null : input.paymentType;
   /** the cycle's USD value: what the binding may cost at most, and what refunds give back in USD terms */
   const paidUsd = input.usd ?? input.amount;
@@ -86,14 +92,14 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     status: (continued ? 'active' : 'awaiting_payment') as PrepayStatus,
     cardId: input.cardId,
     autoRenewal: input.autoRenewal,
-    monthsRecognized: 0,
+    monthsRecognized: resumed?.monthsRecognized ?? 0,
     app: continued?.app ?? null,
     boundAt: continued?.boundAt ?? null,
     failureCode: null as string | null,
     renewal: null as RenewalView | null,
-    refunded: new Dec(0),
+    refunded: new Dec(resumed?.refundedUsd ?? 0),
     /** in the payment currency (equal to `refunded` for cards) */
-    refundedAmount: new Dec(0),
+    refundedAmount: new Dec(resumed?.refundedAmount ?? 0),
   };
   let anchor: Date | null = continued ? new Date(continued.anchor) : null;
   let syncSeq = continued?.syncSeq ?? 0;
@@ -103,6 +109,12 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   let charging = false;
   let activated = continued !== undefined;
   let closed = false;
+  /**
+   * Binding is possible until the binding deadline passes. It closes in the same activation in which the
+   * deadline's timer fires, before the refund is scheduled, so no CallBackAppInfo is accepted for a
+   * payment that is on its way back.
+   */
+  let bindingOpen = continued === undefined;
 
   const boundary = (month: number): Date => monthBoundary(anchor!, monthOffset + month);
   const periodEnd = (): Date | null => (anchor ? boundary(input.period) : null);
@@ -113,6 +125,12 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     paymentOpen: token !== null && !continued && input.tokenPayment !== undefined,
     onCounted: () => publish(),
   });
+  /** a token prepay's first payment as it arrived (after a mid-cycle continue-as-new: as carried over) */
+  const firstTokenPayment = (): TokenPaymentView | null => {
+    if (resumed) return resumed.firstTokenPayment;
+    if (!token || !input.tokenPayment || continued) return null;
+    return { ...input.tokenPayment, amount: input.amount, received: inbox.counted().toFixed(), transfers: inbox.countedTransfers() };
+  };
   const snapshot = (): PrepaySnapshot => ({
     prePayId: id,
     status: state.status,
@@ -121,7 +139,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     autoRenewal: state.autoRenewal,
     amount: input.amount,
     ...(token ? { usd: paidUsd } : {}),
-    ...(token && input.tokenPayment && !continued ? { received: inbox.counted().toFixed() } : {}),
+    ...(firstTokenPayment() ? { received: firstTokenPayment()!.received } : {}),
     monthsRecognized: state.monthsRecognized,
     app: state.app,
     boundAt: state.boundAt,
@@ -139,10 +157,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     refundedUsd: state.refunded.toFixed(),
     refundedAmount: state.refundedAmount.toFixed(),
     usd: paidUsd,
-    tokenPayment:
-      token && input.tokenPayment && !continued
-        ? { ...input.tokenPayment, amount: input.amount, received: inbox.counted().toFixed(), transfers: inbox.countedTransfers() }
-        : null,
+    tokenPayment: firstTokenPayment(),
   });
 
   /** Keeps the search attributes and the read model current with the state. */
@@ -189,7 +204,14 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   const validateAutoRenewal = (request: { autoRenewal: boolean }) => {
     if (typeof request?.autoRenewal !== 'boolean') throw reject(PREPAY_FAILURES.invalidRequest, 'autoRenewal must be true or false.');
     if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
+    // The renewal is at the gateway (or paid, the next cycle about to start): "off" could not stop it, so
+    // it is refused rather than answered 200 for a charge that then goes through (decision 0050).
+    if (!request.autoRenewal && charging && (state.status === 'renewing' || state.status === 'past_due')) {
+      throw reject(PREPAY_FAILURES.renewalInProgress, `Prepay ${id} is being renewed right now; switch auto-renewal off for the next cycle in a moment.`);
+    }
   };
+  /** A request that changes nothing is answered without a read-model write (histories recorded before skip this). */
+  const autoRenewalUnchanged = (request: { autoRenewal: boolean }) => request.autoRenewal === state.autoRenewal && patched('auto-renewal-unchanged-is-a-no-op');
 
   setHandler(statusQuery, view);
   setHandler(tokenTransferSignal, (transfer) => inbox.receive(transfer));
@@ -216,7 +238,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
           if (sameApp(state.app, request.app)) return;
           throw reject(PREPAY_FAILURES.appAlreadyBound, `Prepay ${id} is already bound to app ${state.app.appId}.`);
         }
-        if (state.status !== 'awaiting_binding' || cancelRequest) throw reject(PREPAY_FAILURES.notBindable, `Prepay ${id} is ${state.status} and cannot be bound to an app.`);
+        if (!bindingOpen || state.status !== 'awaiting_binding' || cancelRequest) throw reject(PREPAY_FAILURES.notBindable, `Prepay ${id} is ${state.status} and cannot be bound to an app.`);
         if (new Dec(request.costUsd).gt(new Dec(paidUsd))) {
           throw reject(PREPAY_FAILURES.resourcesExceedPayment, `These resources cost ${request.costUsd} USD for ${input.period} months; the prepayment paid ${paidUsd} USD.`);
         }
@@ -226,6 +248,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   setHandler(
     setAutoRenewalUpdate,
     async (request) => {
+      if (autoRenewalUnchanged(request)) return view();
       state.autoRenewal = request.autoRenewal;
       await publish();
       return view();
@@ -275,6 +298,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       log.warn('requestAutoRenewal ignored', { prePayId: id, reason: (error as Error).message });
       return;
     }
+    if (autoRenewalUnchanged(request)) return;
     state.autoRenewal = request.autoRenewal;
     await publish();
   });
@@ -320,6 +344,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   if (!continued) {
     // 2. Binding: the service period starts when the app is bound; unbound, the payment goes back.
     await condition(() => state.app !== null || cancelRequest !== undefined, timings.bindingTimeoutMs);
+    bindingOpen = false;
     if (state.app === null) {
       const total = new Dec(input.amount);
       if (cancelRequest) {
@@ -343,13 +368,16 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     steps.recognisePrepayMonth({ prePayId: id, tenantId: input.tenantId, cycle, month, amount: shares[month - 1]!.toFixed(), ...(token ? { currency: token } : {}) });
   const end = periodEnd()!.getTime();
   const noticeAt = end - timings.renewalNoticeMs;
-  let noticeSent = false;
-  for (let month = 1; month <= input.period; month += 1) {
+  let noticeSent = resumed?.noticeSent ?? false;
+  const longHistory = () => workflowInfo().continueAsNewSuggested;
+  for (let month = state.monthsRecognized + 1; month <= input.period; month += 1) {
     const due = boundary(month).getTime();
     for (;;) {
       const wakeAt = !noticeSent && noticeAt < due ? noticeAt : due;
-      if (wakeAt > Date.now() && !cancelRequest) await condition(() => cancelRequest !== undefined, wakeAt - Date.now());
+      if (wakeAt > Date.now() && !cancelRequest) await condition(() => cancelRequest !== undefined || longHistory(), wakeAt - Date.now());
       if (cancelRequest) return cancelDuringService(cancelRequest.reason);
+      // Many updates and signals grew the history: the same cycle goes on in a new run (histories recorded before never get here).
+      if (longHistory() && Date.now() < wakeAt && patched('continue-as-new-mid-cycle')) return resumeInNewRun(noticeSent);
       if (!noticeSent && Date.now() >= noticeAt) {
         noticeSent = true;
         await event('prepay.renewal_upcoming', 'renewal-upcoming', { auto_renewal: state.autoRenewal, period_end: new Date(end).toISOString() });
@@ -502,6 +530,25 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     }
     await event('prepay.expired', 'expired', { reason: 'every renewal attempt was declined', decline_code: state.failureCode });
     return finish('expired');
+  }
+
+  /** The same cycle in a fresh run, where this one is: months earned, notice sent, refunds, the first payment's view. */
+  async function resumeInNewRun(renewalNoticeSent: boolean): Promise<never> {
+    await condition(allHandlersFinished);
+    const resume = {
+      monthsRecognized: state.monthsRecognized,
+      noticeSent: renewalNoticeSent,
+      refundedUsd: state.refunded.toFixed(),
+      refundedAmount: state.refundedAmount.toFixed(),
+      firstTokenPayment: firstTokenPayment(),
+    };
+    const chargeId = payment?.status === 'paid' ? payment.chargeId : '';
+    return continueAsNew<typeof prepayWorkflow>({
+      ...input,
+      cardId: state.cardId,
+      autoRenewal: state.autoRenewal,
+      continued: { cycle, anchor: anchor!.toISOString(), monthOffset, app: state.app!, boundAt: state.boundAt!, chargeId, syncSeq, resume },
+    });
   }
 
   /** `chargeId`: the gateway charge of a card renewal, the ledger transaction of a token renewal; `usd` for tokens. */

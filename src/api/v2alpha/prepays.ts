@@ -15,10 +15,10 @@ import { allocateCardPrepay, findPrepay, findTenantPrepay, listTenantPrepays, ty
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, invalid, notFound, type ErrorType } from '../../domain/errors.ts';
 import { Dec, toCanonicalString } from '../../domain/money.ts';
-import { PREPAY_FAILURES, sameApp, type AppBinding, type PrepayTimings } from '../../domain/prepay.ts';
+import { PREPAY_FAILURES, isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
 import { priceResources } from '../../domain/pricing.ts';
 import { PrepayRejection, startCardPrepay, updatePrepay } from '../../temporal/prepays.ts';
-import { bindAppUpdate, cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput } from '../../workflows/prepay.ts';
+import { bindAppUpdate, cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput, type PrepayView } from '../../workflows/prepay.ts';
 import { principalOf } from '../context.ts';
 import { formatTimestamp } from '../format.ts';
 import { assertTenantAccess, requireScope, type Principal } from '../middleware/auth.ts';
@@ -49,6 +49,27 @@ export interface PrepayRouteDeps {
 /** How long an Idempotency-Key keeps its prepay (as the idempotency middleware keeps the answer). */
 const IDEMPOTENCY_RETENTION_HOURS = 24;
 
+/** Statuses of a prepay that paid for, and serves (or served to its end), its bound app. */
+const SERVED_STATUSES: ReadonlySet<PrepayStatus> = new Set(['active', 'renewing', 'past_due', 'completed']);
+/** Closed without serving the app to the end of what was paid: a callback must not hear "success". */
+const UNSERVED_CLOSED_STATUSES: ReadonlySet<PrepayStatus> = new Set(['refunded', 'canceled', 'expired', 'payment_failed']);
+
+const notServed = (prePayId: number, status: string) =>
+  new AppError('conflict', `Prepay ${prePayId} is ${status}; it does not pay for this app.`, { field: 'pre_pay_id', details: { status } });
+
+function appOfCallback(body: { app_id: string; cluster_id: string; chart_name: string; cpu_limit: number; mem_limit: number; storage_limit: number; icon_url: string; project_name: string }): AppBinding {
+  return {
+    appId: body.app_id,
+    clusterId: body.cluster_id,
+    chartName: body.chart_name,
+    cpuLimit: body.cpu_limit,
+    memLimit: body.mem_limit,
+    storageLimit: body.storage_limit,
+    iconUrl: body.icon_url,
+    projectName: body.project_name,
+  };
+}
+
 /** The HTTP answer to each refusal of the workflow. */
 const REJECTIONS: Record<string, { type: ErrorType; field?: string }> = {
   [PREPAY_FAILURES.paymentTypeMismatch]: { type: 'conflict', field: 'type' },
@@ -56,6 +77,7 @@ const REJECTIONS: Record<string, { type: ErrorType; field?: string }> = {
   [PREPAY_FAILURES.appAlreadyBound]: { type: 'conflict', field: 'app_id' },
   [PREPAY_FAILURES.notBindable]: { type: 'conflict', field: 'pre_pay_id' },
   [PREPAY_FAILURES.notCancelable]: { type: 'conflict', field: 'pre_pay_id' },
+  [PREPAY_FAILURES.renewalInProgress]: { type: 'conflict', field: 'auto_renewal' },
   [PREPAY_FAILURES.closed]: { type: 'conflict', field: 'pre_pay_id' },
   [PREPAY_FAILURES.invalidRequest]: { type: 'invalid_request' },
 };
@@ -121,27 +143,33 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const body = parseWith(CallBackAppInfoBody, ctx.request.body);
     const em = ctx.state.em;
     const prepay = await visiblePrepay(em, principalOf(ctx.state), body.pre_pay_id, 'pre_pay_id');
+    // Seed clients repeat the callback again and again: a repeat of the bound app is answered from the read
+    // model, without a new Workflow Update (each one grows the workflow's history; decision 0050).
+    const repeated = prepay.paymentType === paymentType && prepay.app !== null && sameApp(prepay.app, appOfCallback(body));
+    if (repeated && SERVED_STATUSES.has(prepay.status)) {
+      ctx.body = { code: 0, message: 'success' };
+      return;
+    }
+    if (repeated && UNSERVED_CLOSED_STATUSES.has(prepay.status)) throw notServed(prepay.id, prepay.status);
     const cluster = await findCluster(em, body.cluster_id);
     if (!cluster) throw notFound(`Cluster ${body.cluster_id}`, 'cluster_id');
-    const app: AppBinding = {
-      appId: body.app_id,
-      clusterId: body.cluster_id,
-      chartName: body.chart_name,
-      cpuLimit: body.cpu_limit,
-      memLimit: body.mem_limit,
-      storageLimit: body.storage_limit,
-      iconUrl: body.icon_url,
-      projectName: body.project_name,
-    };
+    const app = appOfCallback(body);
     const resources = { cpuMillicores: app.cpuLimit, memoryMib: app.memLimit, storageGib: app.storageLimit };
     const { usd } = priceResources(priceBookOf(cluster), resources, app.chartName, prepay.period);
+    let bound: PrepayView;
     try {
-      await updatePrepay(deps.temporal, prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed() });
+      bound = await updatePrepay(deps.temporal, prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed() });
     } catch (error) {
-      // A closed prepay still answers a repeated callback of its own app, as the seed's clients retry.
+      // A prepay that closed after serving its app still answers a repeated callback of that app.
       const closedWithSameApp = error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
       if (!closedWithSameApp) throw await rejectionToAppError(em, prepay.id, error);
+      const now = await findPrepay(em.fork(), prepay.id);
+      if (!now || !SERVED_STATUSES.has(now.status)) throw notServed(prepay.id, now?.status ?? 'closed');
+      ctx.body = { code: 0, message: 'success' };
+      return;
     }
+    // "success" only when the answer shows this app bound to a paid prepay: never for one that ended refunded or canceled.
+    if (!bound.app || !sameApp(bound.app, app) || !SERVED_STATUSES.has(bound.status)) throw notServed(prepay.id, bound.status);
     ctx.body = { code: 0, message: 'success' };
   });
 
@@ -160,6 +188,11 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
   router.put('/teams/:team_id/prepays/:pre_pay_id/auto_renewal', async (ctx) => {
     const prepay = await pathPrepay(ctx);
     const body = parseWith(SetAutoRenewalBody, ctx.request.body);
+    // Already so: answered from the read model without a Workflow Update (repeats must not grow the history).
+    if (prepay.autoRenewal === (body.auto_renewal === 1) && !isTerminalPrepayStatus(prepay.status)) {
+      ctx.body = prepayBody(prepay);
+      return;
+    }
     await updatePrepay(deps.temporal, prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1 }).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });

@@ -1,0 +1,132 @@
+/**
+ * Repeated calls do not grow a prepay's history without bound. Seed clients send CallBackAppInfo again
+ * and again; operators flip auto-renewal from the Temporal UI. Each Workflow Update or signal is history,
+ * and a run has hard limits (2,000 updates, 51,200 events). Here the dev server suggests continue-as-new
+ * after 120 events (Temporal's default is 4,096), so the test reaches in seconds what production reaches
+ * in months: repeats answered from the read model add nothing, and the run continues as new mid-cycle,
+ * carrying its state, after which binding and cancel still answer as they should.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { findTemporalCli, PROJECT_ROOT, startDevServer, type DevServer } from '../../src/dev/temporal-dev-server.ts';
+import { prepayWorkflowId } from '../../src/domain/prepay.ts';
+import { requestAutoRenewalSignal, statusQuery } from '../../src/workflows/prepay.ts';
+import { Client, Connection } from '@temporalio/client';
+import { client } from '../helpers/http.ts';
+import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
+import { testRun } from '../helpers/test-run.ts';
+
+const SUGGEST_CONTINUE_AS_NEW_AFTER = 120;
+
+let server: DevServer;
+let stack: TestStack;
+let stopWorker: () => Promise<void>;
+let connection: Connection;
+let temporal: Client;
+
+beforeAll(async () => {
+  server = await startDevServer(findTemporalCli()!, {
+    dbFile: join(PROJECT_ROOT, '.data', 'test-temporal', `${testRun().databaseName}-history-${randomBytes(3).toString('hex')}.sqlite`),
+    headless: true,
+    startTimeoutMs: 90_000,
+    extraArgs: ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER}`],
+  });
+  stack = await startStack({ TEMPORAL_ADDRESS: server.address, WORKFLOW_WAIT_SECONDS: '30' });
+  stopWorker = await stack.startWorker();
+  connection = await Connection.connect({ address: server.address });
+  temporal = new Client({ connection });
+}, 180_000);
+afterAll(async () => {
+  await stopWorker?.();
+  await connection?.close();
+  await stack?.close();
+  await server?.stop();
+});
+
+/** Runs `count` calls, `concurrency` at a time, and answers their results in order. */
+async function many<T>(count: number, concurrency: number, call: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next++;
+        results[index] = await call(index);
+      }
+    }),
+  );
+  return results;
+}
+
+/** The event count of every run of the workflow, oldest first. */
+async function runLengths(workflowId: string): Promise<number[]> {
+  const lengths: number[] = [];
+  let runId: string | undefined;
+  do {
+    const history = await temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+    lengths.unshift(history.events?.length ?? 0);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+  } while (runId);
+  return lengths;
+}
+
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep every run short; bind and cancel still answer', async () => {
+  const operator = client(stack.url, stack.operatorKey);
+  const clusterId = uniqueId('history-cluster');
+  expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 200);
+  const tenant = await createTenant(stack);
+  const cardId = await addCard(tenant, 'tok_visa');
+  const created = expectStatus(
+    await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, { body: { team_id: tenant.id, card_id: cardId, amount: '120', period: 12, auto_renewal: 1 } }),
+    200,
+  );
+  const prePayId = created.body.pre_pay_id as number;
+  const app = { app_id: 'app-1', pre_pay_id: prePayId, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: '', project_name: 'shop' };
+  expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
+  const workflowId = prepayWorkflowId(prePayId);
+  const handle = temporal.workflow.getHandle(workflowId);
+  await eventually(() => handle.query(statusQuery), (view) => view.status === 'active');
+
+  // 1,000 repeats of the callback and 1,000 of the auto-renewal the prepay already has: answered, no Update sent.
+  const callbacks = await many(1000, 8, () => tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }));
+  expect(callbacks.filter((answer) => answer.status === 200 && answer.body?.message === 'success')).toHaveLength(1000);
+  const renewals = await many(1000, 8, () => tenant.call('PUT', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}/auto_renewal`, { body: { auto_renewal: 1 } }));
+  expect(renewals.filter((answer) => answer.status === 200 && answer.body?.auto_renewal === 1)).toHaveLength(1000);
+  // 1,000 signals from "the Temporal UI": each one is a history event, so the run must continue as new as it grows.
+  await many(1000, 8, () => handle.signal(requestAutoRenewalSignal, { autoRenewal: true }));
+  // and real changes through the API, each a Workflow Update with a read-model write
+  for (let flip = 0; flip < 20; flip += 1) {
+    const value = flip % 2 === 0 ? 0 : 1;
+    const answer = expectStatus(await tenant.call('PUT', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}/auto_renewal`, { body: { auto_renewal: value } }), 200);
+    expect(answer.body.auto_renewal).toBe(value);
+  }
+
+  const lengths = await eventually(() => runLengths(workflowId), (runs) => runs.length >= 3);
+  expect(lengths.reduce((sum, length) => sum + length, 0)).toBeGreaterThan(1000); // the signals are all in some run
+  for (const length of lengths) expect(length).toBeLessThan(1000);
+
+  // The state went along: still cycle 1, bound to the same app, auto-renewal as last set, nothing earned yet.
+  const view = await handle.query(statusQuery);
+  expect(view).toMatchObject({ status: 'active', cycle: 1, monthsRecognized: 0, autoRenewal: true, app: { appId: 'app-1' } });
+  expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
+  expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: { ...app, app_id: 'app-2' } }), 409).body).toMatchObject({ error: { type: 'conflict', field: 'app_id' } });
+
+  // Cancel in month 1 of 12: the month in progress is used, the other 11 go back to the card, once.
+  const canceled = expectStatus(await operator('POST', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}/cancel`, { body: { reason: 'history test' } }), 200);
+  expect(canceled.body).toMatchObject({ status: 'canceled', refunded_usd: '110', months_recognized: 1, cycle: 1 });
+  const refunds = await stack.orm.em
+    .fork()
+    .execute<{ amount: string }[]>(`select r.amount::text as amount from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`, [`prepay-${prePayId}-cycle-1`]);
+  expect(refunds.map((row) => row.amount)).toEqual(['110.00']);
+  // A callback for a canceled prepay is not "success".
+  expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 409).body).toMatchObject({ error: { type: 'conflict' }, status: 'canceled' });
+}, 600_000);
