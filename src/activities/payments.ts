@@ -9,13 +9,30 @@ import { Card } from '../db/entities/index.ts';
 import type { Clock } from '../domain/clock.ts';
 import { AppError } from '../domain/errors.ts';
 import { Dec, parseDecimal } from '../domain/money.ts';
-import { CardDeclinedError, type CardGateway } from '../gateway/card-gateway.ts';
+import { CardDeclinedError, GatewayRequestRefusedError, InvalidCardTokenError, type CardGateway } from '../gateway/card-gateway.ts';
 import { failMovement, recordGatewayRefund, reverseMovement, settleCredit } from '../ledger/movements.ts';
 
 export const FAILURE_TYPES = {
   cardDeclined: 'CardDeclined',
+  /** the gateway refused the charge for good (not a decline: amount too small, card detached, key conflict); handled as a decline */
+  chargeRefused: 'ChargeRefused',
   refundRefused: 'RefundRefused',
+  /** the gateway will not make this refund (permanent); the money stays where it is for an operator to resolve */
+  gatewayRefundRefused: 'GatewayRefundRefused',
 } as const;
+
+/** A permanent gateway refusal of a charge, as the non-retryable failure the decline paths handle (details: declineCode). */
+export function chargeRefusedFailure(error: unknown): ApplicationFailure | undefined {
+  const code = error instanceof GatewayRequestRefusedError ? error.code : error instanceof InvalidCardTokenError ? 'card_unknown' : undefined;
+  if (!code) return undefined;
+  return ApplicationFailure.create({ type: FAILURE_TYPES.chargeRefused, message: (error as Error).message, nonRetryable: true, details: [{ declineCode: code }] });
+}
+
+/** A permanent gateway refusal of a refund, as a non-retryable failure (details: code). */
+export function refundRefusedFailure(error: unknown): ApplicationFailure | undefined {
+  if (!(error instanceof GatewayRequestRefusedError)) return undefined;
+  return ApplicationFailure.create({ type: FAILURE_TYPES.gatewayRefundRefused, message: error.message, nonRetryable: true, details: [{ code: error.code }] });
+}
 
 export interface ChargeCardInput {
   idempotencyKey: string;
@@ -49,13 +66,17 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
         if (error instanceof CardDeclinedError) {
           throw ApplicationFailure.create({ type: FAILURE_TYPES.cardDeclined, message: error.message, nonRetryable: true, details: [{ declineCode: error.declineCode }] });
         }
-        throw error;
+        throw chargeRefusedFailure(error) ?? error;
       }
     },
 
     async refundCharge(input: { idempotencyKey: string; chargeId: string; amount: string }): Promise<{ refundId: string }> {
-      const result = await deps.gateway.refund({ idempotencyKey: input.idempotencyKey, chargeId: input.chargeId, amount: new Dec(input.amount) });
-      return { refundId: result.refundId };
+      try {
+        const result = await deps.gateway.refund({ idempotencyKey: input.idempotencyKey, chargeId: input.chargeId, amount: new Dec(input.amount) });
+        return { refundId: result.refundId };
+      } catch (error) {
+        throw refundRefusedFailure(error) ?? error;
+      }
     },
 
     async settleCredit(input: { movementId: string; gatewayChargeId: string | null }): Promise<{ status: string }> {

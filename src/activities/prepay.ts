@@ -15,6 +15,7 @@ import type { AppBinding, PrepaySnapshot } from '../domain/prepay.ts';
 import { priceResources } from '../domain/pricing.ts';
 import type { CardGateway } from '../gateway/card-gateway.ts';
 import { bookPrepayPayment, bookPrepayRefund, recognisePrepayMonth } from '../ledger/prepays.ts';
+import { refundRefusedFailure } from './payments.ts';
 
 export const PREPAY_ACTIVITY_FAILURES = {
   /** the bound app's cluster or price is gone: a renewal cannot be priced */
@@ -57,7 +58,12 @@ export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; c
       const payment = await findPrepayPayment(em, input.prePayId, input.cycle);
       if (!payment?.gatewayChargeId) throw new Error(`prepay ${input.prePayId} has no card charge for cycle ${input.cycle}`);
       const amount = parseDecimal(input.amount);
-      const { refundId } = await deps.gateway.refund({ idempotencyKey: input.idempotencyKey, chargeId: payment.gatewayChargeId, amount });
+      let refundId: string;
+      try {
+        ({ refundId } = await deps.gateway.refund({ idempotencyKey: input.idempotencyKey, chargeId: payment.gatewayChargeId, amount }));
+      } catch (error) {
+        throw refundRefusedFailure(error) ?? error; // refused for good: nothing booked, the workflow makes it visible
+      }
       await bookPrepayRefund(em, { ...input, amount, gatewayRefundId: refundId, refundedAt: new Date(input.refundedAt) });
       return { refundId };
     },

@@ -64,6 +64,23 @@ export class GatewayUnavailableError extends Error {
   }
 }
 
+/**
+ * The gateway refused the request for good: an amount below its minimum, a card detached from its
+ * customer, an idempotency key reused with other parameters, a refund it will not make. Retrying the same
+ * request will never succeed; `code` is the gateway's reason (e.g. `amount_too_small`, `resource_missing`).
+ */
+export class GatewayRequestRefusedError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GatewayRequestRefusedError';
+    this.code = code;
+  }
+}
+
+/** The smallest card charge the gateways take (Stripe's minimum for USD); the API refuses less at the edge. */
+export const MINIMUM_CARD_CHARGE_USD = '0.50';
+
 /** The token is not one the gateway knows (bad input, 400 to the client). */
 export class InvalidCardTokenError extends Error {
   constructor(message: string) {

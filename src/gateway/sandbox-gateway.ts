@@ -15,8 +15,10 @@ import type { Clock } from '../domain/clock.ts';
 import { Dec, toFixedString, toMinorUnits } from '../domain/money.ts';
 import {
   CardDeclinedError,
+  GatewayRequestRefusedError,
   GatewayUnavailableError,
   InvalidCardTokenError,
+  MINIMUM_CARD_CHARGE_USD,
   type CardGateway,
   type ChargeRequest,
   type ChargeResult,
@@ -32,6 +34,8 @@ interface SandboxCard {
   last4: string;
   /** what the gateway answers to the `attempt`-th charge (1-based) made with one idempotency key */
   decide: (attempt: number, offSession: boolean) => Decision;
+  /** the gateway refuses every charge of this card for good, with this code (nothing is recorded) */
+  refuse?: string;
 }
 
 const DECLINE_MESSAGES = {
@@ -65,6 +69,8 @@ export const SANDBOX_CARDS: Readonly<Record<string, SandboxCard>> = {
     last4: '0119',
     decide: (attempt) => (attempt <= TRANSIENT_FAILURES ? { outcome: 'unavailable' } : succeed()),
   },
+  /** a card detached from its customer after it was registered: the gateway answers "no such payment method" */
+  tok_detached: { brand: 'visa', last4: '0341', decide: succeed, refuse: 'resource_missing' },
 };
 
 interface ChargeRow {
@@ -97,10 +103,14 @@ export function createSandboxGateway(deps: { orm: Orm; clock?: Clock }): CardGat
 
     async charge(request: ChargeRequest): Promise<ChargeResult> {
       const amount = validAmount(request.amount, 'charge');
+      if (request.amount.lt(MINIMUM_CARD_CHARGE_USD)) {
+        throw new GatewayRequestRefusedError('amount_too_small', `Amount must be at least ${MINIMUM_CARD_CHARGE_USD} USD.`);
+      }
       if (request.currency !== 'USD') throw new Error(`The sandbox gateway charges USD only, not ${String(request.currency)}.`);
       const [cardRow] = await em().execute<{ token: string }[]>('select token from sandbox_cards where ref = ?', [request.cardRef]);
       if (!cardRow) throw new InvalidCardTokenError(`No sandbox card has the reference ${request.cardRef}.`);
       const card = sandboxCard(cardRow.token);
+      if (card.refuse) throw new GatewayRequestRefusedError(card.refuse, `The gateway has no usable card ${request.cardRef} (${card.refuse}).`);
 
       const row = await em().transactional((tx) => attemptCharge(tx, request, amount, card));
       return settle(row);
@@ -172,7 +182,8 @@ function assertSameCharge(row: ChargeRow, request: ChargeRequest, amount: string
     row.off_session !== request.offSession && 'offSession',
   ].filter(Boolean);
   if (differences.length > 0) {
-    throw new Error(
+    throw new GatewayRequestRefusedError(
+      'idempotency_key_in_use',
       `Idempotency key ${JSON.stringify(request.idempotencyKey)} was already used for another charge ` +
         `(different ${differences.join(', ')}); a key names one charge and cannot be reused with other parameters.`,
     );
@@ -191,7 +202,7 @@ function settle(row: ChargeRow): ChargeResult {
 /** Records a refund once per key; the charge row's lock serialises refunds of one charge, so their sum stays bounded. */
 async function recordRefund(tx: EntityManager, request: RefundRequest, amount: string): Promise<string> {
   const [charge] = await tx.execute<{ amount: string }[]>('select amount from sandbox_charges where charge_id = ? for update', [request.chargeId]);
-  if (!charge) throw new Error(`No sandbox charge has the id ${request.chargeId}.`);
+  if (!charge) throw new GatewayRequestRefusedError('resource_missing', `No sandbox charge has the id ${request.chargeId}.`);
 
   const [earlier] = await tx.execute<{ charge_id: string; refund_id: string; amount: string }[]>(
     'select charge_id, refund_id, amount from sandbox_refunds where idempotency_key = ?',
@@ -199,13 +210,13 @@ async function recordRefund(tx: EntityManager, request: RefundRequest, amount: s
   );
   if (earlier) {
     if (earlier.charge_id === request.chargeId && new Dec(earlier.amount).eq(new Dec(amount))) return earlier.refund_id;
-    throw new Error(`Idempotency key ${JSON.stringify(request.idempotencyKey)} was already used for another refund; it cannot be reused with other parameters.`);
+    throw new GatewayRequestRefusedError('idempotency_key_in_use', `Idempotency key ${JSON.stringify(request.idempotencyKey)} was already used for another refund; it cannot be reused with other parameters.`);
   }
 
   const [refunded] = await tx.execute<{ total: string }[]>('select coalesce(sum(amount), 0) as total from sandbox_refunds where charge_id = ?', [request.chargeId]);
   const refundable = new Dec(charge.amount).minus(new Dec(refunded!.total));
   if (new Dec(amount).gt(refundable)) {
-    throw new Error(`A refund of ${amount} exceeds what is left to refund of charge ${request.chargeId} (${toFixedString(refundable, 2)}).`);
+    throw new GatewayRequestRefusedError('refund_exceeds_charge', `A refund of ${amount} exceeds what is left to refund of charge ${request.chargeId} (${toFixedString(refundable, 2)}).`);
   }
   const refundId = newId('re_sbx');
   const inserted = await tx.execute<{ refund_id: string }[]>(

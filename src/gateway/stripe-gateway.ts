@@ -8,6 +8,7 @@ import Stripe from 'stripe';
 import { toMinorUnits, type Dec } from '../domain/money.ts';
 import {
   CardDeclinedError,
+  GatewayRequestRefusedError,
   GatewayUnavailableError,
   InvalidCardTokenError,
   type CardGateway,
@@ -118,7 +119,7 @@ export function createStripeGateway(options: StripeGatewayOptions): CardGateway 
         ),
       );
       if (refund.status === 'failed' || refund.status === 'canceled') {
-        throw new Error(`Stripe refund ${refund.id} of ${request.chargeId} ${refund.status}${refund.failure_reason ? `: ${refund.failure_reason}` : ''}.`);
+        throw new GatewayRequestRefusedError(refund.failure_reason ?? `refund_${refund.status}`, `Stripe refund ${refund.id} of ${request.chargeId} ${refund.status}${refund.failure_reason ? `: ${refund.failure_reason}` : ''}.`);
       }
       return { refundId: refund.id };
     },
@@ -164,13 +165,17 @@ export function translateStripeError(operation: Operation, error: unknown): unkn
     return new GatewayUnavailableError(`Stripe refused the API key (${error.type}): ${error.message}`, { cause: error });
   }
   if (error instanceof errors.StripeIdempotencyError) {
-    return new Error(`Stripe refused the ${operation}: its idempotency key was already used with other parameters (${error.message}).`, { cause: error });
+    return new GatewayRequestRefusedError('idempotency_key_in_use', `Stripe refused the ${operation}: its idempotency key was already used with other parameters (${error.message}).`, { cause: error });
   }
   if (error instanceof errors.StripeInvalidRequestError && operation === 'tokenise') {
     return new InvalidCardTokenError(`Stripe does not accept this card token: ${error.message}`);
   }
   if (error instanceof errors.StripeInvalidRequestError && operation === 'charge' && error.code === 'resource_missing' && (error.param ?? 'payment_method') === 'payment_method') {
     return new InvalidCardTokenError(`Stripe does not know this card (it may have been removed): ${error.message}`);
+  }
+  // An invalid request (amount too small, a detached card, a refund Stripe will not make) fails the same way every time.
+  if (error instanceof errors.StripeInvalidRequestError) {
+    return new GatewayRequestRefusedError(error.code ?? 'invalid_request', `Stripe rejected the ${operation} (${error.type}${error.code ? ` ${error.code}` : ''}): ${error.message}`, { cause: error });
   }
   return new Error(`Stripe rejected the ${operation} (${error.type}${error.code ? ` ${error.code}` : ''}): ${error.message}`, { cause: error });
 }

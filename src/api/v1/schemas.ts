@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MINIMUM_CARD_CHARGE_USD } from '../../gateway/card-gateway.ts';
 import { identifier, jsonNumberAmount } from '../validation.ts';
 
 export const ListMarketQuery = z.strictObject({
@@ -21,6 +22,10 @@ export const RechargeBody = z.strictObject({
   card_id: z.string().min(1).max(64).optional(),
   payment_method: z.enum(['card', 'manual'], { error: 'must be "card" or "manual"' }).optional(),
   description: z.string().max(256, 'must be at most 256 characters').optional(),
+}).refine((body) => body.payment_method === 'manual' || body.amount.gte(MINIMUM_CARD_CHARGE_USD), {
+  // The gateway refuses card charges below its minimum for good; a manual credit may be any positive amount.
+  message: `must be at least ${MINIMUM_CARD_CHARGE_USD} for a card recharge (the smallest card charge)`,
+  path: ['amount'],
 });
 
 export const RefundBody = z.strictObject({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MINIMUM_CARD_CHARGE_USD } from '../../gateway/card-gateway.ts';
 import { MAX_PERIOD_MONTHS, MIN_PERIOD_MONTHS, RESOURCE_LIMITS } from '../../domain/pricing.ts';
 import { decimalString, identifier, integerIn } from '../validation.ts';
 
@@ -34,7 +35,8 @@ const atLeastOneResource = {
 export const CreatePrePaymentCardBody = z.strictObject({
   team_id: identifier,
   card_id: identifier,
-  amount: decimalString({ maxDecimals: 2, positive: true }),
+  // The gateway refuses card charges below its minimum for good: refused here, before anything is created.
+  amount: decimalString({ maxDecimals: 2, positive: true }).refine((amount) => amount.gte(MINIMUM_CARD_CHARGE_USD), `must be at least ${MINIMUM_CARD_CHARGE_USD} (the smallest card charge)`),
   period: integerIn(MIN_PERIOD_MONTHS, MAX_PERIOD_MONTHS),
   auto_renewal: zeroOrOne,
   quote_id: z.uuid({ error: 'must be the quote_id answered by acquire_pre_amount' }).optional(),

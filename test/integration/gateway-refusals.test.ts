@@ -1,0 +1,80 @@
+/**
+ * Permanent gateway errors end a charge as a decline does, instead of being retried forever with the
+ * prepay stuck in `awaiting_payment` and the recharge pending: a card detached from its customer, an
+ * amount below the gateway's minimum (refused at the edge before anything is created), an idempotency
+ * key reused with other parameters. Real API, worker, PostgreSQL and dev server; the sandbox gateway.
+ */
+import { Dec } from '../../src/domain/money.ts';
+import { GatewayRequestRefusedError, MINIMUM_CARD_CHARGE_USD } from '../../src/gateway/card-gateway.ts';
+import { client } from '../helpers/http.ts';
+import { startStack, type TestStack } from '../helpers/stack.ts';
+import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
+
+let stack: TestStack;
+let stopWorker: () => Promise<void>;
+let operator: ReturnType<typeof client>;
+beforeAll(async () => {
+  stack = await startStack({ WORKFLOW_WAIT_SECONDS: '30' });
+  stopWorker = await stack.startWorker();
+  operator = client(stack.url, stack.operatorKey);
+});
+afterAll(async () => {
+  await stopWorker?.();
+  await stack?.close();
+});
+
+const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) => stack.orm.em.fork().execute<T[]>(query, params);
+
+describe('a card the gateway refuses for good', () => {
+  it('a prepay with a detached card ends payment_failed at once: 402 with the gateway code, nothing charged', async () => {
+    const tenant = await createTenant(stack);
+    const cardId = await addCard(tenant, 'tok_detached');
+    const answer = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, { body: { team_id: tenant.id, card_id: cardId, amount: '30', period: 3, auto_renewal: 1 } });
+    expectStatus(answer, 402);
+    expect(answer.body).toMatchObject({ error: { type: 'card_declined' }, decline_code: 'resource_missing', pre_pay_id: expect.any(Number) });
+    const prepay = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${answer.body.pre_pay_id}`), 200).body;
+    expect(prepay).toMatchObject({ status: 'payment_failed', failure_code: 'resource_missing' });
+    expect(await sql(`select 1 from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [`prepay-${answer.body.pre_pay_id}-%`])).toEqual([]);
+  });
+
+  it('a recharge with a detached card is declined with the gateway code; the balance does not move', async () => {
+    const tenant = await createTenant(stack);
+    await addCard(tenant, 'tok_detached');
+    const answer = await tenant.call('POST', '/payment/v1/recharge', { rawBody: `{"amount":25,"namespace":"${tenant.id}"}` });
+    expectStatus(answer, 402);
+    expect(answer.body).toMatchObject({ error: { type: 'card_declined' }, decline_code: 'resource_missing' });
+    const movement = expectStatus(await tenant.call('GET', `/payment/v1/amount/${answer.body.trans_id}?namespace=${tenant.id}`), 200).body;
+    expect(movement.status).toBe('failed');
+    expect(expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances`), 200).body.balances.USD).toBe('0');
+  });
+});
+
+describe('the smallest card charge', () => {
+  it(`refuses a card prepay or a card recharge below ${MINIMUM_CARD_CHARGE_USD} USD with 400 and creates nothing; a small manual credit is fine`, async () => {
+    const tenant = await createTenant(stack);
+    const cardId = await addCard(tenant, 'tok_visa');
+    const prepay = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, { body: { team_id: tenant.id, card_id: cardId, amount: '0.49', period: 1, auto_renewal: 0 } });
+    expectStatus(prepay, 400);
+    expect(prepay.body).toMatchObject({ error: { type: 'invalid_request', field: 'amount' } });
+    const recharge = await tenant.call('POST', '/payment/v1/recharge', { rawBody: `{"amount":0.49,"namespace":"${tenant.id}"}` });
+    expectStatus(recharge, 400);
+    expect(recharge.body).toMatchObject({ error: { field: 'amount' } });
+    expect(await sql('select id from prepays where tenant_id = ?', [tenant.id])).toEqual([]);
+    expect(await sql('select id from money_movements where tenant_id = ?', [tenant.id])).toEqual([]);
+
+    const manual = await operator('POST', '/payment/v1/recharge', { rawBody: `{"amount":0.1,"namespace":"${tenant.id}","payment_method":"manual"}` });
+    expectStatus(manual, 200);
+    expect(manual.text).toContain('"balance":0.1');
+  });
+
+  it('the sandbox gateway itself refuses less than the minimum, as a permanent error', async () => {
+    const tenant = await createTenant(stack);
+    const cardId = await addCard(tenant, 'tok_visa');
+    const [card] = await sql<{ gateway_ref: string }>('select gateway_ref from cards where id = ?', [cardId]);
+    const { createSandboxGateway } = await import('../../src/gateway/sandbox-gateway.ts');
+    const gateway = createSandboxGateway({ orm: stack.orm });
+    const charge = gateway.charge({ idempotencyKey: `min-${cardId}`, cardRef: card!.gateway_ref, amount: new Dec('0.49'), currency: 'USD', offSession: false, description: 'too small' });
+    await expect(charge).rejects.toBeInstanceOf(GatewayRequestRefusedError);
+    await expect(charge).rejects.toMatchObject({ code: 'amount_too_small' });
+  });
+});
