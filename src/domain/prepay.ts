@@ -125,6 +125,11 @@ export const PREPAY_FAILURES = {
   /** a renewal is being charged: switching auto-renewal off now could not stop it; retry in a moment */
   renewalInProgress: 'PrepayRenewalInProgress',
   closed: 'PrepayClosed',
+  /**
+   * the request names another tenant (or other terms) than the workflow with this id runs for: a prepay id
+   * reused after a database reset or restore while Temporal kept the old history. Refused, never followed.
+   */
+  identityMismatch: 'PrepayIdentityMismatch',
   invalidRequest: 'PrepayInvalidRequest',
 } as const;
 

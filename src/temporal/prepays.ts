@@ -14,7 +14,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { PREPAY_FAILURES, prepayWorkflowId } from '../domain/prepay.ts';
-import { awaitPaymentUpdate, prepaySearchAttributes, prepayWorkflow, type PaymentOutcome, type PrepayInput, type PrepayView } from '../workflows/prepay.ts';
+import { AppError } from '../domain/errors.ts';
+import { awaitPaymentUpdate, prepaySearchAttributes, prepayWorkflow, type PaymentOutcome, type PrepayInput, type PrepayView, type RequestOwner } from '../workflows/prepay.ts';
 
 /** The workflow refused an update (validator or handler), or the prepay's workflow is closed. */
 export class PrepayRejection extends Error {
@@ -52,7 +53,23 @@ function prepayStartOptions(taskQueue: string, input: PrepayInput): WorkflowStar
  */
 export async function startCardPrepay(client: Client, taskQueue: string, input: PrepayInput): Promise<PaymentOutcome> {
   const startWorkflowOperation = new WithStartWorkflowOperation(prepayWorkflow, prepayStartOptions(taskQueue, input));
-  return client.workflow.executeUpdateWithStart(awaitPaymentUpdate, { startWorkflowOperation });
+  // The update carries the request's tenant and terms: a running workflow of another tenant (or with other
+  // terms) under this id refuses it instead of being driven by this request.
+  const attach = { tenantId: input.tenantId, paymentType: input.paymentType, amount: input.amount, period: input.period };
+  try {
+    return await client.workflow.executeUpdateWithStart(awaitPaymentUpdate, { args: [attach], startWorkflowOperation });
+  } catch (error) {
+    throw identityConflict(input.prePayId, error) ?? error;
+  }
+}
+
+/** The refusal of a request that names another tenant's workflow, as the API's 409; undefined for any other error. */
+function identityConflict(prePayId: number, error: unknown): AppError | undefined {
+  const refused = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === PREPAY_FAILURES.identityMismatch;
+  if (!refused) return undefined;
+  return new AppError('conflict', `Prepay ${prePayId} collides with a workflow of another tenant or with other terms in Temporal (was the database reset or restored?); nothing was charged. An operator must resolve it.`, {
+    field: 'pre_pay_id',
+  });
 }
 
 /**
@@ -60,14 +77,21 @@ export async function startCardPrepay(client: Client, taskQueue: string, input: 
  * is never started again: WorkflowExecutionAlreadyStartedError, which a replayed request may ignore.
  */
 export async function startTokenPrepay(client: Client, taskQueue: string, input: PrepayInput): Promise<void> {
-  await client.workflow.start(prepayWorkflow, prepayStartOptions(taskQueue, input));
+  const handle = await client.workflow.start(prepayWorkflow, prepayStartOptions(taskQueue, input));
+  // USE_EXISTING joins a running workflow of this id: only when it is this tenant's (its search attribute, set at start).
+  const owner = (await handle.describe()).typedSearchAttributes.get(prepaySearchAttributes.teamId);
+  if (owner !== undefined && owner !== input.tenantId) {
+    throw new AppError('conflict', `Prepay ${input.prePayId} collides with a workflow of another tenant in Temporal (was the database reset or restored?). An operator must resolve it.`, { field: 'pre_pay_id' });
+  }
 }
 
 /** Sends an update to a prepay's workflow and answers its result, translating refusals into PrepayRejection. */
-export async function updatePrepay<Arg>(client: Client, prePayId: number, update: UpdateDefinition<PrepayView, [Arg]>, arg: Arg): Promise<PrepayView> {
+export async function updatePrepay<Arg extends RequestOwner>(client: Client, prePayId: number, update: UpdateDefinition<PrepayView, [Arg]>, arg: Arg): Promise<PrepayView> {
   try {
     return await client.workflow.getHandle(prepayWorkflowId(prePayId)).executeUpdate(update, { args: [arg] });
   } catch (error) {
+    const conflict = identityConflict(prePayId, error);
+    if (conflict) throw conflict;
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type) {
       throw new PrepayRejection(error.cause.type, error.cause.message);
     }

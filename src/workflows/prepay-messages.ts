@@ -122,7 +122,7 @@ export interface PrepayView extends PrepaySnapshot {
   tokenPayment: TokenPaymentView | null;
 }
 
-export interface BindAppRequest {
+export interface BindAppRequest extends RequestOwner {
   /** the `{type}` of the callback's path */
   paymentType: string;
   app: AppBinding;
@@ -137,11 +137,27 @@ export interface PrepayResult {
   refundedUsd: string;
 }
 
-export const awaitPaymentUpdate = defineUpdate<PaymentOutcome>('awaitPayment');
+/**
+ * Who a request acts for. Every update from the API carries the tenant of the prepay's row (and the start
+ * its terms), and the workflow refuses a request that is not for its own tenant: the guard against a
+ * prepay id that names another tenant's workflow (a database restored behind Temporal's back).
+ */
+export interface RequestOwner {
+  tenantId?: string;
+}
+
+/** The terms the API started the prepay with, checked when a retried request attaches to a running workflow. */
+export interface AttachRequest extends RequestOwner {
+  paymentType: string;
+  amount: string;
+  period: number;
+}
+
+export const awaitPaymentUpdate = defineUpdate<PaymentOutcome, [AttachRequest | undefined]>('awaitPayment');
 export const bindAppUpdate = defineUpdate<PrepayView, [BindAppRequest]>('bindApp');
-export const setAutoRenewalUpdate = defineUpdate<PrepayView, [{ autoRenewal: boolean }]>('setAutoRenewal');
-export const changeCardUpdate = defineUpdate<PrepayView, [{ cardId: string }]>('changeCard');
-export const cancelUpdate = defineUpdate<PrepayView, [{ reason: string }]>('cancel');
+export const setAutoRenewalUpdate = defineUpdate<PrepayView, [{ autoRenewal: boolean } & RequestOwner]>('setAutoRenewal');
+export const changeCardUpdate = defineUpdate<PrepayView, [{ cardId: string } & RequestOwner]>('changeCard');
+export const cancelUpdate = defineUpdate<PrepayView, [{ reason: string } & RequestOwner]>('cancel');
 /** For operators in the Temporal UI/CLI: the same as the updates, without an answer (an invalid request is logged and ignored). */
 export const requestCancelSignal = defineSignal<[{ reason: string }]>('requestCancel');
 export const requestAutoRenewalSignal = defineSignal<[{ autoRenewal: boolean }]>('requestAutoRenewal');

@@ -193,6 +193,12 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     await event('prepay.refunded', step, token ? { usd: usd.toFixed(), token, amount: amount.toFixed(), to: 'balance', reason } : { usd: amount.toFixed(), reason });
   }
 
+  /** A request for another tenant than this workflow's is refused before anything else (decision 0051). */
+  const assertOwner = (request: { tenantId?: unknown } | undefined) => {
+    if (request && request.tenantId !== undefined && request.tenantId !== input.tenantId) {
+      throw reject(PREPAY_FAILURES.identityMismatch, `The workflow of prepay ${id} belongs to another tenant; the request was refused.`);
+    }
+  };
   const validateCancel = () => {
     if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
     // A token prepay may be canceled while its payment window is open: what arrived stays on the team's balance.
@@ -201,7 +207,8 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       throw reject(PREPAY_FAILURES.notCancelable, `Prepay ${id} is being charged right now; retry in a moment.`);
     }
   };
-  const validateAutoRenewal = (request: { autoRenewal: boolean }) => {
+  const validateAutoRenewal = (request: { autoRenewal: boolean; tenantId?: string }) => {
+    assertOwner(request);
     if (typeof request?.autoRenewal !== 'boolean') throw reject(PREPAY_FAILURES.invalidRequest, 'autoRenewal must be true or false.');
     if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
     // The renewal is at the gateway (or paid, the next cycle about to start): "off" could not stop it, so
@@ -215,10 +222,17 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
 
   setHandler(statusQuery, view);
   setHandler(tokenTransferSignal, (transfer) => inbox.receive(transfer));
-  setHandler(awaitPaymentUpdate, async () => {
+  setHandler(awaitPaymentUpdate, async (_request) => {
     await condition(() => payment !== undefined || closed);
     const unpaid: PaymentOutcome = { status: 'unpaid', prePayId: id, reason: state.failureCode ?? state.status };
     return payment ?? unpaid;
+  }, {
+    validator: (request) => {
+      assertOwner(request);
+      // A retry attaches to the prepay it started: the same terms (the first cycle's; later runs were renewed).
+      const differs = request !== undefined && !continued && (request.paymentType !== input.paymentType || !new Dec(request.amount).eq(new Dec(input.amount)) || request.period !== input.period);
+      if (differs) throw reject(PREPAY_FAILURES.identityMismatch, `Prepay ${id} runs with other terms than this request; the request was refused.`);
+    },
   });
   setHandler(
     bindAppUpdate,
@@ -233,6 +247,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     },
     {
       validator: (request) => {
+        assertOwner(request);
         if (request.paymentType !== input.paymentType) throw reject(PREPAY_FAILURES.paymentTypeMismatch, `Prepay ${id} is paid with ${input.paymentType}, not ${request.paymentType}.`);
         if (state.app) {
           if (sameApp(state.app, request.app)) return;
@@ -268,6 +283,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     },
     {
       validator: (request) => {
+        assertOwner(request);
         if (token) throw reject(PREPAY_FAILURES.invalidRequest, `Prepay ${id} is paid in ${token}; it has no card.`);
         if (typeof request?.cardId !== 'string' || request.cardId === '') throw reject(PREPAY_FAILURES.invalidRequest, 'cardId must name a card.');
         if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
@@ -281,7 +297,12 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       await condition(() => closed);
       return view();
     },
-    { validator: (_request) => validateCancel() },
+    {
+      validator: (request) => {
+        assertOwner(request);
+        validateCancel();
+      },
+    },
   );
   setHandler(requestCancelSignal, (request) => {
     try {
