@@ -12,6 +12,8 @@ import './context.ts';
 import { healthRouter } from './health.ts';
 import { authenticate } from './middleware/auth.ts';
 import { errorHandler } from './middleware/errors.ts';
+import { rejectControlCharactersInUrl } from './middleware/input-guard.ts';
+import { methodGuard } from './middleware/methods.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { requestId } from './middleware/request-id.ts';
 import { requestLog } from './middleware/request-log.ts';
@@ -57,10 +59,7 @@ export function createApp(deps: AppDeps): Koa {
   const health = healthRouter({ orm: deps.orm, temporal: deps.temporal });
   app.use(health.routes());
 
-  app.use(authenticate({ operatorApiKey: deps.settings.operatorApiKey }));
-  app.use(jsonBody(deps.settings.bodyLimitBytes));
-
-  for (const router of [
+  const routers = [
     watcherRouter({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, chain: deps.settings.chain, signingSecret: deps.settings.watcherSigningSecret }),
     v1Router({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, waitSeconds: deps.settings.workflowWaitSeconds }),
     v2alphaRouter({
@@ -72,9 +71,14 @@ export function createApp(deps: AppDeps): Koa {
       chain: deps.settings.chain,
     }),
     operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue }),
-  ]) {
-    app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
-  }
+  ];
+
+  app.use(authenticate({ operatorApiKey: deps.settings.operatorApiKey }));
+  // Before any route runs SQL: no control character in a path id or query value, no NUL in the JSON body (0060).
+  app.use(rejectControlCharactersInUrl(routers));
+  app.use(jsonBody(deps.settings.bodyLimitBytes));
+  // A request no route took: 501 for a method no route serves, 405 (with Allow) for one this path does not (0060).
+  app.use(methodGuard([health, ...routers]));
+  for (const router of routers) app.use(router.routes());
   return app;
 }

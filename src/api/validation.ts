@@ -103,3 +103,26 @@ export const identifier = z
   .min(1, 'must not be empty')
   .max(64, 'must be at most 64 characters')
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"');
+
+/** C0 control characters and DEL: never part of an id, and NUL is refused by PostgreSQL text and jsonb. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL_CHARACTERS = /[\u0000-\u001F\u007F]/;
+/** C0 control characters but tab, line feed and carriage return: what free text may not hold. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const TEXT_CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+/** An opaque id the engine issued (trans_id, card_id, key_id, plan_id): non-empty, bounded, no control characters. */
+export const opaqueId = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters');
+
+/** Free text (descriptions, reasons): at most `max` characters, no control characters but tab and line breaks. */
+export function text(max: number, options: { min?: number } = {}) {
+  return z
+    .string({ error: 'must be a string' })
+    .min(options.min ?? 0, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((value) => !TEXT_CONTROL_CHARACTERS.test(value), 'must not contain control characters');
+}

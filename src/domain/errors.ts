@@ -25,6 +25,7 @@ export const ERROR_TYPES = {
   internal_error: 500,
   price_unavailable: 503,
   service_unavailable: 503,
+  not_implemented: 501,
 } as const;
 
 export type ErrorType = keyof typeof ERROR_TYPES;

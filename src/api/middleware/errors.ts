@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { AppError, ERROR_TYPES, type ErrorType } from '../../domain/errors.ts';
 import { zodToAppError } from '../validation.ts';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, isDependencyUnavailable } from './unavailable.ts';
 
 /** The DESIGN §8 error body. `code` is the HTTP status: non-zero, stable, and already known to clients. */
 export function errorBody(type: ErrorType, message: string, field?: string, details?: Record<string, unknown>) {
@@ -10,7 +11,8 @@ export function errorBody(type: ErrorType, message: string, field?: string, deta
 
 /**
  * The one place failures become HTTP answers. Domain errors keep their type; validation errors become
- * 400 with the offending field; anything else is a 500 that says nothing internal.
+ * 400 with the offending field; PostgreSQL or Temporal unreachable is a 503 `service_unavailable` with
+ * `Retry-After` (decision 0060); anything else is a 500 that says nothing internal.
  */
 export function errorHandler(): Middleware {
   return async (ctx, next) => {
@@ -20,9 +22,16 @@ export function errorHandler(): Middleware {
         throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}.`);
       }
     } catch (thrown) {
-      const error = toAppError(thrown);
+      const unavailable = !(thrown instanceof AppError) && isDependencyUnavailable(thrown);
+      const error = unavailable
+        ? new AppError('service_unavailable', `A service the engine depends on is unavailable; retry in ${DEPENDENCY_RETRY_AFTER_SECONDS} seconds.`)
+        : toAppError(thrown);
       if (error.status >= 500 && error.type === 'internal_error') {
         ctx.state.log?.error({ err: thrown }, 'unhandled error');
+      }
+      if (unavailable) {
+        ctx.state.log?.warn({ err: thrown }, 'dependency unavailable');
+        ctx.set('Retry-After', String(DEPENDENCY_RETRY_AFTER_SECONDS));
       }
       ctx.status = error.status;
       ctx.body = errorBody(error.type, error.message, error.field, error.details);

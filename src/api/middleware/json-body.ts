@@ -1,13 +1,14 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../../domain/errors.ts';
 import { DecimalLiteral } from '../validation.ts';
+import { rejectNulInJson } from './input-guard.ts';
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Reads a JSON body of at most `limitBytes`, keeping the raw text (for signatures and idempotency
  * fingerprints). Non-integer numbers are kept as their exact source text (DecimalLiteral), so that
- * `"price": 40.88` never becomes a float.
+ * `"price": 40.88` never becomes a float. A string or key holding NUL (`\u0000`) is a 400 naming the field.
  */
 export function jsonBody(limitBytes: number): Middleware {
   return async (ctx, next) => {
@@ -28,6 +29,8 @@ export function jsonBody(limitBytes: number): Middleware {
     } catch {
       throw new AppError('invalid_json', 'The body is not valid JSON.');
     }
+    // PostgreSQL refuses NUL in text and jsonb: a 400 naming the field, before any route sees the body.
+    rejectNulInJson(ctx.request.body);
     await next();
   };
 }
