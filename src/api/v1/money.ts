@@ -17,7 +17,7 @@ import { formatTimestamp } from '../format.ts';
 import { assertTenantAccess, requireScope } from '../middleware/auth.ts';
 import { idempotencyKeyOf, idempotencyOwner, idempotent } from '../middleware/idempotency.ts';
 import { waitFor } from '../wait.ts';
-import { parseWith } from '../validation.ts';
+import { opaqueId, parseWith } from '../validation.ts';
 import { ListAmountsQuery, NamespaceQuery, RechargeBody, RefundBody } from './schemas.ts';
 
 export interface MoneyRouteDeps {
@@ -47,8 +47,9 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
   router.get('/amount/:trans_id', async (ctx) => {
     const { namespace } = parseWith(NamespaceQuery, ctx.query);
     await tenantOr404(ctx.state.em, namespace, principalOf(ctx.state));
-    const movement = await findTenantMovement(ctx.state.em, namespace, ctx.params.trans_id ?? '');
-    if (!movement) throw notFound(`Transaction ${ctx.params.trans_id}`, 'trans_id');
+    const transId = parseWith(opaqueId, ctx.params.trans_id, 'trans_id');
+    const movement = await findTenantMovement(ctx.state.em, namespace, transId);
+    if (!movement) throw notFound(`Transaction ${transId}`, 'trans_id');
     ctx.body = amountBody(movement);
   });
 
@@ -105,7 +106,7 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
 
   router.post('/amount/:trans_id/refund', requireScope('operator'), idempotent(), async (ctx) => {
     const body = parseWith(RefundBody, ctx.request.body);
-    const transId = ctx.params.trans_id ?? '';
+    const transId = parseWith(opaqueId, ctx.params.trans_id, 'trans_id');
     const movement = await ctx.state.em.findOne(MoneyMovement, { id: transId });
     if (!movement) throw notFound(`Transaction ${transId}`, 'trans_id');
     if (movement.status === 'refunded') throw new AppError('conflict', `Transaction ${transId} is already refunded.`, { field: 'trans_id' });

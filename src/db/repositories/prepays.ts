@@ -233,8 +233,15 @@ export async function findTenantPrepay(em: EntityManager, tenantId: string, preP
   return prepay && prepay.tenantId === tenantId ? prepay : null;
 }
 
-/** Newest first; `startingAfter` is the last pre_pay_id of the previous page. */
+/**
+ * Newest first; `startingAfter` is the last pre_pay_id of the previous page. A cursor that names no prepay
+ * of the tenant (unknown, or another tenant's) is a 404 on `starting_after`, as on every list (decision 0060).
+ */
 export async function listTenantPrepays(em: EntityManager, tenantId: string, limit: number, startingAfter?: number): Promise<{ prepays: Prepay[]; hasMore: boolean }> {
+  if (startingAfter !== undefined) {
+    const [cursor] = await em.execute<{ id: string }[]>('select id::text as id from prepays where id = ? and tenant_id = ?', [startingAfter, tenantId]);
+    if (!cursor) throw new AppError('not_found', `Prepay ${startingAfter} was not found.`, { field: 'starting_after' });
+  }
   const rows = await em.execute<PrepayRow[]>(
     `select ${COLUMNS} from prepays where tenant_id = ? and (?::bigint is null or id < ?::bigint) order by id desc limit ?`,
     [tenantId, startingAfter ?? null, startingAfter ?? null, limit + 1],
