@@ -130,3 +130,29 @@ it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep 
   // A callback for a canceled prepay is not "success".
   expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 409).body).toMatchObject({ error: { type: 'conflict' }, status: 'canceled' });
 }, 600_000);
+
+it('a paid subscription sent 1,000 retryCharge signals continues as new in the same period, still active, charged once', async () => {
+  const operator = client(stack.url, stack.operatorKey);
+  const tenant = await createTenant(stack);
+  expectStatus(await operator('POST', '/payment/v1/recharge', { rawBody: `{"amount":100,"namespace":"${tenant.id}","payment_method":"manual"}` }), 200);
+  const region = uniqueId('region');
+  expectStatus(await operator('PUT', `/operator/v1/regions/${region}`, { body: { region_describe: 'history' } }), 200);
+  const plan = expectStatus(
+    await operator('POST', '/operator/v1/plans', {
+      rawBody: `{"region":"${region}","type":"C","level":"S","name":"${uniqueId('Plan')}","bill_period":"M","description":"1 CPU","status":"available","price":40}`,
+    }),
+    201,
+  ).body;
+  const checkout = expectStatus(await tenant.call('POST', '/payment/v1/checkout', { body: { plan_id: plan.plan_id, namespace: tenant.id, region } }), 200);
+  const workflowId = `subscription-${tenant.id}-${plan.plan_id}`;
+  const handle = temporal.workflow.getHandle(workflowId);
+  await eventually(() => handle.describe().then((described) => described.status.name), (status) => status === 'RUNNING');
+  await many(1000, 8, () => handle.signal('retryCharge'));
+
+  const lengths = await eventually(() => runLengths(workflowId), (runs) => runs.length >= 3);
+  for (const length of lengths) expect(length).toBeLessThan(1000);
+  expect(await handle.query('subscriptionStatus')).toMatchObject({ status: 'active', period: 1, subscriptionId: checkout.body.subscription_id });
+  const charges = await stack.orm.em.fork().execute<{ id: string }[]>('select id from ledger_transactions where idempotency_key like ?', [`subscription-${checkout.body.subscription_id}-period-%`]);
+  expect(charges).toHaveLength(1);
+  expect(expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200).text).toContain('"balance":60');
+}, 300_000);
