@@ -11,6 +11,9 @@ import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { testRun } from '../helpers/test-run.ts';
+import { ServiceError } from '@temporalio/client';
+import { ConnectionException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { isDependencyUnavailable } from '../../src/api/middleware/unavailable.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -155,6 +158,38 @@ describe('starting_after', () => {
 
 describe('unreachable dependencies', () => {
   const RETRY_AFTER = /^\d+$/;
+
+  it('recognises the failures of an unreachable PostgreSQL or Temporal, and only those', () => {
+    const withCode = (code: string | number, extra: Record<string, unknown> = {}) => Object.assign(new Error('failure'), { code, ...extra });
+    for (const unreachable of [
+      withCode('ECONNREFUSED'),
+      withCode('ETIMEDOUT'),
+      new AggregateError([withCode('ECONNREFUSED')], 'connect failed'),
+      withCode('57P01'), // admin_shutdown
+      withCode('53300'), // too_many_connections
+      withCode('08006'), // connection_failure
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Knex: Timeout acquiring a connection. The pool is probably full.'),
+      new Error('Connection terminated unexpectedly'),
+      new ConnectionException(withCode('ECONNREFUSED')),
+      new ServiceError('Failed to start Workflow', { cause: withCode(14, { details: 'No connection established' }) }),
+      new ServiceError('Failed to query Workflow', { cause: withCode(4, { details: 'Deadline exceeded' }) }),
+      Object.assign(new Error('Failed to connect'), { name: 'ConnectionError' }),
+    ]) {
+      expect({ error: String(unreachable), unavailable: isDependencyUnavailable(unreachable) }).toEqual({ error: String(unreachable), unavailable: true });
+    }
+    for (const other of [
+      new Error('boom'),
+      withCode('23505'),
+      new UniqueConstraintViolationException(withCode('23505')),
+      new ServiceError('Failed to start Workflow', { cause: withCode(3, { details: 'invalid argument' }) }),
+      withCode(14), // a number without gRPC's details is not a gRPC status
+      'ECONNREFUSED',
+      undefined,
+    ]) {
+      expect({ error: String(other), unavailable: isDependencyUnavailable(other) }).toEqual({ error: String(other), unavailable: false });
+    }
+  });
 
   it('PostgreSQL unreachable: 503 service_unavailable with Retry-After, nothing changed', async () => {
     const target = new URL(testRun().databaseUrl);
