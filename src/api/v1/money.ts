@@ -1,7 +1,7 @@
 /** `/payment/v1` money routes: recharge, balance, amounts, and the operator's refund. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Router } from '@koa/router';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { MoneyMovement, Tenant } from '../../db/entities/index.ts';
 import { defaultCard, findTenantCard } from '../../db/repositories/cards.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -15,7 +15,7 @@ import type { RechargeInput, RechargeResult, RefundInput, RefundResult } from '.
 import { principalOf } from '../context.ts';
 import { formatTimestamp } from '../format.ts';
 import { assertTenantAccess, requireScope } from '../middleware/auth.ts';
-import { idempotencyKeyOf, idempotencyOwner, idempotent } from '../middleware/idempotency.ts';
+import { beginIdempotentWork, idempotencyOf, idempotencyToken, idempotent, transient, type IdempotencyClaim } from '../middleware/idempotency.ts';
 import { waitFor } from '../wait.ts';
 import { opaqueId, parseWith } from '../validation.ts';
 import { ListAmountsQuery, NamespaceQuery, RechargeBody, RefundBody } from './schemas.ts';
@@ -53,17 +53,24 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
     ctx.body = amountBody(movement);
   });
 
-  router.post('/recharge', idempotent(), async (ctx) => {
+  router.post('/recharge', idempotent({ marksWork: true }), async (ctx) => {
     const body = parseWith(RechargeBody, ctx.request.body);
     const principal = principalOf(ctx.state);
     await tenantOr404(ctx.state.em, body.namespace, principal, 'namespace');
+    if (body.payment_method === 'manual' && principal.scope !== 'operator') {
+      throw new AppError('forbidden', 'Only an operator may record a manual credit.', { field: 'payment_method' });
+    }
     const transId = businessId(ctx, 'tr');
     const description = body.description ?? 'Balance recharge';
     const now = deps.clock.now();
+    // A retry of a request whose answer was lost (or whose API died) re-attaches to its movement before any
+    // check that time can change (the card may be gone or no longer the default): its terms are the movement's.
+    let movement = idempotencyOf(ctx) ? await ctx.state.em.fork().findOne(MoneyMovement, { id: transId }) : null;
+    if (movement && movement.tenantId !== body.namespace) throw new Error(`movement ${transId} belongs to another tenant`);
 
-    if (body.payment_method === 'manual') {
-      if (principal.scope !== 'operator') throw new AppError('forbidden', 'Only an operator may record a manual credit.', { field: 'payment_method' });
-      await createPendingMovement(ctx.state.em, { id: transId, tenantId: body.namespace, kind: 'manual_credit', currency: 'USD', amount: body.amount, paymentMethod: 'manual', description }, now);
+    if (movement ? movement.paymentMethod === 'manual' : body.payment_method === 'manual') {
+      beginIdempotentWork(ctx);
+      if (!movement) await createPendingMovement(ctx.state.em, { id: transId, tenantId: body.namespace, kind: 'manual_credit', currency: 'USD', amount: body.amount, paymentMethod: 'manual', description }, now);
       await settleCredit(ctx.state.em, transId, {}, now);
       // Unpaid subscriptions retry their charge now. The credit stands if Temporal is unreachable: they also retry daily.
       await signalUnpaidSubscriptions(ctx.state.em, deps.temporal, body.namespace).catch((error: unknown) => {
@@ -73,14 +80,18 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
       return;
     }
 
-    const card = body.card_id ? await findTenantCard(ctx.state.em, body.namespace, body.card_id) : await defaultCard(ctx.state.em, body.namespace);
-    if (!card) {
-      throw body.card_id
-        ? notFound(`Card ${body.card_id}`, 'card_id')
-        : new AppError('unprocessable', 'The tenant has no default card; register one or send card_id.', { field: 'card_id' });
+    if (!movement) {
+      const card = body.card_id ? await findTenantCard(ctx.state.em, body.namespace, body.card_id) : await defaultCard(ctx.state.em, body.namespace);
+      if (!card) {
+        throw body.card_id
+          ? notFound(`Card ${body.card_id}`, 'card_id')
+          : new AppError('unprocessable', 'The tenant has no default card; register one or send card_id.', { field: 'card_id' });
+      }
+      beginIdempotentWork(ctx);
+      movement = await createPendingMovement(ctx.state.em, { id: transId, tenantId: body.namespace, kind: 'recharge', currency: 'USD', amount: body.amount, paymentMethod: 'card', description, cardId: card.id }, now);
     }
-    await createPendingMovement(ctx.state.em, { id: transId, tenantId: body.namespace, kind: 'recharge', currency: 'USD', amount: body.amount, paymentMethod: 'card', description, cardId: card.id }, now);
-    const input: RechargeInput = { transId, tenantId: body.namespace, cardId: card.id, amount: body.amount.toFixed(), description };
+    beginIdempotentWork(ctx);
+    const input: RechargeInput = { transId, tenantId: movement.tenantId, cardId: movement.cardId ?? '', amount: new Dec(movement.amount).toFixed(), description: movement.description };
     const handle = await deps.temporal.workflow.start('rechargeWorkflow', {
       taskQueue: deps.taskQueue,
       workflowId: `recharge-${transId}`,
@@ -104,34 +115,68 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
     ctx.body = await balanceAnswer(ctx.state.em, body.namespace, transId);
   });
 
-  router.post('/amount/:trans_id/refund', requireScope('operator'), idempotent(), async (ctx) => {
+  router.post('/amount/:trans_id/refund', requireScope('operator'), idempotent({ marksWork: true }), async (ctx) => {
     const body = parseWith(RefundBody, ctx.request.body);
     const transId = parseWith(opaqueId, ctx.params.trans_id, 'trans_id');
     const movement = await ctx.state.em.findOne(MoneyMovement, { id: transId });
     if (!movement) throw notFound(`Transaction ${transId}`, 'trans_id');
-    if (movement.status === 'refunded') throw new AppError('conflict', `Transaction ${transId} is already refunded.`, { field: 'trans_id' });
-    if (movement.status !== 'finish') throw new AppError('conflict', `Transaction ${transId} is ${movement.status} and cannot be refunded.`, { field: 'trans_id' });
-    const input: RefundInput = { transId, reason: body.reason };
-    let result: RefundResult;
-    try {
-      result = await deps.temporal.workflow.execute('refundWorkflow', {
-        taskQueue: deps.taskQueue,
-        workflowId: `refund-${transId}`,
-        args: [input],
-        // One refund per transaction: a second request while or after it ran is refused here.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      });
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) throw new AppError('conflict', `Transaction ${transId} is already being refunded or was refunded.`, { field: 'trans_id' });
-      throw error;
+    const workflowId = `refund-${transId}`;
+    const token = idempotencyToken(ctx);
+    // A retry of this key's own refund (its answer was lost, or its API died) re-attaches to that refund
+    // before looking at the movement, which its own refund has made `refunded`.
+    let handle = token ? await ownRefund(deps.temporal, workflowId, token) : undefined;
+    if (handle) beginIdempotentWork(ctx);
+    if (!handle) {
+      if (movement.status === 'refunded') throw new AppError('conflict', `Transaction ${transId} is already refunded.`, { field: 'trans_id' });
+      if (movement.status !== 'finish') throw new AppError('conflict', `Transaction ${transId} is ${movement.status} and cannot be refunded.`, { field: 'trans_id' });
+      const input: RefundInput = { transId, reason: body.reason };
+      beginIdempotentWork(ctx);
+      try {
+        handle = await deps.temporal.workflow.start('refundWorkflow', {
+          taskQueue: deps.taskQueue,
+          workflowId,
+          args: [input],
+          // One refund per transaction: a second request while or after it ran is refused here.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+          // Which request started it: the same request retried re-attaches (ownRefund).
+          ...(token ? { memo: { idempotency: token } } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        handle = token ? await ownRefund(deps.temporal, workflowId, token) : undefined;
+        if (!handle) {
+          const running = await deps.temporal.workflow.getHandle(workflowId).describe().then(
+            (description) => description.status.name === 'RUNNING',
+            () => false,
+          );
+          const refused = new AppError('conflict', `Transaction ${transId} is already being refunded or was refunded.`, { field: 'trans_id' });
+          // Another request's refund still running is no outcome of this one: its key is released.
+          throw running ? transient(refused) : refused;
+        }
+      }
     }
+    const result: RefundResult = await handle.result();
     if (result.status === 'refused') {
       throw new AppError(result.errorType === 'insufficient_balance' ? 'insufficient_balance' : 'conflict', result.message, { field: 'trans_id' });
     }
     const refunded = await ctx.state.em.fork().findOne(MoneyMovement, { id: transId });
     ctx.body = amountBody(refunded!);
   });
+}
+
+/** The refund workflow this Idempotency-Key claim started, unless it failed (a failed refund may be run again). */
+async function ownRefund(temporal: Client, workflowId: string, token: string): Promise<WorkflowHandle | undefined> {
+  const handle = temporal.workflow.getHandle(workflowId);
+  try {
+    const description = await handle.describe();
+    if (description.memo?.idempotency !== token) return undefined;
+    if (['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT'].includes(description.status.name)) return undefined;
+    return handle;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
 }
 
 /** The seed's amount shape, plus the currency for token movements. */
@@ -158,12 +203,15 @@ export async function tenantOr404(em: Parameters<typeof tenantBalances>[0], tena
 }
 
 /**
- * The id of what a money request creates. With an Idempotency-Key it is derived from the key (and its
- * owner), so a retry after a lost answer finds the same movement and workflow instead of paying twice.
+ * The id of what a money request creates. With an Idempotency-Key it is derived from the key, its owner and
+ * its generation (decision 0070), so a retry after a lost answer finds the same movement and workflow instead
+ * of paying twice, and the same key reused after its retention names a new one.
  */
-export function businessId(ctx: Parameters<typeof idempotencyOwner>[0], prefix: string): string {
-  const key = idempotencyKeyOf(ctx);
-  if (!key) return `${prefix}_${randomBytes(12).toString('base64url')}`;
-  const digest = createHash('sha256').update(`${idempotencyOwner(ctx)}\n${ctx.method} ${ctx.path}\n${key}`).digest('base64url');
+export function businessId(ctx: { method: string; path: string; state: { idempotency?: IdempotencyClaim } }, prefix: string): string {
+  const claim = idempotencyOf(ctx);
+  if (!claim) return `${prefix}_${randomBytes(12).toString('base64url')}`;
+  // Claims made before migration 0009 have no generation: their ids stay what they always were.
+  const generation = claim.generation === null ? '' : `\n${claim.generation}`;
+  const digest = createHash('sha256').update(`${claim.owner}\n${ctx.method} ${ctx.path}\n${claim.key}${generation}`).digest('base64url');
   return `${prefix}_${digest.slice(0, 22)}`;
 }

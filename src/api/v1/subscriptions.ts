@@ -10,14 +10,15 @@ import { findPlan, findRegion } from '../../db/repositories/catalog.ts';
 import { findSubscription, latestSubscription, tenantSubscriptions, type Subscription } from '../../db/repositories/subscriptions.ts';
 import { AppError, conflict, notFound } from '../../domain/errors.ts';
 import { Dec, toJsonNumber } from '../../domain/money.ts';
-import { accountStatus, balanceWillNotCover, isPurchased, type SubscriptionStatus } from '../../domain/subscriptions.ts';
+import { accountStatus, balanceWillNotCover, isPurchased, periodChargeKey, type SubscriptionStatus } from '../../domain/subscriptions.ts';
 import { InsufficientBalanceError, tenantBalances } from '../../ledger/ledger.ts';
-import { checkoutSubscription } from '../../ledger/subscription-checkout.ts';
+import { balanceChargeMovementId } from '../../ledger/balance-charges.ts';
+import { checkoutSubscription, type CheckoutOutcome } from '../../ledger/subscription-checkout.ts';
 import { ensureSubscriptionWorkflow } from '../../temporal/subscriptions.ts';
 import { cancelSubscriptionUpdate } from '../../workflows/subscription-messages.ts';
 import { principalOf } from '../context.ts';
 import { formatTimestamp } from '../format.ts';
-import { idempotent } from '../middleware/idempotency.ts';
+import { beginIdempotentWork, idempotencyOf, idempotent } from '../middleware/idempotency.ts';
 import { parseWith } from '../validation.ts';
 import { businessId, tenantOr404, type MoneyRouteDeps } from './money.ts';
 import { CancelSubscriptionBody, CheckoutBody, NamespaceQuery } from './schemas.ts';
@@ -28,28 +29,40 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BILL_PERIOD_WORDS = { M: 'monthly', Y: 'yearly' } as const;
 
 export function mountSubscriptionRoutes(router: Router, deps: MoneyRouteDeps): void {
-  router.post('/checkout', idempotent(), async (ctx) => {
+  router.post('/checkout', idempotent({ marksWork: true }), async (ctx) => {
     const body = parseWith(CheckoutBody, ctx.request.body);
     const em = ctx.state.em;
     await tenantOr404(em, body.namespace, principalOf(ctx.state), 'namespace');
-    const plan = UUID.test(body.plan_id) ? await findPlan(em, body.plan_id) : null;
-    if (!plan) throw notFound(`Plan ${body.plan_id}`, 'plan_id');
-    if (!(await findRegion(em, body.region))) throw notFound(`Region ${body.region}`, 'region');
-    if (plan.region !== body.region) throw conflict(`Plan ${plan.id} is not sold in region ${body.region}.`, 'region');
-    if (plan.status !== 'available') throw conflict(`Plan ${plan.id} is not available.`, 'plan_id');
+    const subscriptionId = businessId(ctx, 'sub');
+    // A retry of a checkout whose answer was lost (or whose API died) re-attaches to its subscription before
+    // any check that time can change (the plan may no longer be sold, the balance may be spent).
+    const own = idempotencyOf(ctx) ? await findSubscription(em, subscriptionId) : null;
+    if (own && own.tenantId !== body.namespace) throw new Error(`subscription ${subscriptionId} belongs to another tenant`);
+    let outcome: CheckoutOutcome;
+    if (own) {
+      beginIdempotentWork(ctx);
+      outcome = { kind: 'subscribed', subscription: own, transId: balanceChargeMovementId(periodChargeKey(own.id, 1)) };
+    } else {
+      const plan = UUID.test(body.plan_id) ? await findPlan(em, body.plan_id) : null;
+      if (!plan) throw notFound(`Plan ${body.plan_id}`, 'plan_id');
+      if (!(await findRegion(em, body.region))) throw notFound(`Region ${body.region}`, 'region');
+      if (plan.region !== body.region) throw conflict(`Plan ${plan.id} is not sold in region ${body.region}.`, 'region');
+      if (plan.status !== 'available') throw conflict(`Plan ${plan.id} is not available.`, 'plan_id');
 
-    const outcome = await checkoutSubscription(em, { subscriptionId: businessId(ctx, 'sub'), tenantId: body.namespace, plan }, deps.clock.now()).catch((error: unknown) => {
-      if (error instanceof InsufficientBalanceError) {
-        throw new AppError('insufficient_balance', `The balance does not cover the first period of plan ${plan.id}; recharge first.`, { field: 'namespace' });
-      }
-      throw error;
-    });
+      beginIdempotentWork(ctx);
+      outcome = await checkoutSubscription(em, { subscriptionId, tenantId: body.namespace, plan }, deps.clock.now()).catch((error: unknown) => {
+        if (error instanceof InsufficientBalanceError) {
+          throw new AppError('insufficient_balance', `The balance does not cover the first period of plan ${plan.id}; recharge first.`, { field: 'namespace' });
+        }
+        throw error;
+      });
+    }
     const subscription = outcome.subscription;
     // The row is committed: make sure its workflow runs (this also repairs an earlier attempt that
     // committed and then failed to start it).
     if (subscription.status !== 'canceled') await ensureSubscriptionWorkflow(deps.temporal, deps.taskQueue, subscription);
     if (outcome.kind === 'already_subscribed') {
-      throw new AppError('conflict', `${body.namespace} is already subscribed to plan ${plan.id} (status ${subscription.status}).`, {
+      throw new AppError('conflict', `${body.namespace} is already subscribed to plan ${subscription.planId} (status ${subscription.status}).`, {
         field: 'plan_id',
         details: { subscription_id: subscription.id, subscription_status: subscription.status },
       });

@@ -11,7 +11,7 @@ import { getAddress } from 'viem';
 import { registerDepositAddress } from '../../chain/deposit-address.ts';
 import type { ChainSettings, TokenContract } from '../../chain/settings.ts';
 import { Quote } from '../../db/entities/index.ts';
-import { allocateTokenPrepay } from '../../db/repositories/prepays.ts';
+import { allocateTokenPrepay, findIdempotentPrepay } from '../../db/repositories/prepays.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, invalid, notFound } from '../../domain/errors.ts';
 import { Dec, toCanonicalString, type TokenCurrency } from '../../domain/money.ts';
@@ -19,8 +19,9 @@ import type { PrepayTimings } from '../../domain/prepay.ts';
 import { startTokenPrepay } from '../../temporal/prepays.ts';
 import type { PrepayInput } from '../../workflows/prepay.ts';
 import { formatTimestamp } from '../format.ts';
-import { idempotencyKeyOf, idempotencyOwner, idempotent } from '../middleware/idempotency.ts';
+import { beginIdempotentWork, idempotent } from '../middleware/idempotency.ts';
 import { parseWith } from '../validation.ts';
+import { prepayIdempotencyOf } from './prepay-idempotency.ts';
 import { teamOf } from './prepays.ts';
 import { CreatePrePaymentTokenBody, TokenTypeParam } from './schemas.ts';
 
@@ -33,11 +34,8 @@ export interface TokenPrepayRouteDeps {
   timings: Partial<PrepayTimings>;
 }
 
-/** How long an Idempotency-Key keeps its prepay (as the idempotency middleware keeps the answer). */
-const IDEMPOTENCY_RETENTION_HOURS = 24;
-
 export function mountTokenPrepayRoutes(router: Router, deps: TokenPrepayRouteDeps): void {
-  router.post('/teams/:team_id/tokens/:type', idempotent(), async (ctx) => {
+  router.post('/teams/:team_id/tokens/:type', idempotent({ marksWork: true }), async (ctx) => {
     const teamId = await teamOf(ctx);
     if (ctx.params.type === 'USD') {
       throw invalid('type: USD prepayments are paid by card: POST /v2alpha/teams/{team_id}/cards/{card_id}.', 'type');
@@ -46,27 +44,35 @@ export function mountTokenPrepayRoutes(router: Router, deps: TokenPrepayRouteDep
     const { chain, depositXpub, contract } = tokenSettings(deps.chain, token);
     const body = parseWith(CreatePrePaymentTokenBody, ctx.request.body);
     const em = ctx.state.em;
-    const quote = await lockedQuote(em, teamId, token, body, deps.clock.now());
-
-    const key = idempotencyKeyOf(ctx);
-    const { prepay } = await allocateTokenPrepay(
-      em,
-      {
-        tenantId: teamId,
-        paymentType: token,
-        quoteId: quote.id,
-        period: body.period,
-        autoRenewal: body.auto_renewal === 1,
-        amount: new Dec(quote.amount),
-        usd: new Dec(quote.usd),
-        paymentDeadline: quote.expiresAt,
-        idempotency: key ? { owner: idempotencyOwner(ctx), key, retentionHours: IDEMPOTENCY_RETENTION_HOURS } : null,
-      },
-      deps.clock.now(),
-    );
+    const idempotency = prepayIdempotencyOf(ctx);
+    // A retry whose first answer was lost (or whose API died) re-attaches to its prepay before the quote is
+    // looked at: the quote has expired by then, but the prepay and its deposit address are the request's.
+    let prepay = idempotency ? await findIdempotentPrepay(em, idempotency, deps.clock.now()) : null;
+    if (prepay && prepay.paymentType !== token) throw new Error(`prepay ${prepay.id} of this Idempotency-Key is in ${prepay.paymentType}, not ${token}`);
+    if (!prepay) {
+      const quote = await lockedQuote(em, teamId, token, body, deps.clock.now());
+      beginIdempotentWork(ctx);
+      ({ prepay } = await allocateTokenPrepay(
+        em,
+        {
+          tenantId: teamId,
+          paymentType: token,
+          quoteId: quote.id,
+          period: body.period,
+          autoRenewal: body.auto_renewal === 1,
+          amount: new Dec(quote.amount),
+          usd: new Dec(quote.usd),
+          paymentDeadline: quote.expiresAt,
+          idempotency,
+        },
+        deps.clock.now(),
+      ));
+    }
+    beginIdempotentWork(ctx);
     const deposit = await registerDepositAddress(em, { tenantId: teamId, prePayId: prepay.id, token, chainId: chain.chainId, depositXpub });
     // A retry of a request whose first answer was lost reads the first one's terms from its row.
-    const deadline = prepay.paymentDeadline ?? quote.expiresAt;
+    const deadline = prepay.paymentDeadline;
+    if (!deadline) throw new Error(`token prepay ${prepay.id} has no payment deadline`);
     const input: PrepayInput = {
       prePayId: prepay.id,
       tenantId: teamId,

@@ -5,6 +5,7 @@ import { Migration0004Prepays } from './0004-prepays.ts';
 import { Migration0005Subscriptions } from './0005-subscriptions.ts';
 import { Migration0006Chain } from './0006-chain.ts';
 import { Migration0007TokenPrepays } from './0007-token-prepays.ts';
+import { Migration0009IdempotencyGenerations } from './0009-idempotency-generations.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -15,4 +16,5 @@ export const migrationsList = [
   { name: '0005-subscriptions', class: Migration0005Subscriptions },
   { name: '0006-chain', class: Migration0006Chain },
   { name: '0007-token-prepays', class: Migration0007TokenPrepays },
+  { name: '0009-idempotency-generations', class: Migration0009IdempotencyGenerations },
 ];

@@ -130,8 +130,21 @@ export interface NewCardPrepay {
   autoRenewal: boolean;
   /** USD */
   amount: Dec;
-  /** with an Idempotency-Key: its owner and key, so that a retry gets the same pre_pay_id */
-  idempotency: { owner: string; key: string; retentionHours: number } | null;
+  /** with an Idempotency-Key: its owner, key and generation, so that a retry gets the same pre_pay_id */
+  idempotency: PrepayIdempotency | null;
+}
+
+/**
+ * The Idempotency-Key claim that allocates a prepay. `generation` is the claim's (decision 0070): a prepay
+ * allocated under another generation of the same key belongs to an earlier request. Null for a claim made
+ * before migration 0009, whose prepays are matched by owner and key within `retentionHours` as before.
+ */
+export interface PrepayIdempotency {
+  owner: string;
+  key: string;
+  /** undefined is null: a claim without a generation */
+  generation?: string | null;
+  retentionHours: number;
 }
 
 export interface NewTokenPrepay {
@@ -146,7 +159,7 @@ export interface NewTokenPrepay {
   usd: Dec;
   /** the quote's rate-lock expiry: the first payment must have arrived by then */
   paymentDeadline: Date;
-  idempotency: { owner: string; key: string; retentionHours: number } | null;
+  idempotency: PrepayIdempotency | null;
 }
 
 /** A card prepay's pre_pay_id (see allocatePrepay). */
@@ -179,18 +192,11 @@ async function allocatePrepay(
 ): Promise<{ prepay: Prepay; created: boolean }> {
   const amount = input.amount.toFixed();
   const fingerprint = input.idempotency ? createHash('sha256').update(JSON.stringify(input.fingerprint)).digest('hex') : null;
-  if (input.idempotency) {
-    // A key older than its retention may be reused for a new request (as the Idempotency-Key middleware allows).
-    await em.execute(
-      `update prepays set idempotency_owner = null, idempotency_key = null, idempotency_fingerprint = null
-        where idempotency_owner = ? and idempotency_key = ? and created_at < ?::timestamptz - make_interval(hours => ?)`,
-      [input.idempotency.owner, input.idempotency.key, now, input.idempotency.retentionHours],
-    );
-  }
+  if (input.idempotency) await retireEarlierGenerations(em, input.idempotency, now);
   const inserted = await em.execute<PrepayRow[]>(
     `insert into prepays (tenant_id, payment_type, quote_id, card_id, period, auto_renewal, status, amount, usd, payment_deadline,
-                          idempotency_owner, idempotency_key, idempotency_fingerprint, created_at, updated_at)
-     values (?, ?, ?, ?, ?, ?, 'awaiting_payment', ?::numeric, ?::numeric, ?, ?, ?, ?, ?, ?)
+                          idempotency_owner, idempotency_key, idempotency_fingerprint, idempotency_generation, created_at, updated_at)
+     values (?, ?, ?, ?, ?, ?, 'awaiting_payment', ?::numeric, ?::numeric, ?, ?, ?, ?, ?::bigint, ?, ?)
      on conflict (idempotency_owner, idempotency_key) do nothing returning ${COLUMNS}`,
     [
       input.tenantId,
@@ -205,6 +211,7 @@ async function allocatePrepay(
       input.idempotency?.owner ?? null,
       input.idempotency?.key ?? null,
       fingerprint,
+      input.idempotency?.generation ?? null,
       now,
       now,
     ],
@@ -220,6 +227,35 @@ async function allocatePrepay(
     throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used for another prepayment; use a new key for a new request.', { field: 'Idempotency-Key' });
   }
   return { prepay: toPrepay(existing), created: false };
+}
+
+/**
+ * A key gives up the prepays of its earlier requests: those of another generation (the key was reused after
+ * its retention), and those allocated before migration 0009 once older than the retention.
+ */
+async function retireEarlierGenerations(em: EntityManager, idempotency: PrepayIdempotency, now: Date): Promise<void> {
+  await em.execute(
+    `update prepays set idempotency_owner = null, idempotency_key = null, idempotency_fingerprint = null, idempotency_generation = null
+      where idempotency_owner = ? and idempotency_key = ?
+        and ((idempotency_generation is not null and idempotency_generation is distinct from ?::bigint)
+             or created_at < ?::timestamptz - make_interval(hours => ?))`,
+    [idempotency.owner, idempotency.key, idempotency.generation ?? null, now, idempotency.retentionHours],
+  );
+}
+
+/**
+ * The prepay that this Idempotency-Key claim already allocated (a retry after a lost answer or a crashed API),
+ * or null. Read before the request's checks, so that a retry re-attaches to its prepay whatever time changed.
+ */
+export async function findIdempotentPrepay(em: EntityManager, idempotency: PrepayIdempotency, now: Date): Promise<Prepay | null> {
+  const [row] = await em.execute<PrepayRow[]>(
+    `select ${COLUMNS} from prepays
+      where idempotency_owner = ? and idempotency_key = ?
+        and (idempotency_generation = ?::bigint
+             or (idempotency_generation is null and created_at >= ?::timestamptz - make_interval(hours => ?)))`,
+    [idempotency.owner, idempotency.key, idempotency.generation ?? null, now, idempotency.retentionHours],
+  );
+  return row ? toPrepay(row) : null;
 }
 
 export async function findPrepay(em: EntityManager, prePayId: number): Promise<Prepay | null> {
