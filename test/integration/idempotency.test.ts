@@ -316,6 +316,21 @@ describe('a key reused after its retention is a new request', () => {
     expect(await succeededCharges(`prepay-${second.body.pre_pay_id}-`)).toBe(1);
     expect(await succeededCharges(`prepay-${first.body.pre_pay_id}-`)).toBe(1);
   }, 60_000);
+  it('token prepay: the reused key opens a new prepay with its own deposit address', async () => {
+    const tenant = await createTenant(stack);
+    const quoteBody = { cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 };
+    const quote = expectStatus(await tenant.call('POST', '/v2alpha/ANKR_ERC20/acquire_pre_amount', { body: quoteBody }), 200).body;
+    const key = `reuse-token-${randomUUID()}`;
+    const body = { quote_id: quote.quote_id, amount: quote.amount, period: 1, auto_renewal: 0 };
+    const path = `/v2alpha/teams/${tenant.id}/tokens/ANKR_ERC20`;
+    const first = expectStatus(await tenant.call('POST', path, { body, headers: keyed(key) }), 200);
+    await retentionOver(key);
+    const second = expectStatus(await tenant.call('POST', path, { body, headers: keyed(key) }), 200);
+    notReplayed(second);
+    expect(second.body.pre_pay_id).not.toBe(first.body.pre_pay_id);
+    expect(second.body.deposit_address).not.toBe(first.body.deposit_address);
+    expect(await prepaysOf(tenant.id)).toBe(2);
+  });
 });
 
 describe('the claim is held by a heartbeat', () => {
