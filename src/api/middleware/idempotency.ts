@@ -138,6 +138,7 @@ export function idempotent(options: IdempotencyOptions = {}): Middleware {
   const lockSeconds = options.lockSeconds ?? 15;
   const heartbeatSeconds = options.heartbeatSeconds ?? 5;
   const marksWork = options.marksWork ?? false;
+  if (!(heartbeatSeconds > 0 && heartbeatSeconds < lockSeconds)) throw new Error(`heartbeatSeconds (${heartbeatSeconds}) must be positive and below lockSeconds (${lockSeconds})`);
   return async (ctx, next) => {
     const key = idempotencyKeyOf(ctx);
     if (!key) return next();
