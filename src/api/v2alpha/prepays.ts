@@ -11,7 +11,7 @@ import { getAddress } from 'viem';
 import { Quote, Tenant } from '../../db/entities/index.ts';
 import { findTenantCard } from '../../db/repositories/cards.ts';
 import { findCluster, priceBookOf } from '../../db/repositories/catalog.ts';
-import { allocateCardPrepay, findPrepay, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
+import { allocateCardPrepay, findIdempotentPrepay, findPrepay, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, invalid, notFound, type ErrorType } from '../../domain/errors.ts';
 import { Dec, toCanonicalString } from '../../domain/money.ts';
@@ -22,7 +22,8 @@ import { bindAppUpdate, cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, ty
 import { principalOf } from '../context.ts';
 import { formatTimestamp } from '../format.ts';
 import { assertTenantAccess, requireScope, type Principal } from '../middleware/auth.ts';
-import { idempotencyKeyOf, idempotencyOwner, idempotent } from '../middleware/idempotency.ts';
+import { beginIdempotentWork, idempotent } from '../middleware/idempotency.ts';
+import { prepayIdempotencyOf } from './prepay-idempotency.ts';
 import { identifier, parseWith } from '../validation.ts';
 import { waitFor } from '../wait.ts';
 import {
@@ -45,9 +46,6 @@ export interface PrepayRouteDeps {
   /** the lifecycle's timings given to new prepays (binding timeout, renewal notice) */
   timings: Partial<PrepayTimings>;
 }
-
-/** How long an Idempotency-Key keeps its prepay (as the idempotency middleware keeps the answer). */
-const IDEMPOTENCY_RETENTION_HOURS = 24;
 
 /** Statuses of a prepay that paid for, and serves (or served to its end), its bound app. */
 const SERVED_STATUSES: ReadonlySet<PrepayStatus> = new Set(['active', 'renewing', 'past_due', 'completed']);
@@ -83,17 +81,23 @@ const REJECTIONS: Record<string, { type: ErrorType; field?: string }> = {
 };
 
 export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
-  router.post('/teams/:team_id/cards/:card_id', idempotent(), async (ctx) => {
+  router.post('/teams/:team_id/cards/:card_id', idempotent({ marksWork: true }), async (ctx) => {
     const teamId = await teamOf(ctx);
     const cardId = parseWith(identifier, ctx.params.card_id, 'card_id');
     const body = parseWith(CreatePrePaymentCardBody, ctx.request.body);
     if (body.team_id !== teamId) throw invalid('team_id: must equal the team_id of the path.', 'team_id');
     if (body.card_id !== cardId) throw invalid('card_id: must equal the card_id of the path.', 'card_id');
     const em = ctx.state.em;
-    if (!(await findTenantCard(em, teamId, cardId))) throw notFound(`Card ${cardId}`, 'card_id');
-    if (body.quote_id) await assertMatchingQuote(em, teamId, body.quote_id, body, deps.clock.now());
+    const idempotency = prepayIdempotencyOf(ctx);
+    // A retry whose first answer was lost (or whose API died) re-attaches to its prepay before any check that
+    // time can change: the quote may have expired and the card may be gone since the first request charged it.
+    const own = idempotency ? await findIdempotentPrepay(em, idempotency, deps.clock.now()) : null;
+    if (!own) {
+      if (!(await findTenantCard(em, teamId, cardId))) throw notFound(`Card ${cardId}`, 'card_id');
+      if (body.quote_id) await assertMatchingQuote(em, teamId, body.quote_id, body, deps.clock.now());
+    }
 
-    const key = idempotencyKeyOf(ctx);
+    beginIdempotentWork(ctx);
     const { prepay } = await allocateCardPrepay(
       em,
       {
@@ -103,7 +107,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
         period: body.period,
         autoRenewal: body.auto_renewal === 1,
         amount: body.amount,
-        idempotency: key ? { owner: idempotencyOwner(ctx), key, retentionHours: IDEMPOTENCY_RETENTION_HOURS } : null,
+        idempotency,
       },
       deps.clock.now(),
     );
@@ -111,7 +115,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
       prePayId: prepay.id,
       tenantId: teamId,
       paymentType: 'USD',
-      cardId,
+      cardId: prepay.cardId ?? cardId,
       period: body.period,
       autoRenewal: body.auto_renewal === 1,
       amount: body.amount.toFixed(),
@@ -158,7 +162,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const { usd } = priceResources(priceBookOf(cluster), resources, app.chartName, prepay.period);
     let bound: PrepayView;
     try {
-      bound = await updatePrepay(deps.temporal, prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed() });
+      bound = await updatePrepay(deps.temporal, prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed(), tenantId: prepay.tenantId });
     } catch (error) {
       // A prepay that closed after serving its app still answers a repeated callback of that app.
       const closedWithSameApp = error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
@@ -193,7 +197,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
       ctx.body = prepayBody(prepay);
       return;
     }
-    await updatePrepay(deps.temporal, prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1 }).catch(async (error: unknown) => {
+    await updatePrepay(deps.temporal, prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
@@ -203,7 +207,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const prepay = await pathPrepay(ctx);
     const body = parseWith(ChangePrepayCardBody, ctx.request.body);
     if (!(await findTenantCard(ctx.state.em, prepay.tenantId, body.card_id))) throw notFound(`Card ${body.card_id}`, 'card_id');
-    await updatePrepay(deps.temporal, prepay.id, changeCardUpdate, { cardId: body.card_id }).catch(async (error: unknown) => {
+    await updatePrepay(deps.temporal, prepay.id, changeCardUpdate, { cardId: body.card_id, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
@@ -212,7 +216,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
   router.post('/teams/:team_id/prepays/:pre_pay_id/cancel', requireScope('operator'), idempotent(), async (ctx) => {
     const prepay = await pathPrepay(ctx);
     const body = parseWith(CancelPrepayBody, ctx.request.body);
-    await updatePrepay(deps.temporal, prepay.id, cancelUpdate, { reason: body.reason }).catch(async (error: unknown) => {
+    await updatePrepay(deps.temporal, prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
