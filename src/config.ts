@@ -36,6 +36,8 @@ export const configSchema = z
   PREPAY_RENEWAL_NOTICE_SECONDS: positiveInt(7 * 24 * 3600),
   /** A token prepay whose renewal the team's token balance cannot pay waits this long for a deposit, then expires. */
   PREPAY_TOKEN_RENEWAL_GRACE_SECONDS: positiveInt(7 * 24 * 3600),
+  /** After a token payment's deadline, how long a transfer mined before it may still reach the confirmation depth and count (0: none). */
+  PREPAY_TOKEN_CONFIRMATION_GRACE_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds' }).int('must be a whole number of seconds').min(0, 'must be 0 or more').default(30 * 60),
   CARD_GATEWAY: z.enum(['sandbox', 'stripe']).default('sandbox'),
   STRIPE_API_KEY: z.string().min(1).optional(),
   /** The Stripe API's base URL (a regional endpoint, a proxy, or a local stand-in in tests). */

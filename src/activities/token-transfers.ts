@@ -13,6 +13,8 @@ import { createPendingMovement, settleCredit } from '../ledger/movements.ts';
 export interface CreditTokenTransferInput {
   transfer: TokenTransferSignal;
   tenantId: string;
+  /** the token prepay whose first payment this transfer counts toward: its amount is reserved for it, in the same database transaction as the credit */
+  reserveFor?: number;
 }
 
 export function createTokenTransferActivities(deps: { orm: Orm; clock: Clock }) {
@@ -22,10 +24,9 @@ export function createTokenTransferActivities(deps: { orm: Orm; clock: Clock }) 
       const { transfer } = input;
       const amount = validAmount(transfer);
       const movementId = transferMovementId(transfer);
-      const em = deps.orm.em.fork();
       const now = deps.clock.now();
       await createPendingMovement(
-        em,
+        deps.orm.em.fork(),
         {
           id: movementId,
           tenantId: input.tenantId,
@@ -37,15 +38,25 @@ export function createTokenTransferActivities(deps: { orm: Orm; clock: Clock }) 
         },
         now,
       );
-      const movement = await settleCredit(em, movementId, {}, now);
-      await em.execute('update chain_transfers set movement_id = ?, updated_at = ? where chain_id = ? and tx_hash = ? and log_index = ? and movement_id is null', [
-        movementId,
-        now,
-        transfer.chainId,
-        transfer.txHash,
-        transfer.logIndex,
-      ]);
-      return { movementId, status: movement.status };
+      // The credit and its reservation in one database transaction: no payment can take the tokens in between.
+      return deps.orm.em.fork().transactional(async (em) => {
+        const movement = await settleCredit(em, movementId, {}, now);
+        await em.execute('update chain_transfers set movement_id = ?, updated_at = ? where chain_id = ? and tx_hash = ? and log_index = ? and movement_id is null', [
+          movementId,
+          now,
+          transfer.chainId,
+          transfer.txHash,
+          transfer.logIndex,
+        ]);
+        if (input.reserveFor !== undefined) {
+          await em.execute(
+            `insert into token_payment_reservations (chain_id, tx_hash, log_index, prepay_id, tenant_id, currency, amount)
+             values (?, ?, ?, ?, ?, ?, ?::numeric) on conflict do nothing`,
+            [transfer.chainId, transfer.txHash, transfer.logIndex, input.reserveFor, input.tenantId, transfer.token, amount.toFixed()],
+          );
+        }
+        return { movementId, status: movement.status };
+      });
     },
   };
 }

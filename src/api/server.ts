@@ -40,6 +40,7 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
         bindingTimeoutMs: config.PREPAY_BINDING_TIMEOUT_SECONDS * 1000,
         renewalNoticeMs: config.PREPAY_RENEWAL_NOTICE_SECONDS * 1000,
         tokenRenewalGraceMs: config.PREPAY_TOKEN_RENEWAL_GRACE_SECONDS * 1000,
+        tokenConfirmationGraceMs: config.PREPAY_TOKEN_CONFIRMATION_GRACE_SECONDS * 1000,
       },
       chain: chainSettingsOf(config),
       watcherSigningSecret: config.WATCHER_SIGNING_SECRET,

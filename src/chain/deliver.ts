@@ -34,6 +34,8 @@ export interface ObservedTransfer extends TransferIdentity {
   blockNumber: number;
   /** lower-case 0x hash */
   blockHash: string;
+  /** the block's timestamp, when the observer read it */
+  blockTime?: Date;
   /** blocks on top of and including the transfer's block, as its observer saw it */
   confirmations: number;
 }
@@ -231,5 +233,6 @@ function toSignal(transfer: ObservedTransfer): TokenTransferSignal {
     from: transfer.from,
     to: transfer.to,
     blockNumber: transfer.blockNumber,
+    ...(transfer.blockTime ? { blockTime: transfer.blockTime.toISOString() } : {}),
   };
 }

@@ -41,6 +41,11 @@ export const DEFAULT_PREPAY_TIMINGS = {
   chargeScheduleToCloseMs: 23 * 60 * 60 * 1000,
   /** a token prepay whose renewal the team's token balance cannot pay waits this long for a deposit, then expires */
   tokenRenewalGraceMs: 7 * DAY_MS,
+  /**
+   * after a token payment's deadline, how long a transfer mined before the deadline may still take to reach
+   * the confirmation depth and count (the chain's depth × its block time, with room to spare)
+   */
+  tokenConfirmationGraceMs: 30 * 60 * 1000,
 } as const;
 
 export interface PrepayTimings {
@@ -50,6 +55,7 @@ export interface PrepayTimings {
   chargeTimeoutMs: number;
   chargeScheduleToCloseMs: number;
   tokenRenewalGraceMs: number;
+  tokenConfirmationGraceMs: number;
 }
 
 /** The workflow of a prepay: its id is a business key, so a prepay has exactly one. */

@@ -22,6 +22,11 @@ export interface TokenTransferSignal extends TransferIdentity {
   from: string;
   to: string;
   blockNumber: number;
+  /**
+   * ISO time of the transfer's block, when the reporter knows it. A transfer mined before a payment's
+   * deadline counts toward it even when it reaches the confirmation depth after (decision 0052).
+   */
+  blockTime?: string;
 }
 
 /** The signal's name on the prepay workflow. */

@@ -8,11 +8,11 @@
  * written in the same database transaction as the read model it changes.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Dec, Currency } from '../domain/money.ts';
+import { Dec, type Currency } from '../domain/money.ts';
 import { prepayKeys } from '../domain/prepay.ts';
 import { findPrepayPayment } from '../db/repositories/prepays.ts';
-import { platform, tenantBalance, type AccountRef } from './accounts.ts';
-import { recordTransaction } from './ledger.ts';
+import { accountCode, platform, tenantBalance, type AccountRef } from './accounts.ts';
+import { InsufficientBalanceError, recordTransaction } from './ledger.ts';
 
 export interface PrepayPaymentInput {
   prePayId: number;
@@ -43,6 +43,7 @@ function payerAccount(method: PrepayPaymentMethod, tenantId: string, currency: C
 export async function bookPrepayPayment(em: EntityManager, input: PrepayPaymentInput): Promise<{ ledgerTransactionId: string }> {
   const method = input.paymentMethod ?? 'card';
   return em.transactional(async (tx) => {
+    if (method !== 'card') await assertUnreservedBalance(tx, input);
     const { transactionId } = await recordTransaction(tx, {
       idempotencyKey: prepayKeys.charge(input.prePayId, input.cycle),
       tenantId: input.tenantId,
@@ -61,6 +62,33 @@ export async function bookPrepayPayment(em: EntityManager, input: PrepayPaymentI
     );
     return { ledgerTransactionId: transactionId };
   });
+}
+
+/**
+ * A payment from a token balance may not take tokens reserved for another prepay's first payment (decision
+ * 0052): under the balance row's lock (so no credit or payment of this balance runs meanwhile), the balance
+ * less what other prepays still awaiting their payment have received toward it must cover `amount`. A
+ * payment that was booked already (a retry) passes: its key is written once.
+ */
+async function assertUnreservedBalance(tx: EntityManager, input: PrepayPaymentInput): Promise<void> {
+  const [booked] = await tx.execute<{ id: string }[]>('select id from ledger_transactions where idempotency_key = ?', [prepayKeys.charge(input.prePayId, input.cycle)]);
+  if (booked) return;
+  // Both accounts the payment writes, locked in id order as recordTransaction does (no deadlock with a refund).
+  const balanceCode = accountCode(tenantBalance(input.tenantId, input.currency));
+  const locked = await tx.execute<{ code: string; balance: string }[]>('select code, balance::text as balance from ledger_accounts where code in (?, ?) order by id for update', [
+    balanceCode,
+    accountCode(platform('deferred_revenue', input.currency)),
+  ]);
+  const account = locked.find((row) => row.code === balanceCode);
+  const [reserved] = await tx.execute<{ total: string }[]>(
+    `select coalesce(sum(least(r.total, p.amount)), 0)::text as total
+       from (select prepay_id, sum(amount) as total from token_payment_reservations
+              where tenant_id = ? and currency = ? and prepay_id <> ? group by prepay_id) r
+       join prepays p on p.id = r.prepay_id and p.status = 'awaiting_payment'`,
+    [input.tenantId, input.currency, input.prePayId],
+  );
+  const available = new Dec(account?.balance ?? 0).minus(new Dec(reserved!.total));
+  if (available.lt(input.amount)) throw new InsufficientBalanceError(input.currency);
 }
 
 /** Recognises one month's share as revenue (key `prepay-{id}-cycle-{n}-month-{i}`); safe to repeat. */

@@ -193,6 +193,7 @@ export function createScanner(deps: ScannerDeps): Scanner {
       blockNumber: Number(log.blockNumber),
       blockHash: log.blockHash.toLowerCase(),
       confirmations: head - Number(log.blockNumber) + 1,
+      ...(atDepth ? { blockTime: await blockTime(log.blockHash) } : {}),
     };
     try {
       return await deliverTransfer({ em: deps.orm.em.fork(), temporal: deps.temporal, taskQueue: deps.taskQueue, logger, now: deps.clock.now() }, transfer, { atDepth, source: 'watcher' });
@@ -202,6 +203,12 @@ export function createScanner(deps: ScannerDeps): Scanner {
       logger.error({ txHash: transfer.txHash, logIndex: transfer.logIndex }, 'a different transfer was recorded earlier under this identity (a bad external report?); not delivered');
       return null;
     }
+  }
+
+  /** The block's timestamp (a transfer mined before a payment deadline counts even when confirmed after it). */
+  async function blockTime(hash: `0x${string}`): Promise<Date> {
+    const block = await client.getBlock({ blockHash: hash });
+    return new Date(Number(block.timestamp) * 1000);
   }
 
   async function blockHash(blockNumber: number): Promise<string> {

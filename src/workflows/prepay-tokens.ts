@@ -9,7 +9,7 @@
  * * the renewal: convert the USD price at the current rate and pay it from the balance, else wait for a
  *   deposit (or the next scheduled check) until the grace period ends.
  */
-import { ActivityFailure, ApplicationFailure, condition, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
 import { TOKEN_PAYMENT_FAILURES, type PrepayTimings } from '../domain/prepay.ts';
@@ -33,6 +33,8 @@ export interface TransferInbox {
   receive(transfer: TokenTransferSignal): Promise<void>;
   /** no transfer counts toward the payment after this */
   closePayment(): void;
+  /** the window closed at `deadline`, but transfers whose block time is at or before it still count */
+  acceptMinedBefore(deadline: number): void;
   isPaymentOpen(): boolean;
   /** token units counted toward the payment and already on the balance */
   counted(): Dec;
@@ -61,6 +63,8 @@ export function createTransferInbox(options: {
 }): TransferInbox {
   const seen = new Set<string>();
   let open = options.paymentOpen;
+  /** after the deadline: transfers mined at or before this time (epoch ms) still count */
+  let minedBefore: number | null = null;
   let counted = new Dec(0);
   let countedTransfers = 0;
   let inFlight = 0;
@@ -75,10 +79,12 @@ export function createTransferInbox(options: {
     const key = transferKey(transfer);
     if (seen.has(key)) return;
     seen.add(key);
-    const counts = open && transfer.token === options.token;
+    const minedInTime = minedBefore !== null && typeof transfer.blockTime === 'string' && Date.parse(transfer.blockTime) <= minedBefore;
+    const counts = (open || minedInTime) && transfer.token === options.token;
     inFlight += 1;
     try {
-      await steps.creditTokenTransfer({ transfer, tenantId: options.tenantId });
+      // A counted transfer is reserved for this payment as it is credited: no other payment from the balance can take it.
+      await steps.creditTokenTransfer({ transfer, tenantId: options.tenantId, ...(counts ? { reserveFor: options.prePayId } : {}) });
       if (counts) {
         counted = counted.plus(amount);
         countedTransfers += 1;
@@ -122,6 +128,11 @@ export function createTransferInbox(options: {
     receive,
     closePayment: () => {
       open = false;
+      minedBefore = null;
+    },
+    acceptMinedBefore: (deadline) => {
+      open = false;
+      minedBefore = deadline;
     },
     isPaymentOpen: () => open,
     counted: () => counted,
@@ -149,11 +160,20 @@ export async function awaitTokenPayment(input: {
   usd: Dec;
   /** epoch ms, workflow time */
   deadline: number;
+  /** how long after the deadline a transfer mined before it may still arrive and count */
+  confirmationGraceMs: number;
   inbox: TransferInbox;
   canceled: () => boolean;
 }): Promise<TokenPaymentOutcome> {
   const { inbox, amount } = input;
   if (input.deadline > Date.now()) await condition(() => inbox.counted().gte(amount) || input.canceled(), input.deadline - Date.now());
+  // Underpaid at the deadline: a transfer mined before it may still be on its way to the confirmation depth.
+  // For a while it counts; anything mined after the deadline does not (histories recorded before skip this).
+  if (inbox.counted().lt(amount) && !input.canceled() && input.confirmationGraceMs > 0 && patched('count-transfers-mined-before-deadline')) {
+    inbox.acceptMinedBefore(input.deadline);
+    const graceEnd = input.deadline + input.confirmationGraceMs;
+    if (graceEnd > Date.now()) await condition(() => inbox.counted().gte(amount) || input.canceled(), graceEnd - Date.now());
+  }
   inbox.closePayment();
   // A transfer signalled before the window closed counts even when its credit finishes after.
   await condition(() => inbox.idle());

@@ -425,6 +425,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       amount,
       usd: new Dec(paidUsd),
       deadline: new Date(terms.deadline).getTime(),
+      confirmationGraceMs: timings.tokenConfirmationGraceMs,
       inbox,
       canceled: () => cancelRequest !== undefined,
     });

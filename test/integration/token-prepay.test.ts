@@ -52,6 +52,8 @@ beforeAll(async () => {
     WATCHER_SIGNING_SECRET: SECRET,
     WATCHER_START_BLOCK: '0',
     QUOTE_TTL_SECONDS: String(QUOTE_TTL_SECONDS),
+    // a transfer mined before the deadline may count for 2 s after it (anvil confirms at once)
+    PREPAY_TOKEN_CONFIRMATION_GRACE_SECONDS: '2',
   });
   operator = client(stack.url, stack.operatorKey);
   watcherKey = expectStatus(await operator('POST', '/operator/v1/api_keys', { body: { scope: 'watcher' } }), 201).body.api_key;

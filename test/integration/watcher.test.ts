@@ -18,7 +18,7 @@ import { creditTransferWorkflowId, type TokenTransferSignal } from '../../src/do
 import { createLogger } from '../../src/logger.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
 import { createScanner, type Scanner } from '../../src/watcher/scanner.ts';
-import type { PublicClient } from 'viem';
+import { createPublicClient, http, type PublicClient } from 'viem';
 import { startAnvil, type TestChain } from '../helpers/anvil.ts';
 import { client } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
@@ -251,6 +251,8 @@ describe('the chain watcher', () => {
         from: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
         to: deposit.address,
         blockNumber: paid.blockNumber,
+        // the block's own timestamp: a transfer mined before a payment deadline counts even when confirmed after it
+        blockTime: await blockTimeOf(paid.blockNumber),
       } satisfies TokenTransferSignal,
     ]);
 
@@ -338,4 +340,9 @@ async function waitFor(check: () => Promise<boolean>, what: string, output: () =
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`timed out waiting for ${what}; watcher output:\n${output()}`);
+}
+
+async function blockTimeOf(blockNumber: number): Promise<string> {
+  const block = await createPublicClient({ transport: http(chain.url) }).getBlock({ blockNumber: BigInt(blockNumber) });
+  return new Date(Number(block.timestamp) * 1000).toISOString();
 }

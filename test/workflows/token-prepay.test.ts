@@ -175,6 +175,59 @@ describe('a USDT prepay', () => {
   }, 60_000);
 });
 
+describe('two prepays of one team', () => {
+  it("a renewal from the balance never takes tokens that arrived toward another prepay's first payment", async () => {
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    // B: paid, bound, renewing from the balance at the end of its month.
+    const renewing = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    await send(renewing.workflowId, transferOf('USDT_ERC20', '10'));
+    await statusWhen(renewing.workflowId, (view) => view.status === 'awaiting_binding');
+    const end = new Date((await bind(renewing.workflowId, 'USDT_ERC20', appOn(clusterId, 1000), '10')).periodEnd!).getTime();
+    // A: 20 USDT due over 40 days; half of it arrives before B's renewal.
+    const paying = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 2000, period: 1, autoRenewal: false, paymentWindowMs: 40 * DAY });
+    expect(paying.amount).toBe('20');
+    await send(paying.workflowId, transferOf('USDT_ERC20', '10'));
+    await statusWhen(paying.workflowId, (view) => view.tokenPayment?.received === '10');
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('10');
+
+    // B's renewal finds 10 USDT on the balance, all of them A's: it waits past due instead of taking them.
+    await advanceTo(end + HOUR);
+    expect(await statusWhen(renewing.workflowId, (view) => view.status === 'past_due')).toMatchObject({ cycle: 1, failureCode: 'insufficient_balance' });
+
+    // A's second half arrives: A is paid in full, from its own transfers.
+    await send(paying.workflowId, transferOf('USDT_ERC20', '10'));
+    expect(await statusWhen(paying.workflowId, (view) => view.status === 'awaiting_binding')).toMatchObject({ tokenPayment: { received: '20', transfers: 2 } });
+    expect(await moneyOf(harness.orm, paying.prePayId).ledger()).toEqual({ deferred_revenue: '20', tenant_balance: '-20' });
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
+    expect((await statusOf(renewing.workflowId)).status).toBe('past_due');
+    expect(await replay(paying.workflowId, 'token-payment-reserved')).toBe(1);
+  }, 90_000);
+});
+
+describe('a transfer mined before the deadline', () => {
+  it('counts when it reaches the confirmation depth after the deadline; one mined after it does not', async () => {
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: false, paymentWindowMs: WINDOW });
+    await send(prepay.workflowId, transferOf('USDT_ERC20', '4'));
+    await statusWhen(prepay.workflowId, (view) => view.tokenPayment?.received === '4');
+    await advanceTo(prepay.deadline + 60_000); // the window closed a minute ago; the confirmation grace runs
+
+    const minedLate = { ...transferOf('USDT_ERC20', '6'), blockTime: new Date(prepay.deadline + 1_000).toISOString() };
+    await send(prepay.workflowId, minedLate);
+    await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'transfer.credited'));
+    expect((await statusOf(prepay.workflowId)).status).toBe('awaiting_payment');
+    const minedInTime = { ...transferOf('USDT_ERC20', '6'), blockTime: new Date(prepay.deadline - 5_000).toISOString() };
+    await send(prepay.workflowId, minedInTime);
+    const paid = await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
+    expect(paid.tokenPayment).toMatchObject({ received: '10', transfers: 2 });
+    expect(await moneyOf(harness.orm, prepay.prePayId).ledger()).toEqual({ deferred_revenue: '10', tenant_balance: '-10' });
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('6'); // the late-mined transfer is the team's
+    expect(await replay(prepay.workflowId, 'token-mined-before-deadline')).toBe(1);
+  }, 90_000);
+});
+
 describe('an ANKR prepay', () => {
   it('overpaid by one wei keeps that wei on the balance; its renewal at a new rate waits past due for a deposit and renews when it arrives', async () => {
     await setTokenRate(harness.orm, 'ANKR_ERC20', '0.05');

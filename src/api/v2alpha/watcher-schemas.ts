@@ -25,6 +25,8 @@ export const ReportTransferBody = z
     // token units, not wei: "1.000001" USDT; at most the token's decimals (checked below)
     amount: decimalString({ maxDecimals: 18, maxIntegerDigits: 30, positive: true }),
     confirmations: nonNegativeInteger('(blocks on top of and including the transfer block)'),
+    // optional: the block's timestamp in Unix seconds; a transfer mined before a payment's deadline counts toward it
+    block_timestamp: nonNegativeInteger('(the block timestamp, Unix seconds)').optional(),
   })
   .superRefine((body, ctx) => {
     // zod runs this refinement even when a field already failed: only a parsed amount and token are checked.

@@ -53,6 +53,7 @@ export function watcherRouter(deps: WatcherRouteDeps): Router {
         blockNumber: body.block_number,
         blockHash: body.block_hash,
         confirmations: body.confirmations,
+        ...(body.block_timestamp !== undefined ? { blockTime: new Date(body.block_timestamp * 1000) } : {}),
       },
       { atDepth: body.confirmations >= requiredConfirmations(chain), source: 'route' },
     );

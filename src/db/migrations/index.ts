@@ -6,6 +6,7 @@ import { Migration0005Subscriptions } from './0005-subscriptions.ts';
 import { Migration0006Chain } from './0006-chain.ts';
 import { Migration0007TokenPrepays } from './0007-token-prepays.ts';
 import { Migration0009IdempotencyGenerations } from './0009-idempotency-generations.ts';
+import { Migration0011TokenPaymentReservations } from './0011-token-payment-reservations.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -17,4 +18,5 @@ export const migrationsList = [
   { name: '0006-chain', class: Migration0006Chain },
   { name: '0007-token-prepays', class: Migration0007TokenPrepays },
   { name: '0009-idempotency-generations', class: Migration0009IdempotencyGenerations },
+  { name: '0011-token-payment-reservations', class: Migration0011TokenPaymentReservations },
 ];
