@@ -11,7 +11,7 @@ import { getAddress } from 'viem';
 import { Quote, Tenant } from '../../db/entities/index.ts';
 import { findTenantCard } from '../../db/repositories/cards.ts';
 import { findCluster, priceBookOf } from '../../db/repositories/catalog.ts';
-import { allocateCardPrepay, findIdempotentPrepay, findPrepay, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
+import { allocateCardPrepay, findIdempotentPrepay, findPrepay, findPrepayPayment, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, invalid, notFound, type ErrorType } from '../../domain/errors.ts';
 import { Dec, toCanonicalString } from '../../domain/money.ts';
@@ -262,14 +262,25 @@ async function assertMatchingQuote(em: EntityManager, teamId: string, quoteId: s
   }
 }
 
-/** The charge outcome of a prepay whose workflow already closed (known from the read model). */
+/**
+ * The charge outcome of a prepay whose workflow already closed, from what PostgreSQL recorded: paid only when
+ * its first cycle's payment is booked. A closed workflow that booked nothing for this row (a prepay id that
+ * names another installation's or tenant's old workflow, or a workflow terminated before it charged) is no
+ * success: 409 for an operator, never "success" for money that was not taken.
+ */
 async function closedOutcome(em: EntityManager, prePayId: number): Promise<PaymentOutcome> {
-  const prepay = await findPrepay(em.fork(), prePayId);
+  const fork = em.fork();
+  const payment = await findPrepayPayment(fork, prePayId, 1);
+  if (payment) return { status: 'paid', prePayId, chargeId: payment.gatewayChargeId ?? '' };
+  const prepay = await findPrepay(fork, prePayId);
   if (prepay?.status === 'payment_failed') {
     const declineCode = prepay.failureCode ?? 'card_declined';
     return { status: 'declined', prePayId, declineCode, message: `the charge was declined (${declineCode})` };
   }
-  return { status: 'paid', prePayId, chargeId: '' };
+  throw new AppError('conflict', `The workflow of prepay ${prePayId} closed without recording its payment; nothing is known to be charged. An operator must review it.`, {
+    field: 'pre_pay_id',
+    details: { pre_pay_id: prePayId, status: prepay?.status ?? null },
+  });
 }
 
 async function rejectionToAppError(em: EntityManager, prePayId: number, error: unknown): Promise<unknown> {
