@@ -59,6 +59,12 @@ export const configSchema = z
   WATCHER_POLL_SECONDS: z.coerce.number().positive().max(3600).default(12),
   /** Where the watcher starts when it has no cursor yet; default: the current confirmed head. */
   WATCHER_START_BLOCK: z.coerce.number().int().min(0).optional(),
+  /** `on`: the worker creates (or updates) the `reconcile` Temporal Schedule at start-up (decision 0080). */
+  RECONCILE_SCHEDULE: z.enum(['on', 'off']).default('on'),
+  /** Seconds between two runs of the reconciliation schedule. */
+  RECONCILE_INTERVAL_SECONDS: positiveInt(300),
+  /** A prepay or subscription row this old without its workflow is repaired; a signalled transfer this old is checked. */
+  RECONCILE_GRACE_SECONDS: positiveInt(600),
 })
   .refine((config) => config.CARD_GATEWAY !== 'stripe' || config.STRIPE_API_KEY !== undefined, {
     message: 'is required when CARD_GATEWAY=stripe',

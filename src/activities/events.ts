@@ -18,6 +18,12 @@ export const EVENT_TYPES = [
   'subscription.canceled',
   'balance.low',
   'transfer.credited',
+  // the reconciliation's repairs (decision 0080)
+  'reconcile.prepay_abandoned',
+  'reconcile.prepay_started',
+  'reconcile.subscription_started',
+  'reconcile.workflow_closed',
+  'reconcile.transfer_credited',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

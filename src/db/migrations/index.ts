@@ -7,6 +7,7 @@ import { Migration0006Chain } from './0006-chain.ts';
 import { Migration0007TokenPrepays } from './0007-token-prepays.ts';
 import { Migration0009IdempotencyGenerations } from './0009-idempotency-generations.ts';
 import { Migration0011TokenPaymentReservations } from './0011-token-payment-reservations.ts';
+import { Migration0012Reconciliation } from './0012-reconciliation.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -19,4 +20,5 @@ export const migrationsList = [
   { name: '0007-token-prepays', class: Migration0007TokenPrepays },
   { name: '0009-idempotency-generations', class: Migration0009IdempotencyGenerations },
   { name: '0011-token-payment-reservations', class: Migration0011TokenPaymentReservations },
+  { name: '0012-reconciliation', class: Migration0012Reconciliation },
 ];
