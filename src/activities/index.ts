@@ -7,6 +7,7 @@ import { createDiagnosticsActivities } from './diagnostics.ts';
 import { createPaymentActivities } from './payments.ts';
 import { createEventActivities } from './events.ts';
 import { createPrepayActivities } from './prepay.ts';
+import { createReconcileActivities } from './reconcile.ts';
 import { createSubscriptionActivities } from './subscriptions.ts';
 import { createTokenPrepayActivities } from './token-prepay.ts';
 import { createTokenTransferActivities } from './token-transfers.ts';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPrepayActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createTokenTransferActivities(deps),
+    ...createReconcileActivities(deps),
     ...createTokenPrepayActivities({ ...deps, priceFeed: deps.priceFeed ?? staticPriceFeed }),
   };
 }

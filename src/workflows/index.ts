@@ -8,3 +8,6 @@ export { prepayWorkflow } from './prepay.ts';
 export { subscriptionWorkflow } from './subscription.ts';
 export { creditTransferWorkflow } from './credit-transfer.ts';
 export type { CreditTransferInput, CreditTransferReason, CreditTransferResult } from './credit-transfer.ts';
+export { reconcileWorkflow } from './reconcile.ts';
+export type { ReconcileInput, ReconcileResult } from './reconcile.ts';
+export { abandonedPrepayWorkflow } from './abandoned-prepay.ts';

@@ -1,0 +1,433 @@
+/**
+ * The reconciliation's reads and repairs (decision 0080), run by ReconcileWorkflow. Each repair re-reads
+ * its row and describes the workflow it concerns before it acts, acts through the same idempotent paths
+ * as the API and the watcher (the same workflow ids and reuse policies, the same credit workflow), and
+ * records a `reconcile.*` event keyed by the row and the repair, so a repeated or concurrent run repeats
+ * nothing. The Temporal client and task queue are the worker's (`Context.current()`).
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { getAddress } from 'viem';
+import { transferMovementId } from '../chain/identity.ts';
+import type { Orm } from '../db/orm.ts';
+import { findSubscription } from '../db/repositories/subscriptions.ts';
+import type { Clock } from '../domain/clock.ts';
+import { Dec, type Currency, type TokenCurrency } from '../domain/money.ts';
+import { prepayWorkflowId, type PrepayTimings } from '../domain/prepay.ts';
+import { creditTransferWorkflowId, TOKEN_TRANSFER_SIGNAL, type TokenTransferSignal } from '../domain/token-transfer.ts';
+import { startTokenPrepay } from '../temporal/prepays.ts';
+import { ensureSubscriptionWorkflow } from '../temporal/subscriptions.ts';
+import type { AbandonedPrepayInput } from '../workflows/abandoned-prepay.ts';
+import type { CreditTransferInput } from '../workflows/credit-transfer.ts';
+import { prepaySearchAttributes } from '../workflows/prepay-messages.ts';
+import { createEventActivities, type EventType } from './events.ts';
+
+export interface ReconcileInput {
+  /** a row this old without its workflow is repaired (default 600 s) */
+  graceSeconds?: number;
+  /** only this tenant's rows (an operator's targeted run, and the tests) */
+  tenantId?: string;
+  /** at most this many rows of each kind per run; the rest waits for the next run (default 200) */
+  limit?: number;
+  /** the timings the API gives new prepays, for the token prepays the reconciler starts */
+  prepayTimings?: Partial<PrepayTimings>;
+}
+
+export interface ReconcileCandidates {
+  prepays: number[];
+  subscriptions: string[];
+  transfers: string[];
+}
+
+export type RepairAction = 'none' | 'prepay_abandoned' | 'prepay_started' | 'subscription_started' | 'workflow_closed' | 'transfer_credited';
+
+export interface RepairOutcome {
+  action: RepairAction;
+  /** `prepay-12`, `subscription-sub_…`, `chain-transfer-7` */
+  item: string;
+  workflowId?: string;
+  /** the workflow's close status, for `workflow_closed` */
+  closeStatus?: string;
+  eventId?: string;
+  /** why nothing was done, for `none` */
+  detail?: string;
+}
+
+export interface ReconcileResult {
+  checked: number;
+  repairs: RepairOutcome[];
+  errors: { item: string; message: string }[];
+}
+
+const DEFAULT_GRACE_SECONDS = 600;
+const DEFAULT_LIMIT = 200;
+const LIVE_PREPAY_STATUSES = ['awaiting_payment', 'awaiting_binding', 'active', 'renewing', 'past_due'];
+const ABANDONED = 'abandoned';
+/** Tenant ids are identifiers; anything else is not put into a visibility query. */
+const SAFE_TENANT = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+type Described = { found: false } | { found: true; running: boolean; status: string; type: string; memo: Record<string, unknown> | undefined; closeTime: Date | undefined };
+
+async function describe(client: Client, workflowId: string): Promise<Described> {
+  let description: WorkflowExecutionDescription;
+  try {
+    description = await client.workflow.getHandle(workflowId).describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return { found: false };
+    throw error;
+  }
+  return {
+    found: true,
+    running: description.status.name === 'RUNNING',
+    status: description.status.name,
+    type: description.type,
+    memo: description.memo,
+    closeTime: description.closeTime,
+  };
+}
+
+/** Workflow ids that visibility lists as running for the query; only a hint (every repair describes first). */
+async function runningWorkflowIds(client: Client, query: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const execution of client.workflow.list({ query })) ids.add(execution.workflowId);
+  return ids;
+}
+
+interface PrepayRow {
+  id: string;
+  tenant_id: string;
+  payment_type: Currency;
+  status: string;
+  period: number;
+  auto_renewal: boolean;
+  amount: string;
+  usd: string;
+  payment_deadline: Date | string | null;
+  created_at: Date | string;
+  workflow_closed_status: string | null;
+  deposit_address: string | null;
+  deposit_token: TokenCurrency | null;
+  paid_cycles: number;
+}
+
+interface TransferRow {
+  id: string;
+  chain_id: string;
+  tx_hash: string;
+  log_index: number;
+  token: TokenCurrency;
+  from_address: string;
+  to_address: string;
+  amount: string;
+  block_number: string;
+  status: string;
+  tenant_id: string | null;
+  pre_pay_id: string | null;
+  movement_id: string | null;
+  updated_at: Date | string;
+}
+
+const toDate = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
+
+function signalOf(row: TransferRow): TokenTransferSignal {
+  return {
+    chainId: Number(row.chain_id),
+    txHash: row.tx_hash,
+    logIndex: row.log_index,
+    token: row.token,
+    amount: new Dec(row.amount).toFixed(),
+    from: row.from_address,
+    to: row.to_address,
+    blockNumber: Number(row.block_number),
+  };
+}
+
+const TRANSFER_COLUMNS = `id::text as id, chain_id::text as chain_id, tx_hash, log_index, token, from_address, to_address, amount::text as amount,
+  block_number::text as block_number, status, tenant_id, pre_pay_id::text as pre_pay_id, movement_id, updated_at`;
+
+export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
+  const { recordEvent } = createEventActivities(deps);
+  const graceCutoff = (input: ReconcileInput): Date => new Date(deps.clock.now().getTime() - (input.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000);
+  const event = async (key: string, tenantId: string | null, type: EventType, data: Record<string, unknown>): Promise<string> =>
+    (await recordEvent({ key: `reconcile-${key}`, tenantId, type, data })).eventId;
+
+  async function loadPrepay(prePayId: number): Promise<PrepayRow | null> {
+    const [row] = await deps.orm.em.fork().execute<PrepayRow[]>(
+      `select p.id::text as id, p.tenant_id, p.payment_type, p.status, p.period, p.auto_renewal, p.amount::text as amount, p.usd::text as usd,
+              p.payment_deadline, p.created_at, p.workflow_closed_status, d.address as deposit_address, d.token as deposit_token,
+              (select count(*)::int from prepay_payments pp where pp.prepay_id = p.id) as paid_cycles
+         from prepays p left join deposit_addresses d on d.pre_pay_id = p.id where p.id = ?`,
+      [prePayId],
+    );
+    return row ?? null;
+  }
+
+  /**
+   * Records that the workflow of a live row closed: the event first, then the flag (a crash in between
+   * leaves the row unflagged, and the next run records the same event again, which is a no-op).
+   */
+  async function flagPrepay(row: PrepayRow, closeStatus: string, closedAt: Date | undefined): Promise<RepairOutcome> {
+    const prePayId = Number(row.id);
+    const item = `prepay-${prePayId}`;
+    const workflowId = prepayWorkflowId(prePayId);
+    const now = deps.clock.now();
+    const eventId = await event(`${item}-workflow-closed`, row.tenant_id, 'reconcile.workflow_closed', {
+      pre_pay_id: prePayId,
+      workflow_id: workflowId,
+      close_status: closeStatus,
+      row_status: row.status,
+      closed_at: (closedAt ?? now).toISOString(),
+    });
+    await deps.orm.em.fork().execute(
+      `update prepays set workflow_closed_status = ?, workflow_closed_at = ?, updated_at = ? where id = ? and workflow_closed_status is null`,
+      [closeStatus, closedAt ?? now, now, prePayId],
+    );
+    return { action: 'workflow_closed', item, workflowId, closeStatus, eventId };
+  }
+
+  /**
+   * Closes a prepay that never had a workflow: first the id is taken by the tombstone workflow, so nothing
+   * can start (and charge) it afterwards, then the row says `payment_failed` / `abandoned`.
+   */
+  async function abandonPrepay(client: Client, taskQueue: string, row: PrepayRow): Promise<RepairOutcome> {
+    const prePayId = Number(row.id);
+    const workflowId = prepayWorkflowId(prePayId);
+    const item = `prepay-${prePayId}`;
+    try {
+      await client.workflow.start<(input: AbandonedPrepayInput) => Promise<AbandonedPrepayInput>>('abandonedPrepayWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [{ prePayId, tenantId: row.tenant_id, reason: ABANDONED }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: prepaySearchAttributes.teamId, value: row.tenant_id },
+          { key: prepaySearchAttributes.prePayId, value: prePayId },
+          { key: prepaySearchAttributes.paymentType, value: row.payment_type },
+          { key: prepaySearchAttributes.status, value: 'payment_failed' },
+        ],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      // Someone took the id first: the API's late start (then this prepay is alive), or our own earlier attempt.
+      const now = await describe(client, workflowId);
+      if (!now.found || now.type !== 'abandonedPrepayWorkflow') return { action: 'none', item, workflowId, detail: 'its workflow started meanwhile' };
+    }
+    return finishAbandon(row);
+  }
+
+  async function finishAbandon(row: PrepayRow): Promise<RepairOutcome> {
+    const prePayId = Number(row.id);
+    // The event first: a crash before the row is written leaves it awaiting_payment, and the next run finishes.
+    const eventId = await event(`prepay-${prePayId}-abandoned`, row.tenant_id, 'reconcile.prepay_abandoned', {
+      pre_pay_id: prePayId,
+      payment_type: row.payment_type,
+      status: 'payment_failed',
+      failure_code: ABANDONED,
+      reason: row.payment_type === 'USD' ? 'workflow_never_started' : 'deposit_address_never_issued',
+      created_at: toDate(row.created_at).toISOString(),
+    });
+    await deps.orm.em.fork().execute(
+      `update prepays set status = 'payment_failed', failure_code = ?, updated_at = ?
+        where id = ? and status = 'awaiting_payment' and not exists (select 1 from prepay_payments pp where pp.prepay_id = prepays.id)`,
+      [ABANDONED, deps.clock.now(), prePayId],
+    );
+    return { action: 'prepay_abandoned', item: `prepay-${prePayId}`, workflowId: prepayWorkflowId(prePayId), eventId };
+  }
+
+  /**
+   * Starts a token prepay's workflow from its row, then hands it every transfer already delivered to its
+   * deposit address (each was credited to the team's balance while the workflow did not run; crediting
+   * is idempotent by the transfer, so the workflow only counts them toward the payment, before the deadline).
+   */
+  async function startTokenPrepayOf(client: Client, taskQueue: string, row: PrepayRow, input: ReconcileInput): Promise<RepairOutcome> {
+    const prePayId = Number(row.id);
+    const workflowId = prepayWorkflowId(prePayId);
+    const token = row.payment_type as TokenCurrency;
+    const deadline = row.payment_deadline === null ? deps.clock.now() : toDate(row.payment_deadline);
+    try {
+      await startTokenPrepay(client, taskQueue, {
+        prePayId,
+        tenantId: row.tenant_id,
+        paymentType: token,
+        cardId: null,
+        period: row.period,
+        autoRenewal: row.auto_renewal,
+        amount: new Dec(row.amount).toFixed(),
+        usd: new Dec(row.usd).toFixed(),
+        tokenPayment: { depositAddress: getAddress(row.deposit_address!), deadline: deadline.toISOString() },
+        timings: input.prepayTimings ?? {},
+      });
+    } catch (error) {
+      // Closed already (it ran meanwhile and ended): nothing to start.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      return { action: 'none', item: `prepay-${prePayId}`, workflowId, detail: 'its workflow ran meanwhile' };
+    }
+    const earlier = await deps.orm.em.fork().execute<TransferRow[]>(
+      `select ${TRANSFER_COLUMNS} from chain_transfers where pre_pay_id = ? and token = ? and status in ('signalled', 'credited') order by id`,
+      [prePayId, token],
+    );
+    const handle = client.workflow.getHandle(workflowId);
+    for (const transfer of earlier) await handle.signal(TOKEN_TRANSFER_SIGNAL, signalOf(transfer));
+    const eventId = await event(`prepay-${prePayId}-started`, row.tenant_id, 'reconcile.prepay_started', {
+      pre_pay_id: prePayId,
+      payment_type: token,
+      workflow_id: workflowId,
+      deposit_address: row.deposit_address,
+      payment_deadline: deadline.toISOString(),
+      transfers_resent: earlier.length,
+      created_at: toDate(row.created_at).toISOString(),
+    });
+    return { action: 'prepay_started', item: `prepay-${prePayId}`, workflowId, eventId };
+  }
+
+  return {
+    /** Rows that may need a repair: live rows whose workflow visibility does not list as running, and stale signalled transfers. */
+    async findReconcileCandidates(input: ReconcileInput): Promise<ReconcileCandidates> {
+      const client = Context.current().client;
+      const limit = input.limit ?? DEFAULT_LIMIT;
+      const tenantId = input.tenantId ?? null;
+      if (tenantId !== null && !SAFE_TENANT.test(tenantId)) throw new Error(`tenantId ${JSON.stringify(tenantId)} is not an identifier`);
+      const em = deps.orm.em.fork();
+
+      const runningPrepays = await runningWorkflowIds(
+        client,
+        `WorkflowType = 'prepayWorkflow' AND ExecutionStatus = 'Running'${tenantId ? ` AND TeamId = '${tenantId}'` : ''}`,
+      );
+      const prepayRows = await em.execute<{ id: string }[]>(
+        `select id::text as id from prepays where status in (${LIVE_PREPAY_STATUSES.map(() => '?').join(', ')}) and workflow_closed_status is null
+            and (?::text is null or tenant_id = ?) order by id`,
+        [...LIVE_PREPAY_STATUSES, tenantId, tenantId],
+      );
+      const prepays = prepayRows.map((row) => Number(row.id)).filter((id) => !runningPrepays.has(prepayWorkflowId(id))).slice(0, limit);
+
+      const runningSubscriptions = await runningWorkflowIds(
+        client,
+        `WorkflowType = 'subscriptionWorkflow' AND ExecutionStatus = 'Running'${tenantId ? ` AND TenantId = '${tenantId}'` : ''}`,
+      );
+      const subscriptionRows = await em.execute<{ id: string; workflow_id: string }[]>(
+        `select id, workflow_id from subscriptions where status <> 'canceled' and workflow_closed_status is null and (?::text is null or tenant_id = ?) order by created_at, id`,
+        [tenantId, tenantId],
+      );
+      const subscriptions = subscriptionRows.filter((row) => !runningSubscriptions.has(row.workflow_id)).map((row) => row.id).slice(0, limit);
+
+      const transferRows = await em.execute<{ id: string; pre_pay_id: string }[]>(
+        `select id::text as id, pre_pay_id::text as pre_pay_id from chain_transfers
+          where status = 'signalled' and movement_id is null and pre_pay_id is not null and updated_at < ? and (?::text is null or tenant_id = ?) order by id`,
+        [graceCutoff(input), tenantId, tenantId],
+      );
+      const transfers = transferRows.filter((row) => !runningPrepays.has(prepayWorkflowId(Number(row.pre_pay_id)))).map((row) => row.id).slice(0, limit);
+      return { prepays, subscriptions, transfers };
+    },
+
+    /** One live prepay: abandon or start it when it never had a workflow, flag it when its workflow closed. */
+    async reconcilePrepay(input: ReconcileInput & { prePayId: number }): Promise<RepairOutcome> {
+      const { client, info } = Context.current();
+      const item = `prepay-${input.prePayId}`;
+      const row = await loadPrepay(input.prePayId);
+      if (!row || !LIVE_PREPAY_STATUSES.includes(row.status)) return { action: 'none', item, detail: 'not live' };
+      const workflowId = prepayWorkflowId(input.prePayId);
+      const workflow = await describe(client, workflowId);
+      if (workflow.found && workflow.running) return { action: 'none', item, workflowId, detail: 'running' };
+      if (workflow.found) {
+        // Our own tombstone from an attempt that stopped before the row was written: finish it.
+        if (workflow.type === 'abandonedPrepayWorkflow' && row.status === 'awaiting_payment') return finishAbandon(row);
+        if (row.workflow_closed_status !== null) return { action: 'none', item, workflowId, detail: 'already flagged' };
+        return flagPrepay(row, workflow.status, workflow.closeTime);
+      }
+      // No workflow. A paid, bound or renewing prepay had one: it is gone (retention), the row can only be flagged.
+      if (row.status !== 'awaiting_payment' || row.paid_cycles > 0) return row.workflow_closed_status === null ? flagPrepay(row, 'NOT_FOUND', undefined) : { action: 'none', item, detail: 'already flagged' };
+      if (toDate(row.created_at) > graceCutoff(input)) return { action: 'none', item, detail: 'within the grace period' };
+      // Never started. A card is never charged behind the customer's back; a token prepay whose deposit
+      // address was handed out may receive money, so its workflow must run; one without an address cannot.
+      if (row.payment_type !== 'USD' && row.deposit_address !== null && row.deposit_token === row.payment_type) return startTokenPrepayOf(client, info.taskQueue, row, input);
+      return abandonPrepay(client, info.taskQueue, row);
+    },
+
+    /** One live subscription: start its workflow when none runs for it, flag it when its own workflow closed. */
+    async reconcileSubscription(input: ReconcileInput & { subscriptionId: string }): Promise<RepairOutcome> {
+      const { client, info } = Context.current();
+      const item = `subscription-${input.subscriptionId}`;
+      const em = deps.orm.em.fork();
+      const subscription = await findSubscription(em, input.subscriptionId);
+      if (!subscription || subscription.status === 'canceled') return { action: 'none', item, detail: 'not live' };
+      const [flag] = await em.execute<{ workflow_closed_status: string | null }[]>('select workflow_closed_status from subscriptions where id = ?', [subscription.id]);
+      const workflowId = subscription.workflowId;
+      const workflow = await describe(client, workflowId);
+      const ours = workflow.found && workflow.memo?.subscriptionId === subscription.id;
+      if (workflow.found && workflow.running) return { action: 'none', item, workflowId, detail: ours ? 'running' : 'an earlier subscription of the plan is still closing' };
+      if (workflow.found && ours) {
+        if (flag?.workflow_closed_status) return { action: 'none', item, workflowId, detail: 'already flagged' };
+        const now = deps.clock.now();
+        const eventId = await event(`${item}-workflow-closed`, subscription.tenantId, 'reconcile.workflow_closed', {
+          subscription_id: subscription.id,
+          plan_id: subscription.planId,
+          workflow_id: workflowId,
+          close_status: workflow.status,
+          row_status: subscription.status,
+          closed_at: (workflow.closeTime ?? now).toISOString(),
+        });
+        await em.execute(
+          `update subscriptions set workflow_closed_status = ?, workflow_closed_at = ?, updated_at = ? where id = ? and status <> 'canceled' and workflow_closed_status is null`,
+          [workflow.status, workflow.closeTime ?? now, now, subscription.id],
+        );
+        return { action: 'workflow_closed', item, workflowId, closeStatus: workflow.status, eventId };
+      }
+      // No workflow for this subscription ever ran (none, or only an earlier subscription's, closed).
+      if (subscription.createdAt > graceCutoff(input)) return { action: 'none', item, workflowId, detail: 'within the grace period' };
+      await ensureSubscriptionWorkflow(client, info.taskQueue, subscription);
+      const eventId = await event(`${item}-started`, subscription.tenantId, 'reconcile.subscription_started', {
+        subscription_id: subscription.id,
+        plan_id: subscription.planId,
+        workflow_id: workflowId,
+        status: subscription.status,
+        period: subscription.period,
+        created_at: subscription.createdAt.toISOString(),
+      });
+      return { action: 'subscription_started', item, workflowId, eventId };
+    },
+
+    /** One transfer signalled to a prepay workflow that is no longer running and never credited it: credit it to the team's balance. */
+    async reconcileTransfer(input: ReconcileInput & { transferId: string }): Promise<RepairOutcome> {
+      const { client, info } = Context.current();
+      const item = `chain-transfer-${input.transferId}`;
+      const em = deps.orm.em.fork();
+      const [row] = await em.execute<TransferRow[]>(`select ${TRANSFER_COLUMNS} from chain_transfers where id = ?`, [input.transferId]);
+      if (!row || row.status !== 'signalled' || row.movement_id !== null || row.pre_pay_id === null || row.tenant_id === null) return { action: 'none', item, detail: 'not a signalled, uncredited transfer' };
+      if (toDate(row.updated_at) > graceCutoff(input)) return { action: 'none', item, detail: 'within the grace period' };
+      const prepay = await describe(client, prepayWorkflowId(Number(row.pre_pay_id)));
+      if (prepay.found && prepay.running) return { action: 'none', item, workflowId: prepayWorkflowId(Number(row.pre_pay_id)), detail: 'the prepay still runs and credits it' };
+      const transfer = signalOf(row);
+      const workflowId = creditTransferWorkflowId(transfer);
+      try {
+        await client.workflow.start<(input: CreditTransferInput) => Promise<unknown>>('creditTransferWorkflow', {
+          workflowId,
+          taskQueue: info.taskQueue,
+          args: [{ transfer, tenantId: row.tenant_id, prePayId: Number(row.pre_pay_id), reason: 'no_open_prepay' }],
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        });
+      } catch (error) {
+        // It ran to its end already: the credit exists.
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+      const movementId = transferMovementId(transfer);
+      const eventId = await event(`${item}-credited`, row.tenant_id, 'reconcile.transfer_credited', {
+        pre_pay_id: Number(row.pre_pay_id),
+        prepay_workflow: prepay.found ? prepay.status : 'NOT_FOUND',
+        workflow_id: workflowId,
+        trans_id: movementId,
+        chain_id: transfer.chainId,
+        tx_hash: transfer.txHash,
+        log_index: transfer.logIndex,
+        token: transfer.token,
+        amount: transfer.amount,
+      });
+      await em.execute(`update chain_transfers set status = 'credited', movement_id = coalesce(movement_id, ?), updated_at = ? where id = ? and status = 'signalled'`, [
+        movementId,
+        deps.clock.now(),
+        row.id,
+      ]);
+      return { action: 'transfer_credited', item, workflowId, eventId };
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * ReconcileWorkflow (decision 0080): what a crash can leave behind, found and repaired. Run by the
+ * Temporal Schedule `reconcile` (src/temporal/schedules.ts) every few minutes with overlap SKIP, or by
+ * hand (`temporal schedule trigger --schedule-id reconcile`). Deterministic: every read and repair is an
+ * activity (src/activities/reconcile.ts); each repair re-checks its row and the workflow it concerns, so
+ * a run repeated, overlapping or retried changes nothing twice.
+ *
+ * 1. prepays `awaiting_payment` without a workflow, older than the grace period: a card prepay (or a
+ *    token prepay that never handed out its deposit address) is closed `payment_failed` / `abandoned`
+ *    without charging; a token prepay whose address may receive money gets its workflow started;
+ * 2. live subscriptions without their workflow: the workflow is started (same id, idempotent);
+ * 3. prepays and subscriptions whose workflow closed (terminated, failed, timed out) while the row still
+ *    says live: flagged (`workflow_closed_status`) for an operator;
+ * 4. token transfers `signalled` to a prepay workflow that closed without crediting them: credited
+ *    through CreditTransferWorkflow.
+ *
+ * Every repair records a `reconcile.*` event. One item that cannot be repaired is counted in `errors`
+ * (its failure is in the history) and does not stop the others.
+ */
+import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { ReconcileInput, ReconcileResult, RepairOutcome } from '../activities/reconcile.ts';
+
+export type { ReconcileInput, ReconcileResult } from '../activities/reconcile.ts';
+
+const steps = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+
+export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<ReconcileResult> {
+  const candidates = await steps.findReconcileCandidates(input);
+  const result: ReconcileResult = { checked: 0, repairs: [], errors: [] };
+  const run = async (item: string, repair: () => Promise<RepairOutcome>): Promise<void> => {
+    result.checked += 1;
+    try {
+      const outcome = await repair();
+      if (outcome.action !== 'none') result.repairs.push(outcome);
+    } catch (error) {
+      if (!(error instanceof ActivityFailure)) throw error;
+      log.error('reconcile: could not repair', { item, error: error.cause?.message ?? error.message });
+      result.errors.push({ item, message: error.cause?.message ?? error.message });
+    }
+  };
+  for (const prePayId of candidates.prepays) {
+    await run(`prepay-${prePayId}`, () => steps.reconcilePrepay({ ...input, prePayId }));
+  }
+  for (const subscriptionId of candidates.subscriptions) {
+    await run(`subscription-${subscriptionId}`, () => steps.reconcileSubscription({ ...input, subscriptionId }));
+  }
+  for (const transferId of candidates.transfers) {
+    await run(`chain-transfer-${transferId}`, () => steps.reconcileTransfer({ ...input, transferId }));
+  }
+  return result;
+}
