@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
 import { loadConfig, type Config } from './config.ts';
@@ -13,6 +14,7 @@ import { createLogger } from './logger.ts';
 import type { CardGateway } from './gateway/card-gateway.ts';
 import { createCardGateway } from './gateway/index.ts';
 import { createPriceFeed } from './pricing/price-feed.ts';
+import { ensureReconcileSchedule } from './temporal/schedules.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
@@ -21,7 +23,8 @@ export interface WorkerDeps {
   config: Pick<
     Config,
     'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKFLOW_BUNDLE_PATH' | 'NODE_ENV' | 'SHUTDOWN_GRACE_SECONDS' | 'PRICE_FEED' | 'PRICE_FEED_URL' | 'PRICE_FEED_MAX_AGE_SECONDS'
-  >;
+  > &
+    Partial<Pick<Config, 'RECONCILE_SCHEDULE' | 'RECONCILE_INTERVAL_SECONDS' | 'RECONCILE_GRACE_SECONDS' | 'PREPAY_BINDING_TIMEOUT_SECONDS' | 'PREPAY_RENEWAL_NOTICE_SECONDS' | 'PREPAY_TOKEN_RENEWAL_GRACE_SECONDS' | 'PREPAY_TOKEN_CONFIRMATION_GRACE_SECONDS'>>;
   orm: Orm;
   gateway: CardGateway;
   clock?: Clock;
@@ -55,11 +58,30 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     shutdownGraceTime: `${deps.config.SHUTDOWN_GRACE_SECONDS}s`,
     ...workflowSource(deps.config),
   });
+  // The reconciliation schedule (decision 0080): made sure of by every worker, before it polls.
+  if (deps.config.RECONCILE_SCHEDULE === 'on') await ensureReconcileSchedule(new Client({ connection, namespace: deps.config.TEMPORAL_NAMESPACE }), reconcileSettings(deps.config));
   return {
     worker,
     close: async () => {
       if (ownConnection) await connection.close();
     },
+  };
+}
+
+/** The reconciliation's schedule from the configuration; prepays it starts get the API's timings. */
+function reconcileSettings(config: WorkerDeps['config']) {
+  const seconds = (value: number | undefined) => (value === undefined ? undefined : value * 1000);
+  const timings = {
+    bindingTimeoutMs: seconds(config.PREPAY_BINDING_TIMEOUT_SECONDS),
+    renewalNoticeMs: seconds(config.PREPAY_RENEWAL_NOTICE_SECONDS),
+    tokenRenewalGraceMs: seconds(config.PREPAY_TOKEN_RENEWAL_GRACE_SECONDS),
+    tokenConfirmationGraceMs: seconds(config.PREPAY_TOKEN_CONFIRMATION_GRACE_SECONDS),
+  };
+  return {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    intervalSeconds: config.RECONCILE_INTERVAL_SECONDS ?? 300,
+    graceSeconds: config.RECONCILE_GRACE_SECONDS ?? 600,
+    prepayTimings: Object.fromEntries(Object.entries(timings).filter(([, value]) => value !== undefined)),
   };
 }
 

@@ -41,6 +41,8 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     NODE_ENV: 'test',
+    // One test file (reconcile.test.ts) turns the schedule on; every other file's worker leaves it alone.
+    RECONCILE_SCHEDULE: 'off',
     ...overrides,
   });
   const orm = await initOrm(config.DATABASE_URL, { poolMax: 5 });
