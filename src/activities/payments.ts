@@ -10,7 +10,7 @@ import type { Clock } from '../domain/clock.ts';
 import { AppError } from '../domain/errors.ts';
 import { Dec, parseDecimal } from '../domain/money.ts';
 import { CardDeclinedError, GatewayRequestRefusedError, InvalidCardTokenError, type CardGateway } from '../gateway/card-gateway.ts';
-import { failMovement, recordGatewayRefund, reverseMovement, settleCredit } from '../ledger/movements.ts';
+import { failMovement, recordGatewayRefund, reverseMovement, settleCredit, undoMovementReversal } from '../ledger/movements.ts';
 
 export const FAILURE_TYPES = {
   cardDeclined: 'CardDeclined',
@@ -99,6 +99,11 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
         }
         throw error;
       }
+    },
+
+    /** The gateway refused the refund for good: the ledger's reversal is undone, the money is the tenant's again. */
+    async undoMovementReversal(input: { movementId: string; reason: string }): Promise<void> {
+      await undoMovementReversal(deps.orm.em.fork(), input.movementId, input.reason, deps.clock.now());
     },
 
     async recordGatewayRefund(input: { movementId: string; refundId: string }): Promise<void> {

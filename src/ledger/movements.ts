@@ -94,6 +94,10 @@ export async function reverseMovement(em: EntityManager, movementId: string, rea
     const movement = await tx.findOne(MoneyMovement, { id: movementId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!movement) throw new AppError('not_found', `Transaction ${movementId} was not found.`, { field: 'trans_id' });
     if (movement.status === 'refunded' && movement.refundLedgerTransactionId) return movement;
+    if (movement.status === 'finish' && movement.refundLedgerTransactionId) {
+      // A refund was booked and undone because the gateway refused it: its key is spent; an operator refunds by hand.
+      throw new AppError('conflict', `The card gateway refused the refund of transaction ${movementId}; an operator must return the money another way.`, { field: 'trans_id' });
+    }
     if (movement.status !== 'finish' || !movement.ledgerTransactionId) {
       throw new AppError('conflict', `Transaction ${movementId} is ${movement.status} and cannot be refunded.`, { field: 'trans_id' });
     }
@@ -109,6 +113,32 @@ export async function reverseMovement(em: EntityManager, movementId: string, rea
     movement.status = 'refunded';
     movement.refundLedgerTransactionId = transactionId;
     movement.refundReason = reason;
+    movement.updatedAt = now;
+    await tx.flush();
+    return movement;
+  });
+}
+
+/**
+ * Undoes the ledger side of a refund the card gateway refused for good (key `refund-{id}-undone`): the money
+ * goes back to the tenant's balance and the movement is `finish` again, with its refund transaction kept for
+ * the record. Repeating it is a no-op.
+ */
+export async function undoMovementReversal(em: EntityManager, movementId: string, reason: string, now: Date): Promise<MoneyMovement> {
+  return em.transactional(async (tx) => {
+    const movement = await tx.findOne(MoneyMovement, { id: movementId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!movement?.refundLedgerTransactionId) throw new Error(`movement ${movementId} has no refund to undo`);
+    if (movement.status === 'finish') return movement;
+    await recordTransaction(tx, {
+      idempotencyKey: `refund-${movement.id}-undone`,
+      tenantId: movement.tenantId,
+      kind: 'refund_undone',
+      description: `Refund of ${movement.id} undone: ${reason}`,
+      postings: await reversalPostings(tx, movement.refundLedgerTransactionId),
+      reversesId: movement.refundLedgerTransactionId,
+      metadata: { movement_id: movement.id, reason },
+    });
+    movement.status = 'finish';
     movement.updatedAt = now;
     await tx.flush();
     return movement;

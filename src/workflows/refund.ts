@@ -29,7 +29,16 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
     throw error;
   }
   if (reversed.paymentMethod !== 'card' || !reversed.chargeId) return { status: 'refunded', gatewayRefundId: null };
-  const { refundId } = await steps.refundCharge({ idempotencyKey: `refund-${input.transId}`, chargeId: reversed.chargeId, amount: reversed.amount });
+  let refundId: string;
+  try {
+    ({ refundId } = await steps.refundCharge({ idempotencyKey: `refund-${input.transId}`, chargeId: reversed.chargeId, amount: reversed.amount }));
+  } catch (error) {
+    // The gateway refuses this refund for good (e.g. the charge was refunded at the gateway already): the
+    // ledger's reversal is undone so the balance holds the money again, and the request is refused.
+    if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === 'GatewayRefundRefused')) throw error;
+    await steps.undoMovementReversal({ movementId: input.transId, reason: `the card gateway refused the refund: ${error.cause.message}` });
+    return { status: 'refused', errorType: 'gateway_refused', message: `The card gateway refused the refund (${error.cause.message}); nothing was refunded and the balance is as before.` };
+  }
   await steps.recordGatewayRefund({ movementId: input.transId, refundId });
   return { status: 'refunded', gatewayRefundId: refundId };
 }

@@ -78,3 +78,24 @@ describe('the smallest card charge', () => {
     await expect(charge).rejects.toMatchObject({ code: 'amount_too_small' });
   });
 });
+
+describe('a refund the gateway refuses', () => {
+  it('is refused with 409 and undone in the ledger: the balance holds the money again, the movement is finish, the ledger balances', async () => {
+    const tenant = await createTenant(stack);
+    await addCard(tenant, 'tok_visa');
+    const recharge = expectStatus(await tenant.call('POST', '/payment/v1/recharge', { rawBody: `{"amount":25,"namespace":"${tenant.id}"}` }), 200);
+    const transId = recharge.body.trans_id as string;
+    // Refunded at the gateway already (say from its dashboard): the gateway will refuse a second refund of the charge.
+    const [charge] = await sql<{ charge_id: string }>('select charge_id from sandbox_charges where idempotency_key = ?', [`recharge-${transId}`]);
+    const { createSandboxGateway } = await import('../../src/gateway/sandbox-gateway.ts');
+    await createSandboxGateway({ orm: stack.orm }).refund({ idempotencyKey: `dashboard-${transId}`, chargeId: charge!.charge_id, amount: new Dec('25') });
+
+    const refund = await operator('POST', `/payment/v1/amount/${transId}/refund`, { body: { reason: 'customer asked' } });
+    expectStatus(refund, 409);
+    expect(refund.body).toMatchObject({ error: { type: 'conflict', field: 'trans_id' } });
+    expect(refund.body.message).toMatch(/gateway refused the refund/);
+    expect(expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances`), 200).body.balances.USD).toBe('25');
+    expect(expectStatus(await tenant.call('GET', `/payment/v1/amount/${transId}?namespace=${tenant.id}`), 200).body.status).toBe('finish');
+    expect(expectStatus(await operator('GET', '/operator/v1/ledger/check'), 200).body).toMatchObject({ ok: true });
+  });
+});
