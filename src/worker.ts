@@ -46,7 +46,7 @@ export function workflowSource(config: WorkerDeps['config']): Pick<WorkerOptions
   return { workflowsPath: WORKFLOWS_PATH };
 }
 
-export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; close: () => Promise<void> }> {
+export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; close: () => Promise<void>; reconcileSchedule?: 'created' | 'updated' | 'unchanged' }> {
   const ownConnection = !deps.connection;
   const clock = deps.clock ?? systemClock;
   const connection = deps.connection ?? (await NativeConnection.connect({ address: deps.config.TEMPORAL_ADDRESS }));
@@ -59,9 +59,11 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     ...workflowSource(deps.config),
   });
   // The reconciliation schedule (decision 0080): made sure of by every worker, before it polls.
-  if (deps.config.RECONCILE_SCHEDULE === 'on') await ensureReconcileSchedule(new Client({ connection, namespace: deps.config.TEMPORAL_NAMESPACE }), reconcileSettings(deps.config));
+  const reconcileSchedule =
+    deps.config.RECONCILE_SCHEDULE === 'on' ? await ensureReconcileSchedule(new Client({ connection, namespace: deps.config.TEMPORAL_NAMESPACE }), reconcileSettings(deps.config)) : undefined;
   return {
     worker,
+    reconcileSchedule,
     close: async () => {
       if (ownConnection) await connection.close();
     },
@@ -90,8 +92,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, { process: 'worker' });
   const orm = await initOrm(config.DATABASE_URL);
   const gateway = createCardGateway(config, { orm });
-  const { worker, close } = await createWorker({ config, orm, gateway });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+  const { worker, close, reconcileSchedule } = await createWorker({ config, orm, gateway });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, reconcileSchedule: reconcileSchedule ?? 'off' }, 'worker started');
   // The SDK's runtime shuts every worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks drained.
   await worker.run();
   await close();
