@@ -181,6 +181,40 @@ describe('reconcileWorkflow', () => {
     expect(await reconcileEvents(tenant.id)).toEqual(events);
   }, 60_000);
 
+  it('a token prepay paid in full while its workflow did not run is paid once its workflow is started: the transfers are re-sent and counted, never credited twice', async () => {
+    const tenant = await createTenant(stack);
+    const prePayId = await insertPrepay(tenant.id, { paymentType: 'USDT_ERC20' });
+    const address = await insertDepositAddress(tenant.id, prePayId);
+    leftRunning.push(`prepay-${prePayId}`);
+    // What deliverTransfer does when the prepay's workflow does not exist: the credit workflow, then `credited`.
+    const transfer = { chainId: CHAIN_ID, txHash: `0x${randomBytes(32).toString('hex')}`, logIndex: 0, token: 'USDT_ERC20' as const, amount: '25', from: `0x${randomBytes(20).toString('hex')}`, to: address, blockNumber: 7 };
+    await temporal.client.workflow.execute('creditTransferWorkflow', {
+      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      workflowId: creditTransferWorkflowId(transfer),
+      args: [{ transfer, tenantId: tenant.id, prePayId, reason: 'no_open_prepay' }],
+    });
+    await sql(
+      `insert into chain_transfers (chain_id, tx_hash, log_index, token, from_address, to_address, amount, block_number, block_hash, confirmations, status, source, tenant_id, pre_pay_id, movement_id)
+       values (?, ?, 0, 'USDT_ERC20', ?, ?, 25, 7, ?, 12, 'credited', 'watcher', ?, ?, ?)`,
+      [CHAIN_ID, transfer.txHash, transfer.from, address, `0x${randomBytes(32).toString('hex')}`, tenant.id, prePayId, transferMovementId(transfer)],
+    );
+    expect((await tenantBalances(stack.orm.em.fork(), tenant.id)).USDT_ERC20.toFixed()).toBe('25');
+
+    const first = await reconcile(tenant.id);
+    expect(first.repairs).toEqual([expect.objectContaining({ action: 'prepay_started', item: `prepay-${prePayId}` })]);
+    const events = await reconcileEvents(tenant.id);
+    expect(events).toEqual([expect.objectContaining({ type: 'reconcile.prepay_started', data: expect.objectContaining({ transfers_resent: 1 }) })]);
+    for (let i = 0; i < 100 && (await prepayRow(prePayId)).status === 'awaiting_payment'; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await prepayRow(prePayId)).toMatchObject({ status: 'awaiting_binding' });
+    // Paid from the balance the transfer was credited to, once: nothing left over, nothing credited again.
+    expect((await tenantBalances(stack.orm.em.fork(), tenant.id)).USDT_ERC20.toFixed()).toBe('0');
+    expect(await sql('select 1 from money_movements where id = ?', [transferMovementId(transfer)])).toHaveLength(1);
+
+    const second = await reconcile(tenant.id);
+    expect(second).toMatchObject({ repairs: [], errors: [] });
+    expect(await reconcileEvents(tenant.id)).toEqual(events);
+  }, 60_000);
+
   it('starts the workflow of a subscription checked out without one (same id, idempotently)', async () => {
     const tenant = await createTenant(stack);
     const subscription = await insertSubscription(tenant.id);
