@@ -7,6 +7,8 @@
  * carrying its state, after which binding and cancel still answer as they should.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import proto from '@temporalio/proto';
 import { join } from 'node:path';
 import { findTemporalCli, PROJECT_ROOT, startDevServer, type DevServer } from '../../src/dev/temporal-dev-server.ts';
 import { prepayWorkflowId } from '../../src/domain/prepay.ts';
@@ -16,6 +18,9 @@ import { client } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { testRun } from '../helpers/test-run.ts';
+import { FIXTURES } from '../helpers/prepay-harness.ts';
+
+const HistoryProto = proto.temporal.api.history.v1.History;
 
 const SUGGEST_CONTINUE_AS_NEW_AFTER = 120;
 
@@ -71,6 +76,24 @@ async function runLengths(workflowId: string): Promise<number[]> {
   return lengths;
 }
 
+/**
+ * With PREPAY_RECORD_HISTORIES=1, writes the first `runs` runs of the workflow to the fixtures that
+ * test/workflows/prepay.test.ts replays after every later change of the workflow.
+ */
+async function recordHistories(workflowId: string, scenario: string, runs: number): Promise<void> {
+  if (process.env.PREPAY_RECORD_HISTORIES !== '1') return;
+  const chain = [];
+  let runId: string | undefined;
+  do {
+    const history = await temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+    chain.unshift(history);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+  } while (runId);
+  for (const [index, history] of chain.slice(0, runs).entries()) {
+    writeFileSync(join(FIXTURES, `prepay-${scenario}-run-${index + 1}.history.pb`), HistoryProto.encode(HistoryProto.fromObject(history)).finish());
+  }
+}
+
 async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   for (;;) {
     const value = await read();
@@ -112,6 +135,7 @@ it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep 
 
   const lengths = await eventually(() => runLengths(workflowId), (runs) => runs.length >= 3);
   expect(lengths.reduce((sum, length) => sum + length, 0)).toBeGreaterThan(1000); // the signals are all in some run
+  await recordHistories(workflowId, 'continue-as-new-mid-cycle', 2);
   for (const length of lengths) expect(length).toBeLessThan(1000);
 
   // The state went along: still cycle 1, bound to the same app, auto-renewal as last set, nothing earned yet.
