@@ -183,7 +183,7 @@ function assertSameCharge(row: ChargeRow, request: ChargeRequest, amount: string
   ].filter(Boolean);
   if (differences.length > 0) {
     throw new GatewayRequestRefusedError(
-      'idempotency_key_in_use',
+      'idempotency_key_reused',
       `Idempotency key ${JSON.stringify(request.idempotencyKey)} was already used for another charge ` +
         `(different ${differences.join(', ')}); a key names one charge and cannot be reused with other parameters.`,
     );
@@ -210,7 +210,7 @@ async function recordRefund(tx: EntityManager, request: RefundRequest, amount: s
   );
   if (earlier) {
     if (earlier.charge_id === request.chargeId && new Dec(earlier.amount).eq(new Dec(amount))) return earlier.refund_id;
-    throw new GatewayRequestRefusedError('idempotency_key_in_use', `Idempotency key ${JSON.stringify(request.idempotencyKey)} was already used for another refund; it cannot be reused with other parameters.`);
+    throw new GatewayRequestRefusedError('idempotency_key_reused', `Idempotency key ${JSON.stringify(request.idempotencyKey)} was already used for another refund; it cannot be reused with other parameters.`);
   }
 
   const [refunded] = await tx.execute<{ total: string }[]>('select coalesce(sum(amount), 0) as total from sandbox_refunds where charge_id = ?', [request.chargeId]);

@@ -165,13 +165,17 @@ export function translateStripeError(operation: Operation, error: unknown): unkn
     return new GatewayUnavailableError(`Stripe refused the API key (${error.type}): ${error.message}`, { cause: error });
   }
   if (error instanceof errors.StripeIdempotencyError) {
-    return new GatewayRequestRefusedError('idempotency_key_in_use', `Stripe refused the ${operation}: its idempotency key was already used with other parameters (${error.message}).`, { cause: error });
+    return new GatewayRequestRefusedError('idempotency_key_reused', `Stripe refused the ${operation}: its idempotency key was already used with other parameters (${error.message}).`, { cause: error });
   }
   if (error instanceof errors.StripeInvalidRequestError && operation === 'tokenise') {
     return new InvalidCardTokenError(`Stripe does not accept this card token: ${error.message}`);
   }
   if (error instanceof errors.StripeInvalidRequestError && operation === 'charge' && error.code === 'resource_missing' && (error.param ?? 'payment_method') === 'payment_method') {
     return new InvalidCardTokenError(`Stripe does not know this card (it may have been removed): ${error.message}`);
+  }
+  // Stripe's "retry later" answers: another request with this key is still running, a lock timed out.
+  if (error.statusCode === 409 || error.code === 'idempotency_key_in_use' || error.code === 'lock_timeout' || error.code === 'rate_limit') {
+    return new GatewayUnavailableError(`Stripe asks to retry the ${operation} (${error.type}${error.code ? ` ${error.code}` : ''}): ${error.message}`, { cause: error });
   }
   // An invalid request (amount too small, a detached card, a refund Stripe will not make) fails the same way every time.
   if (error instanceof errors.StripeInvalidRequestError) {

@@ -71,8 +71,6 @@ export async function bookPrepayPayment(em: EntityManager, input: PrepayPaymentI
  * payment that was booked already (a retry) passes: its key is written once.
  */
 async function assertUnreservedBalance(tx: EntityManager, input: PrepayPaymentInput): Promise<void> {
-  const [booked] = await tx.execute<{ id: string }[]>('select id from ledger_transactions where idempotency_key = ?', [prepayKeys.charge(input.prePayId, input.cycle)]);
-  if (booked) return;
   // Both accounts the payment writes, locked in id order as recordTransaction does (no deadlock with a refund).
   const balanceCode = accountCode(tenantBalance(input.tenantId, input.currency));
   const locked = await tx.execute<{ code: string; balance: string }[]>('select code, balance::text as balance from ledger_accounts where code in (?, ?) order by id for update', [
@@ -80,11 +78,14 @@ async function assertUnreservedBalance(tx: EntityManager, input: PrepayPaymentIn
     accountCode(platform('deferred_revenue', input.currency)),
   ]);
   const account = locked.find((row) => row.code === balanceCode);
+  // Checked under the lock: a concurrent attempt of this same payment that booked it first makes this one a replay.
+  const [booked] = await tx.execute<{ id: string }[]>('select id from ledger_transactions where idempotency_key = ?', [prepayKeys.charge(input.prePayId, input.cycle)]);
+  if (booked) return;
   const [reserved] = await tx.execute<{ total: string }[]>(
     `select coalesce(sum(least(r.total, p.amount)), 0)::text as total
        from (select prepay_id, sum(amount) as total from token_payment_reservations
               where tenant_id = ? and currency = ? and prepay_id <> ? group by prepay_id) r
-       join prepays p on p.id = r.prepay_id and p.status = 'awaiting_payment'`,
+       join prepays p on p.id = r.prepay_id and p.status = 'awaiting_payment' and p.workflow_closed_status is null`,
     [input.tenantId, input.currency, input.prePayId],
   );
   const available = new Dec(account?.balance ?? 0).minus(new Dec(reserved!.total));

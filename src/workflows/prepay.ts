@@ -390,7 +390,10 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   const end = periodEnd()!.getTime();
   const noticeAt = end - timings.renewalNoticeMs;
   let noticeSent = resumed?.noticeSent ?? false;
-  const longHistory = () => workflowInfo().continueAsNewSuggested;
+  // Decided once, before the wait: a run recorded before this change (patched() false on its replay) waits
+  // exactly as it did, whatever the server suggested in its history.
+  const mayResumeMidCycle = patched('continue-as-new-mid-cycle');
+  const longHistory = () => mayResumeMidCycle && workflowInfo().continueAsNewSuggested;
   for (let month = state.monthsRecognized + 1; month <= input.period; month += 1) {
     const due = boundary(month).getTime();
     for (;;) {
@@ -398,7 +401,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       if (wakeAt > Date.now() && !cancelRequest) await condition(() => cancelRequest !== undefined || longHistory(), wakeAt - Date.now());
       if (cancelRequest) return cancelDuringService(cancelRequest.reason);
       // Many updates and signals grew the history: the same cycle goes on in a new run (histories recorded before never get here).
-      if (longHistory() && Date.now() < wakeAt && patched('continue-as-new-mid-cycle')) return resumeInNewRun(noticeSent);
+      if (longHistory() && Date.now() < wakeAt) return resumeInNewRun(noticeSent);
       if (!noticeSent && Date.now() >= noticeAt) {
         noticeSent = true;
         await event('prepay.renewal_upcoming', 'renewal-upcoming', { auto_renewal: state.autoRenewal, period_end: new Date(end).toISOString() });

@@ -4,7 +4,7 @@
  * twice; the credit is idempotent by the movement id, so a worker dying between the two steps only
  * delays the credit.
  */
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 
 export interface RechargeInput {
@@ -59,9 +59,6 @@ export async function rechargeWorkflow(input: RechargeInput): Promise<RechargeRe
 
 /** The decline carried by a failed charge activity, if that is why it failed. */
 export function declineOf(error: unknown): { declineCode: string; message: string } | undefined {
-  if (error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'SCHEDULE_TO_CLOSE') {
-    return { declineCode: 'gateway_timeout', message: 'the card gateway did not answer in time' };
-  }
   // A permanent refusal by the gateway (amount too small, card detached, key conflict) ends the charge as a decline does.
   if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure) || !CHARGE_FAILURES.includes(error.cause.type ?? '')) return undefined;
   const details = (error.cause.details?.[0] ?? {}) as { declineCode?: string };

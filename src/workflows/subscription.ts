@@ -15,6 +15,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -169,8 +170,13 @@ export async function subscriptionWorkflow(input: SubscriptionInput): Promise<Su
     const end = periodWindow(anchor, input.billPeriod, state.period).end.getTime();
     // Asleep to the period's end; signals and updates meanwhile are history, so a long one continues as new
     // in the same paid period when the server suggests it (histories recorded before never get here).
-    if (end > Date.now()) await condition(() => workflowInfo().continueAsNewSuggested, end - Date.now());
-    if (Date.now() < end && workflowInfo().continueAsNewSuggested && patched('continue-as-new-mid-period')) return nextRun();
+    // Decided before the wait: a run recorded before this change sleeps exactly as it did.
+    if (patched('continue-as-new-mid-period')) {
+      if (end > Date.now()) await condition(() => workflowInfo().continueAsNewSuggested, end - Date.now());
+      if (Date.now() < end && workflowInfo().continueAsNewSuggested) return nextRun();
+    } else if (end > Date.now()) {
+      await sleep(end - Date.now());
+    }
     if (state.cancelAtPeriodEnd) return finish('canceled_by_customer');
     if (await tryCharge(state.period + 1)) return nextRun();
     // Asked to cancel while the renewal was being charged, and the renewal failed: nothing more to serve.
