@@ -190,7 +190,7 @@ describe('binding', () => {
     expect(await findPrepay(harness.orm.em.fork(), prePayId)).toMatchObject({ status: 'refunded', app: null });
     expect(await monthlyPayments(harness.orm.em.fork(), team.tenantId)).toEqual([]);
     expect(await replayAllRuns(workflowId, 'binding-timeout')).toBe(1);
-  }, 60_000);
+  }, 120_000);
 
   it('the validator refuses another payment type, an app that costs more than was paid, and a second app', async () => {
     const team = await createTeam(harness);
@@ -218,7 +218,7 @@ describe('binding', () => {
     await handleOf(workflowId).signal(requestAutoRenewalSignal, { autoRenewal: false });
     expect((await statusOf(workflowId)).autoRenewal).toBe(false);
     await waitUntil(async () => (await findPrepay(harness.orm.em.fork(), prePayId))?.autoRenewal === false, 10_000, () => 'auto_renewal still on in the read model');
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('payment', () => {
@@ -233,7 +233,7 @@ describe('payment', () => {
     expect((await moneyOf(harness.orm, started.prePayId).charges()).map((charge) => charge.outcome)).toEqual(['declined']);
     expect(await findPrepay(harness.orm.em.fork(), started.prePayId)).toMatchObject({ status: 'payment_failed', failureCode: 'generic_decline' });
     expect(await replayAllRuns(started.workflowId, 'declined')).toBe(1);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('an operator cancel', () => {
@@ -248,7 +248,7 @@ describe('an operator cancel', () => {
     expect(await money.refunds()).toEqual([{ key: `prepay-${prePayId}-cycle-1-cancel-refund`, amount: '60' }]);
     expect(await money.ledger()).toEqual({ card_clearing: '0', deferred_revenue: '0' });
     expect(await replayAllRuns(workflowId, 'cancel-signal')).toBe(1);
-  }, 60_000);
+  }, 120_000);
 
   it('during the 4th of 12 months keeps 4 months and refunds the 8 unused whole months, exactly', async () => {
     const team = await createTeam(harness);
@@ -277,7 +277,7 @@ describe('an operator cancel', () => {
     const [invoiceMonth] = await monthlyPayments(harness.orm.em.fork(), team.tenantId);
     expect(invoiceMonth?.usd.toFixed()).toBe('33.32');
     expect(await replayAllRuns(workflowId, 'cancel-month-4')).toBe(1);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('a worker killed during the charge', () => {
@@ -348,5 +348,5 @@ describe('histories recorded by earlier versions of the workflow', () => {
       const history = HistoryProto.decode(readFileSync(join(FIXTURES, file)));
       await expect(Worker.runReplayHistory({ workflowBundle: harness.bundle }, history, file)).resolves.toBeUndefined();
     }
-  }, 60_000);
+  }, 120_000);
 });

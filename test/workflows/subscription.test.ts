@@ -284,7 +284,7 @@ describe('SubscriptionWorkflow', () => {
     expect(await findSubscription(orm.em.fork(), subscription.id)).toMatchObject({ period: 3, suspendedAt: null, currentPeriodStart: subscription.boundary(2) });
     expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears', 'subscription.suspended']);
     await subscription.handle.terminate('test over');
-  }, 60_000);
+  }, 120_000);
 
   it('canceling an unpaid subscription ends it at once', async () => {
     const tenantId = await newTenant('5');

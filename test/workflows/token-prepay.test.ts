@@ -141,7 +141,7 @@ describe('a USDT prepay', () => {
     expect(row).toMatchObject({ status: 'expired', failureCode: 'underpaid' });
     expect(row!.receivedAmount.toFixed()).toBe('29.999999');
     expect(await replay(prepay.workflowId, 'token-underpaid')).toBe(1);
-  }, 60_000);
+  }, 120_000);
 
   it('canceled while waiting for its payment ends canceled, and what arrived stays on the balance', async () => {
     const team = await createTeam(harness);
@@ -152,7 +152,7 @@ describe('a USDT prepay', () => {
     expect(await handleOf(prepay.workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'customer changed their mind' }] })).toMatchObject({ status: 'canceled' });
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('1');
     expect(await moneyOf(harness.orm, prepay.prePayId).ledger()).toEqual({});
-  }, 60_000);
+  }, 120_000);
 
   it('paid but never bound is credited back to the token balance after the binding timeout and ends refunded', async () => {
     const team = await createTeam(harness);
@@ -172,7 +172,7 @@ describe('a USDT prepay', () => {
     expect(await money.events()).toEqual(['1:prepay.paid', '1:prepay.refunded']);
     expect(await monthlyPayments(harness.orm.em.fork(), team.tenantId)).toEqual([]);
     expect(await replay(prepay.workflowId, 'token-binding-timeout')).toBe(1);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('two prepays of one team', () => {
@@ -290,7 +290,7 @@ describe('an ANKR prepay', () => {
     expect((await money.events()).at(-1)).toBe('1:prepay.expired');
     expect(await findPrepay(harness.orm.em.fork(), prepay.prePayId)).toMatchObject({ status: 'expired', failureCode: 'insufficient_balance', monthsRecognized: 1 });
     expect(await replay(prepay.workflowId, 'token-grace-expired')).toBe(1);
-  }, 60_000);
+  }, 120_000);
 
   it('canceled by an operator in its second of three months gets the last month back on its token balance', async () => {
     await setTokenRate(harness.orm, 'ANKR_ERC20', '0.03');
@@ -312,7 +312,7 @@ describe('an ANKR prepay', () => {
     expect(await money.ledger()).toEqual({ deferred_revenue: '0', revenue: '666.666666666666666666', tenant_balance: '-666.666666666666666666' });
     const [invoice] = await monthlyPayments(harness.orm.em.fork(), team.tenantId);
     expect([invoice?.amount.toFixed(), invoice?.usd.toFixed()]).toEqual(['666.666666666666666666', '20']);
-  }, 60_000);
+  }, 120_000);
 });
 
 async function waitForBalance(tenantId: string, token: TokenCurrency, expected: string): Promise<void> {
