@@ -120,6 +120,7 @@ interface TransferRow {
   to_address: string;
   amount: string;
   block_number: string;
+  block_time: Date | string | null;
   status: string;
   tenant_id: string | null;
   pre_pay_id: string | null;
@@ -139,11 +140,13 @@ function signalOf(row: TransferRow): TokenTransferSignal {
     from: row.from_address,
     to: row.to_address,
     blockNumber: Number(row.block_number),
+    // mined before the prepay's deadline, it still counts when the prepay's workflow starts late (decision 0052)
+    ...(row.block_time ? { blockTime: new Date(row.block_time).toISOString() } : {}),
   };
 }
 
 const TRANSFER_COLUMNS = `id::text as id, chain_id::text as chain_id, tx_hash, log_index, token, from_address, to_address, amount::text as amount,
-  block_number::text as block_number, status, tenant_id, pre_pay_id::text as pre_pay_id, movement_id, updated_at`;
+  block_number::text as block_number, block_time, status, tenant_id, pre_pay_id::text as pre_pay_id, movement_id, updated_at`;
 
 export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
   const { recordEvent } = createEventActivities(deps);

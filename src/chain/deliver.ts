@@ -121,8 +121,18 @@ export async function deliverTransfer(deps: DeliveryDeps, transfer: ObservedTran
     // An orphaned transfer comes back only when it is reported in another block (re-mined after a reorg).
     if (row.status === 'orphaned' && sameBlock) return outcome('orphaned', 'orphaned');
     await tx.execute(
-      `update chain_transfers set status = 'seen', block_number = ?, block_hash = ?, confirmations = ?, updated_at = ? where id = ?`,
-      [normalised.blockNumber, normalised.blockHash, sameBlock ? Math.max(row.confirmations, normalised.confirmations) : normalised.confirmations, deps.now, row.id],
+      `update chain_transfers set status = 'seen', block_number = ?, block_hash = ?, confirmations = ?,
+              block_time = case when ? then coalesce(?::timestamptz, block_time) else ?::timestamptz end, updated_at = ? where id = ?`,
+      [
+        normalised.blockNumber,
+        normalised.blockHash,
+        sameBlock ? Math.max(row.confirmations, normalised.confirmations) : normalised.confirmations,
+        sameBlock,
+        normalised.blockTime ?? null,
+        normalised.blockTime ?? null,
+        deps.now,
+        row.id,
+      ],
     );
     if (!options.atDepth) return outcome('seen', 'below_depth');
 

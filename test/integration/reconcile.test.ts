@@ -215,6 +215,32 @@ describe('reconcileWorkflow', () => {
     expect(await reconcileEvents(tenant.id)).toEqual(events);
   }, 60_000);
 
+  it('a token prepay started after its deadline still counts a re-sent transfer mined before the deadline (its block time is kept)', async () => {
+    const tenant = await createTenant(stack);
+    const deadline = new Date(Date.now() - 5 * 60 * 1000); // passed 5 minutes ago: inside the 30-minute confirmation grace
+    const prePayId = await insertPrepay(tenant.id, { paymentType: 'USDT_ERC20', deadline });
+    const address = await insertDepositAddress(tenant.id, prePayId);
+    leftRunning.push(`prepay-${prePayId}`);
+    const minedAt = new Date(deadline.getTime() - 60_000);
+    const transfer = { chainId: CHAIN_ID, txHash: `0x${randomBytes(32).toString('hex')}`, logIndex: 0, token: 'USDT_ERC20' as const, amount: '25', from: `0x${randomBytes(20).toString('hex')}`, to: address, blockNumber: 8 };
+    await temporal.client.workflow.execute('creditTransferWorkflow', {
+      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      workflowId: creditTransferWorkflowId(transfer),
+      args: [{ transfer, tenantId: tenant.id, prePayId, reason: 'no_open_prepay' }],
+    });
+    await sql(
+      `insert into chain_transfers (chain_id, tx_hash, log_index, token, from_address, to_address, amount, block_number, block_hash, block_time, confirmations, status, source, tenant_id, pre_pay_id, movement_id)
+       values (?, ?, 0, 'USDT_ERC20', ?, ?, 25, 8, ?, ?, 12, 'credited', 'watcher', ?, ?, ?)`,
+      [CHAIN_ID, transfer.txHash, transfer.from, address, `0x${randomBytes(32).toString('hex')}`, minedAt, tenant.id, prePayId, transferMovementId(transfer)],
+    );
+
+    const first = await reconcile(tenant.id);
+    expect(first.repairs).toEqual([expect.objectContaining({ action: 'prepay_started', item: `prepay-${prePayId}` })]);
+    for (let i = 0; i < 100 && (await prepayRow(prePayId)).status === 'awaiting_payment'; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await prepayRow(prePayId)).toMatchObject({ status: 'awaiting_binding' });
+    expect((await tenantBalances(stack.orm.em.fork(), tenant.id)).USDT_ERC20.toFixed()).toBe('0');
+  }, 60_000);
+
   it('starts the workflow of a subscription checked out without one (same id, idempotently)', async () => {
     const tenant = await createTenant(stack);
     const subscription = await insertSubscription(tenant.id);

@@ -8,6 +8,7 @@ import { Migration0007TokenPrepays } from './0007-token-prepays.ts';
 import { Migration0009IdempotencyGenerations } from './0009-idempotency-generations.ts';
 import { Migration0011TokenPaymentReservations } from './0011-token-payment-reservations.ts';
 import { Migration0012Reconciliation } from './0012-reconciliation.ts';
+import { Migration0013TransferBlockTime } from './0013-transfer-block-time.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -21,4 +22,5 @@ export const migrationsList = [
   { name: '0009-idempotency-generations', class: Migration0009IdempotencyGenerations },
   { name: '0011-token-payment-reservations', class: Migration0011TokenPaymentReservations },
   { name: '0012-reconciliation', class: Migration0012Reconciliation },
+  { name: '0013-transfer-block-time', class: Migration0013TransferBlockTime },
 ];
