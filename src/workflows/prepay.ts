@@ -222,6 +222,33 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
 
   setHandler(statusQuery, view);
   setHandler(tokenTransferSignal, (transfer) => inbox.receive(transfer));
+  /** The operators' signals (the Temporal UI's way to ask for a cancel or an auto-renewal switch). */
+  const registerOperatorSignals = () => {
+    setHandler(requestCancelSignal, (request) => {
+      try {
+        validateCancel();
+        cancelRequest ??= { reason: String(request?.reason ?? 'operator request') };
+      } catch (error) {
+        log.warn('requestCancel ignored', { prePayId: id, reason: (error as Error).message });
+      }
+    });
+    setHandler(requestAutoRenewalSignal, async (request) => {
+      try {
+        validateAutoRenewal(request);
+      } catch (error) {
+        log.warn('requestAutoRenewal ignored', { prePayId: id, reason: (error as Error).message });
+        return;
+      }
+      if (autoRenewalUnchanged(request)) return;
+      state.autoRenewal = request.autoRenewal;
+      await publish();
+    });
+  };
+  // Signals and updates that reached a new run before its first task (sent while the last run continued as
+  // new) wait for their handlers and are delivered as each handler is set: the signals first, so that an
+  // update's answer (what the API tells the client) is never undone by a signal sent before it (decision 0050).
+  const operatorSignalsFirst = patched('operator-signals-before-updates');
+  if (operatorSignalsFirst) registerOperatorSignals();
   setHandler(awaitPaymentUpdate, async (_request) => {
     await condition(() => payment !== undefined || closed);
     const unpaid: PaymentOutcome = { status: 'unpaid', prePayId: id, reason: state.failureCode ?? state.status };
@@ -304,25 +331,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       },
     },
   );
-  setHandler(requestCancelSignal, (request) => {
-    try {
-      validateCancel();
-      cancelRequest ??= { reason: String(request?.reason ?? 'operator request') };
-    } catch (error) {
-      log.warn('requestCancel ignored', { prePayId: id, reason: (error as Error).message });
-    }
-  });
-  setHandler(requestAutoRenewalSignal, async (request) => {
-    try {
-      validateAutoRenewal(request);
-    } catch (error) {
-      log.warn('requestAutoRenewal ignored', { prePayId: id, reason: (error as Error).message });
-      return;
-    }
-    if (autoRenewalUnchanged(request)) return;
-    state.autoRenewal = request.autoRenewal;
-    await publish();
-  });
+  if (!operatorSignalsFirst) registerOperatorSignals();
 
   upsertSearchAttributes([
     { key: prepaySearchAttributes.teamId, value: input.tenantId },
