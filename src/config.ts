@@ -65,6 +65,22 @@ export const configSchema = z
   RECONCILE_INTERVAL_SECONDS: positiveInt(300),
   /** A prepay or subscription row this old without its workflow is repaired; a signalled transfer this old is checked. */
   RECONCILE_GRACE_SECONDS: positiveInt(600),
+  /**
+   * This installation's id (decision 0090): names the database on its first start (generated when unset);
+   * afterwards, when set, it must match the database's, so a process never runs against another installation.
+   */
+  ENGINE_INSTANCE_ID: z.string().regex(/^[a-z0-9]{1,16}$/, 'must be 1–16 lower-case letters and digits').optional(),
+  /** `true`: start even when the Temporal namespace runs another installation's workflows (decision 0090). */
+  ENGINE_ALLOW_FOREIGN_WORKFLOWS: z.enum(['true', 'false']).default('false'),
+  /** `on`: tenant keys are rate limited per key and route class, counted in PostgreSQL (decision 0091). */
+  RATE_LIMIT: z.enum(['on', 'off']).default('on'),
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt(60),
+  /** requests per window and tenant key: price quotes */
+  RATE_LIMIT_QUOTES: positiveInt(120),
+  /** requests per window and tenant key: POST, PUT and DELETE (payments, bindings, cards, cancels) */
+  RATE_LIMIT_MONEY: positiveInt(300),
+  /** requests per window and tenant key: GET */
+  RATE_LIMIT_READS: positiveInt(1200),
 })
   .refine((config) => config.CARD_GATEWAY !== 'stripe' || config.STRIPE_API_KEY !== undefined, {
     message: 'is required when CARD_GATEWAY=stripe',

@@ -15,6 +15,8 @@ import type { CardGateway } from './gateway/card-gateway.ts';
 import { createCardGateway } from './gateway/index.ts';
 import { createPriceFeed } from './pricing/price-feed.ts';
 import { ensureReconcileSchedule } from './temporal/schedules.ts';
+import { connectTemporal } from './temporal/client.ts';
+import { prepareInstallation } from './temporal/namespace-check.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
@@ -92,6 +94,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, { process: 'worker' });
   const orm = await initOrm(config.DATABASE_URL);
   const gateway = createCardGateway(config, { orm });
+  // Before polling: this database's installation, and a namespace that runs no other installation's workflows (decision 0090).
+  const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  const installation = await prepareInstallation(temporal.client, orm, config).finally(() => temporal.connection.close());
+  logger.info({ installation: installation.id, legacy: installation.legacy, foreignRunning: installation.foreignRunning }, 'installation checked');
   const { worker, close, reconcileSchedule } = await createWorker({ config, orm, gateway });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, reconcileSchedule: reconcileSchedule ?? 'off' }, 'worker started');
   // The SDK's runtime shuts every worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks drained.

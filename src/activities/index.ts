@@ -1,7 +1,8 @@
 /** All activities, built from their dependencies so that tests pass real or sandbox ones. */
 import type { Orm } from '../db/orm.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { CardGateway } from '../gateway/card-gateway.ts';
+import { installationScopedGateway, type CardGateway } from '../gateway/card-gateway.ts';
+import { installationOf } from '../db/repositories/installation.ts';
 import { staticPriceFeed, type PriceFeed } from '../pricing/price-feed.ts';
 import { createDiagnosticsActivities } from './diagnostics.ts';
 import { createPaymentActivities } from './payments.ts';
@@ -20,7 +21,9 @@ export interface ActivityDeps {
   priceFeed?: PriceFeed;
 }
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(given: ActivityDeps) {
+  // Every gateway key the activities send is scoped by this database's installation (decision 0090).
+  const deps = { ...given, gateway: installationScopedGateway(given.gateway, () => installationOf(given.orm)) };
   return {
     ...createDiagnosticsActivities(deps),
     ...createPaymentActivities(deps),

@@ -16,6 +16,8 @@ import { Dec, type Currency, type TokenCurrency } from '../domain/money.ts';
 import { prepayWorkflowId, type PrepayTimings } from '../domain/prepay.ts';
 import { creditTransferWorkflowId, TOKEN_TRANSFER_SIGNAL, type TokenTransferSignal } from '../domain/token-transfer.ts';
 import { startTokenPrepay } from '../temporal/prepays.ts';
+import { installationAttribute } from '../temporal/search-attributes.ts';
+import { installationOf } from '../db/repositories/installation.ts';
 import { ensureSubscriptionWorkflow } from '../temporal/subscriptions.ts';
 import type { AbandonedPrepayInput } from '../workflows/abandoned-prepay.ts';
 import type { CreditTransferInput } from '../workflows/credit-transfer.ts';
@@ -150,6 +152,8 @@ const TRANSFER_COLUMNS = `id::text as id, chain_id::text as chain_id, tx_hash, l
 
 export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
   const { recordEvent } = createEventActivities(deps);
+  /** this database's installation: workflow ids are scoped by it (decision 0090) */
+  const own = () => installationOf(deps.orm);
   const graceCutoff = (input: ReconcileInput): Date => new Date(deps.clock.now().getTime() - (input.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000);
   const event = async (key: string, tenantId: string | null, type: EventType, data: Record<string, unknown>): Promise<string> =>
     (await recordEvent({ key: `reconcile-${key}`, tenantId, type, data })).eventId;
@@ -172,7 +176,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
   async function flagPrepay(row: PrepayRow, closeStatus: string, closedAt: Date | undefined): Promise<RepairOutcome> {
     const prePayId = Number(row.id);
     const item = `prepay-${prePayId}`;
-    const workflowId = prepayWorkflowId(prePayId);
+    const workflowId = prepayWorkflowId(await own(), prePayId);
     const now = deps.clock.now();
     const eventId = await event(`${item}-workflow-closed`, row.tenant_id, 'reconcile.workflow_closed', {
       pre_pay_id: prePayId,
@@ -194,7 +198,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
    */
   async function abandonPrepay(client: Client, taskQueue: string, row: PrepayRow): Promise<RepairOutcome> {
     const prePayId = Number(row.id);
-    const workflowId = prepayWorkflowId(prePayId);
+    const workflowId = prepayWorkflowId(await own(), prePayId);
     const item = `prepay-${prePayId}`;
     try {
       await client.workflow.start<(input: AbandonedPrepayInput) => Promise<AbandonedPrepayInput>>('abandonedPrepayWorkflow', {
@@ -207,6 +211,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
           { key: prepaySearchAttributes.prePayId, value: prePayId },
           { key: prepaySearchAttributes.paymentType, value: row.payment_type },
           { key: prepaySearchAttributes.status, value: 'payment_failed' },
+          installationAttribute(await own()),
         ],
       });
     } catch (error) {
@@ -234,7 +239,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
         where id = ? and status = 'awaiting_payment' and not exists (select 1 from prepay_payments pp where pp.prepay_id = prepays.id)`,
       [ABANDONED, deps.clock.now(), prePayId],
     );
-    return { action: 'prepay_abandoned', item: `prepay-${prePayId}`, workflowId: prepayWorkflowId(prePayId), eventId };
+    return { action: 'prepay_abandoned', item: `prepay-${prePayId}`, workflowId: prepayWorkflowId(await own(), prePayId), eventId };
   }
 
   /**
@@ -244,11 +249,11 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
    */
   async function startTokenPrepayOf(client: Client, taskQueue: string, row: PrepayRow, input: ReconcileInput): Promise<RepairOutcome> {
     const prePayId = Number(row.id);
-    const workflowId = prepayWorkflowId(prePayId);
+    const workflowId = prepayWorkflowId(await own(), prePayId);
     const token = row.payment_type as TokenCurrency;
     const deadline = row.payment_deadline === null ? deps.clock.now() : toDate(row.payment_deadline);
     try {
-      await startTokenPrepay(client, taskQueue, {
+      await startTokenPrepay(client, await own(), taskQueue, {
         prePayId,
         tenantId: row.tenant_id,
         paymentType: token,
@@ -301,7 +306,8 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
             and (?::text is null or tenant_id = ?) order by id`,
         [...LIVE_PREPAY_STATUSES, tenantId, tenantId],
       );
-      const prepays = prepayRows.map((row) => Number(row.id)).filter((id) => !runningPrepays.has(prepayWorkflowId(id))).slice(0, limit);
+      const installation = await own();
+      const prepays = prepayRows.map((row) => Number(row.id)).filter((id) => !runningPrepays.has(prepayWorkflowId(installation, id))).slice(0, limit);
 
       const runningSubscriptions = await runningWorkflowIds(
         client,
@@ -318,7 +324,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
           where status = 'signalled' and movement_id is null and pre_pay_id is not null and updated_at < ? and (?::text is null or tenant_id = ?) order by id`,
         [graceCutoff(input), tenantId, tenantId],
       );
-      const transfers = transferRows.filter((row) => !runningPrepays.has(prepayWorkflowId(Number(row.pre_pay_id)))).map((row) => row.id).slice(0, limit);
+      const transfers = transferRows.filter((row) => !runningPrepays.has(prepayWorkflowId(installation, Number(row.pre_pay_id)))).map((row) => row.id).slice(0, limit);
       return { prepays, subscriptions, transfers };
     },
 
@@ -328,7 +334,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       const item = `prepay-${input.prePayId}`;
       const row = await loadPrepay(input.prePayId);
       if (!row || !LIVE_PREPAY_STATUSES.includes(row.status)) return { action: 'none', item, detail: 'not live' };
-      const workflowId = prepayWorkflowId(input.prePayId);
+      const workflowId = prepayWorkflowId(await own(), input.prePayId);
       const workflow = await describe(client, workflowId);
       if (workflow.found && workflow.running) return { action: 'none', item, workflowId, detail: 'running' };
       if (workflow.found) {
@@ -377,7 +383,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       }
       // No workflow for this subscription ever ran (none, or only an earlier subscription's, closed).
       if (subscription.createdAt > graceCutoff(input)) return { action: 'none', item, workflowId, detail: 'within the grace period' };
-      await ensureSubscriptionWorkflow(client, info.taskQueue, subscription);
+      await ensureSubscriptionWorkflow(client, await own(), info.taskQueue, subscription);
       const eventId = await event(`${item}-started`, subscription.tenantId, 'reconcile.subscription_started', {
         subscription_id: subscription.id,
         plan_id: subscription.planId,
@@ -397,10 +403,11 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       const [row] = await em.execute<TransferRow[]>(`select ${TRANSFER_COLUMNS} from chain_transfers where id = ?`, [input.transferId]);
       if (!row || row.status !== 'signalled' || row.movement_id !== null || row.pre_pay_id === null || row.tenant_id === null) return { action: 'none', item, detail: 'not a signalled, uncredited transfer' };
       if (toDate(row.updated_at) > graceCutoff(input)) return { action: 'none', item, detail: 'within the grace period' };
-      const prepay = await describe(client, prepayWorkflowId(Number(row.pre_pay_id)));
-      if (prepay.found && prepay.running) return { action: 'none', item, workflowId: prepayWorkflowId(Number(row.pre_pay_id)), detail: 'the prepay still runs and credits it' };
+      const installation = await own();
+      const prepay = await describe(client, prepayWorkflowId(installation, Number(row.pre_pay_id)));
+      if (prepay.found && prepay.running) return { action: 'none', item, workflowId: prepayWorkflowId(installation, Number(row.pre_pay_id)), detail: 'the prepay still runs and credits it' };
       const transfer = signalOf(row);
-      const workflowId = creditTransferWorkflowId(transfer);
+      const workflowId = creditTransferWorkflowId(installation, transfer);
       try {
         await client.workflow.start<(input: CreditTransferInput) => Promise<unknown>>('creditTransferWorkflow', {
           workflowId,
@@ -408,6 +415,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
           args: [{ transfer, tenantId: row.tenant_id, prePayId: Number(row.pre_pay_id), reason: 'no_open_prepay' }],
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: [installationAttribute(installation)],
         });
       } catch (error) {
         // It ran to its end already: the credit exists.

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { createPriceFeed } from '../pricing/price-feed.ts';
 import { chainSettingsOf } from '../chain/settings.ts';
 import { connectTemporal } from '../temporal/client.ts';
+import { prepareInstallation } from '../temporal/namespace-check.ts';
 import { createApp } from './app.ts';
 import { createCardGateway } from '../gateway/index.ts';
 
@@ -23,6 +24,13 @@ export interface RunningApi {
 /** Builds and starts the API on `config.PORT` (0 picks a free port). The caller owns `orm`. */
 export async function startApi(config: Config, orm: Orm, logger: Logger): Promise<RunningApi> {
   const { connection, client } = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  try {
+    const installation = await prepareInstallation(client, orm, config);
+    logger.info({ installation: installation.id, legacy: installation.legacy, foreignRunning: installation.foreignRunning }, 'installation checked');
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
   const app = createApp({
     orm,
     temporal: client,

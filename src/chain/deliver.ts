@@ -18,6 +18,9 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, Workflo
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../domain/errors.ts';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
+import { prepayWorkflowId } from '../domain/prepay.ts';
+import { installationOf } from '../db/repositories/installation.ts';
+import { installationAttribute } from '../temporal/search-attributes.ts';
 import { creditTransferWorkflowId, TOKEN_TRANSFER_SIGNAL, type TokenTransferSignal, type TransferIdentity } from '../domain/token-transfer.ts';
 import type { Logger } from '../logger.ts';
 import type { CreditTransferInput, CreditTransferReason, CreditTransferResult } from '../workflows/index.ts';
@@ -151,7 +154,7 @@ export async function deliverTransfer(deps: DeliveryDeps, transfer: ObservedTran
     const signal = toSignal(normalised);
     if (deposit.token === normalised.token) {
       try {
-        await deps.temporal.workflow.getHandle(`prepay-${deposit.prePayId}`).signal(TOKEN_TRANSFER_SIGNAL, signal);
+        await deps.temporal.workflow.getHandle(prepayWorkflowId(await installationOf(deps.em), deposit.prePayId)).signal(TOKEN_TRANSFER_SIGNAL, signal);
         await tx.execute(`update chain_transfers set status = 'signalled', updated_at = ? where id = ?`, [deps.now, row.id]);
         return outcome('signalled', 'prepay_open', owner);
       } catch (error) {
@@ -205,12 +208,14 @@ async function lockRow(tx: EntityManager, transfer: ObservedTransfer, source: De
 
 async function startCredit(deps: DeliveryDeps, input: CreditTransferInput): Promise<void> {
   try {
+    const installation = await installationOf(deps.em);
     await deps.temporal.workflow.start<(input: CreditTransferInput) => Promise<CreditTransferResult>>('creditTransferWorkflow', {
-      workflowId: creditTransferWorkflowId(input.transfer),
+      workflowId: creditTransferWorkflowId(installation, input.transfer),
       taskQueue: deps.taskQueue,
       args: [input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [installationAttribute(installation)],
     });
   } catch (error) {
     // Already ran to its end: the credit exists.

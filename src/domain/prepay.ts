@@ -4,6 +4,7 @@
  * workflow, the activities, the API and the tests.
  */
 import { Dec, roundHalfUp, CURRENCY_DECIMALS, type Currency } from './money.ts';
+import { scopedId, type Installation } from './installation.ts';
 
 export const PREPAY_STATUSES = [
   'awaiting_payment',
@@ -58,8 +59,8 @@ export interface PrepayTimings {
   tokenConfirmationGraceMs: number;
 }
 
-/** The workflow of a prepay: its id is a business key, so a prepay has exactly one. */
-export const prepayWorkflowId = (prePayId: number): string => `prepay-${prePayId}`;
+/** The workflow of a prepay: its id is a business key, so a prepay has exactly one (`prepay-{installation}-{id}`). */
+export const prepayWorkflowId = (installation: Installation, prePayId: number): string => scopedId(installation, 'prepay', String(prePayId));
 
 /**
  * Idempotency keys of a prepay's money steps, for the gateway and the ledger alike. They name the

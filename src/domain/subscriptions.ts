@@ -3,6 +3,7 @@
  * (workflow ids, ledger keys, event keys) that make every step happen once. Pure: workflows use it.
  */
 import { Dec } from './money.ts';
+import { scopedId, type Installation } from './installation.ts';
 
 export const SUBSCRIPTION_STATUSES = ['active', 'canceling', 'arrears', 'suspended', 'canceled'] as const;
 /**
@@ -23,7 +24,7 @@ export const UNPAID_RETRY_HOURS = 24;
 export const DAY_MS = 24 * 3600 * 1000;
 
 /** One workflow per tenant and plan; a new checkout after a cancellation reuses the id. */
-export const subscriptionWorkflowId = (tenantId: string, planId: string) => `subscription-${tenantId}-${planId}`;
+export const subscriptionWorkflowId = (installation: Installation, tenantId: string, planId: string) => scopedId(installation, 'subscription', `${tenantId}-${planId}`);
 
 /** The ledger idempotency key of a period's charge: stable across retries, replays and continue-as-new. */
 export const periodChargeKey = (subscriptionId: string, period: number) => `subscription-${subscriptionId}-period-${period}`;

@@ -4,6 +4,7 @@
  * here needs a float or a bigint to survive JSON. Pure, so workflows may import it.
  */
 import { CURRENCY_DECIMALS, Dec, type TokenCurrency } from './money.ts';
+import { scopedId, type Installation } from './installation.ts';
 
 /** What makes a transfer unique: one ERC20 Transfer log. A transfer counts once, by this identity. */
 export interface TransferIdentity {
@@ -38,8 +39,8 @@ export function transferKey(identity: TransferIdentity): string {
 }
 
 /** The id of the workflow that credits a transfer to a team's balance: one per transfer, ever. */
-export function creditTransferWorkflowId(identity: TransferIdentity): string {
-  return `transfer-${transferKey(identity)}`;
+export function creditTransferWorkflowId(installation: Installation, identity: TransferIdentity): string {
+  return scopedId(installation, 'transfer', transferKey(identity));
 }
 
 const PLAIN_DECIMAL = /^(0|[1-9]\d*)(\.\d+)?$/;

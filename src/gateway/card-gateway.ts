@@ -4,6 +4,7 @@
  * Every charge and refund carries an idempotency key: repeating a key replays the first outcome and
  * never charges twice.
  */
+import { gatewayIdempotencyKey, type Installation } from '../domain/installation.ts';
 import type { Dec } from '../domain/money.ts';
 
 export interface TokenisedCard {
@@ -97,4 +98,19 @@ export interface CardGateway {
   charge(request: ChargeRequest): Promise<ChargeResult>;
   /** Refunds (part of) a charge; throws GatewayUnavailableError on outages. */
   refund(request: RefundRequest): Promise<RefundResult>;
+}
+
+/**
+ * The gateway as the engine's activities use it: every idempotency key sent is scoped by the installation
+ * (`{installation}:{key}`, decision 0090), so two installations on one gateway account (staging and
+ * production, or a database reset) never replay each other's charges. A legacy installation sends its keys
+ * unchanged: a charge in flight across the upgrade keeps its key.
+ */
+export function installationScopedGateway(gateway: CardGateway, installation: () => Promise<Installation>): CardGateway {
+  return {
+    name: gateway.name,
+    tokenise: (token, tenantId) => gateway.tokenise(token, tenantId),
+    charge: async (request) => gateway.charge({ ...request, idempotencyKey: gatewayIdempotencyKey(await installation(), request.idempotencyKey) }),
+    refund: async (request) => gateway.refund({ ...request, idempotencyKey: gatewayIdempotencyKey(await installation(), request.idempotencyKey) }),
+  };
 }

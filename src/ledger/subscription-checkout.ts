@@ -7,6 +7,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Plan } from '../db/entities/index.ts';
 import { findSubscription, insertSubscription, latestSubscription, type Subscription } from '../db/repositories/subscriptions.ts';
+import { installationOf } from '../db/repositories/installation.ts';
 import { periodWindow } from '../domain/billing-periods.ts';
 import { Dec } from '../domain/money.ts';
 import { periodChargeKey, subscriptionWorkflowId } from '../domain/subscriptions.ts';
@@ -25,6 +26,7 @@ export type CheckoutOutcome =
 export async function checkoutSubscription(em: EntityManager, input: { subscriptionId: string; tenantId: string; plan: Plan }, now: Date): Promise<CheckoutOutcome> {
   const { subscriptionId: id, tenantId, plan } = input;
   const chargeKey = periodChargeKey(id, 1);
+  const installation = await installationOf(em);
   return em.transactional(async (tx) => {
     const inserted = await insertSubscription(
       tx,
@@ -37,7 +39,7 @@ export async function checkoutSubscription(em: EntityManager, input: { subscript
         price: plan.price,
         anchor: now,
         currentPeriodEnd: periodWindow(now, plan.billPeriod, 1).end,
-        workflowId: subscriptionWorkflowId(tenantId, plan.id),
+        workflowId: subscriptionWorkflowId(installation, tenantId, plan.id),
       },
       now,
     );

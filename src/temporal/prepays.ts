@@ -15,6 +15,8 @@ import {
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { PREPAY_FAILURES, prepayWorkflowId } from '../domain/prepay.ts';
 import { AppError } from '../domain/errors.ts';
+import type { Installation } from '../domain/installation.ts';
+import { installationAttribute } from './search-attributes.ts';
 import { awaitPaymentUpdate, prepaySearchAttributes, prepayWorkflow, type PaymentOutcome, type PrepayInput, type PrepayView, type RequestOwner } from '../workflows/prepay.ts';
 
 /** The workflow refused an update (validator or handler), or the prepay's workflow is closed. */
@@ -31,9 +33,9 @@ export class PrepayRejection extends Error {
  * How every prepay starts: its business id, joining a running run (a retried request), never a second run
  * after it closed, and the search attributes operators find it by from the first moment.
  */
-function prepayStartOptions(taskQueue: string, input: PrepayInput): WorkflowStartOptions<typeof prepayWorkflow> & { workflowIdConflictPolicy: WorkflowIdConflictPolicy } {
+function prepayStartOptions(installation: Installation, taskQueue: string, input: PrepayInput): WorkflowStartOptions<typeof prepayWorkflow> & { workflowIdConflictPolicy: WorkflowIdConflictPolicy } {
   return {
-    workflowId: prepayWorkflowId(input.prePayId),
+    workflowId: prepayWorkflowId(installation, input.prePayId),
     taskQueue,
     args: [input],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
@@ -43,6 +45,7 @@ function prepayStartOptions(taskQueue: string, input: PrepayInput): WorkflowStar
       { key: prepaySearchAttributes.prePayId, value: input.prePayId },
       { key: prepaySearchAttributes.paymentType, value: input.paymentType },
       { key: prepaySearchAttributes.status, value: 'awaiting_payment' },
+      installationAttribute(installation),
     ],
   };
 }
@@ -51,8 +54,8 @@ function prepayStartOptions(taskQueue: string, input: PrepayInput): WorkflowStar
  * Starts the prepay's workflow (or joins it, for a retried request) and waits until the card was charged
  * or declined. A closed workflow with this id is never started again (WorkflowExecutionAlreadyStartedError).
  */
-export async function startCardPrepay(client: Client, taskQueue: string, input: PrepayInput): Promise<PaymentOutcome> {
-  const startWorkflowOperation = new WithStartWorkflowOperation(prepayWorkflow, prepayStartOptions(taskQueue, input));
+export async function startCardPrepay(client: Client, installation: Installation, taskQueue: string, input: PrepayInput): Promise<PaymentOutcome> {
+  const startWorkflowOperation = new WithStartWorkflowOperation(prepayWorkflow, prepayStartOptions(installation, taskQueue, input));
   // The update carries the request's tenant and terms: a running workflow of another tenant (or with other
   // terms) under this id refuses it instead of being driven by this request.
   const attach = { tenantId: input.tenantId, paymentType: input.paymentType, amount: input.amount, period: input.period };
@@ -76,8 +79,8 @@ function identityConflict(prePayId: number, error: unknown): AppError | undefine
  * Starts a token prepay's workflow, or leaves the running one as it is (a retried request). A closed one
  * is never started again: WorkflowExecutionAlreadyStartedError, which a replayed request may ignore.
  */
-export async function startTokenPrepay(client: Client, taskQueue: string, input: PrepayInput): Promise<void> {
-  const handle = await client.workflow.start(prepayWorkflow, prepayStartOptions(taskQueue, input));
+export async function startTokenPrepay(client: Client, installation: Installation, taskQueue: string, input: PrepayInput): Promise<void> {
+  const handle = await client.workflow.start(prepayWorkflow, prepayStartOptions(installation, taskQueue, input));
   // USE_EXISTING joins a running workflow of this id: only when it is this tenant's (its search attribute, set at start).
   const owner = (await handle.describe()).typedSearchAttributes.get(prepaySearchAttributes.teamId);
   if (owner !== undefined && owner !== input.tenantId) {
@@ -86,9 +89,9 @@ export async function startTokenPrepay(client: Client, taskQueue: string, input:
 }
 
 /** Sends an update to a prepay's workflow and answers its result, translating refusals into PrepayRejection. */
-export async function updatePrepay<Arg extends RequestOwner>(client: Client, prePayId: number, update: UpdateDefinition<PrepayView, [Arg]>, arg: Arg): Promise<PrepayView> {
+export async function updatePrepay<Arg extends RequestOwner>(client: Client, installation: Installation, prePayId: number, update: UpdateDefinition<PrepayView, [Arg]>, arg: Arg): Promise<PrepayView> {
   try {
-    return await client.workflow.getHandle(prepayWorkflowId(prePayId)).executeUpdate(update, { args: [arg] });
+    return await client.workflow.getHandle(prepayWorkflowId(installation, prePayId)).executeUpdate(update, { args: [arg] });
   } catch (error) {
     const conflict = identityConflict(prePayId, error);
     if (conflict) throw conflict;

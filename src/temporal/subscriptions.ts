@@ -5,6 +5,8 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { unpaidSubscriptionWorkflowIds, type Subscription } from '../db/repositories/subscriptions.ts';
+import type { Installation } from '../domain/installation.ts';
+import { installationAttribute } from './search-attributes.ts';
 import { retryChargeSignal, SUBSCRIPTION_SEARCH_ATTRIBUTES, type SubscriptionInput } from '../workflows/subscription-messages.ts';
 
 /** The workflow input that continues a subscription from its row (a fresh checkout is period 1, active). */
@@ -29,7 +31,7 @@ export function subscriptionInputOf(subscription: Subscription): SubscriptionInp
  * subscription is left alone. The id is per tenant and plan, so a run of an earlier, just-canceled
  * subscription may still be closing: then we wait for it to close and start ours.
  */
-export async function ensureSubscriptionWorkflow(client: Client, taskQueue: string, subscription: Subscription): Promise<void> {
+export async function ensureSubscriptionWorkflow(client: Client, installation: Installation, taskQueue: string, subscription: Subscription): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       await client.workflow.start('subscriptionWorkflow', {
@@ -42,6 +44,7 @@ export async function ensureSubscriptionWorkflow(client: Client, taskQueue: stri
           { key: SUBSCRIPTION_SEARCH_ATTRIBUTES.tenantId, value: subscription.tenantId },
           { key: SUBSCRIPTION_SEARCH_ATTRIBUTES.planId, value: subscription.planId },
           { key: SUBSCRIPTION_SEARCH_ATTRIBUTES.status, value: subscription.status },
+          installationAttribute(installation),
         ],
       });
       return;

@@ -28,6 +28,8 @@ import type { PaymentOutcome, PrepayInput } from '../../src/workflows/prepay.ts'
 import { createTimeSkippingEnv } from './time-skipping.ts';
 import { registerSearchAttributes } from './time-skipping-search-attributes.ts';
 import { testRun } from './test-run.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
+import { gatewayIdempotencyKey } from '../../src/domain/installation.ts';
 
 export interface PrepayHarness {
   env: TestWorkflowEnvironment;
@@ -120,7 +122,8 @@ export async function startPrepay(
     new Date(),
   );
   const input: PrepayInput = { prePayId: prepay.id, paymentType: 'USD', ...request };
-  return { prePayId: prepay.id, workflowId: prepayWorkflowId(prepay.id), outcome: startCardPrepay(harness.env.client, harness.taskQueue, input) };
+  const installation = await installationOf(harness.orm);
+  return { prePayId: prepay.id, workflowId: prepayWorkflowId(installation, prepay.id), outcome: startCardPrepay(harness.env.client, installation, harness.taskQueue, input) };
 }
 
 export interface OpenedTokenPrepay {
@@ -153,7 +156,8 @@ export async function openTokenPrepay(
     { tenantId: request.tenantId, paymentType: request.token, quoteId: quote.quoteId, period: request.period, autoRenewal: request.autoRenewal, amount: quote.amount, usd: quote.usd, paymentDeadline: quote.expiresAt, idempotency: null },
     now,
   );
-  await startTokenPrepay(harness.env.client, harness.taskQueue, {
+  const installation = await installationOf(harness.orm);
+  await startTokenPrepay(harness.env.client, installation, harness.taskQueue, {
     prePayId: prepay.id,
     tenantId: request.tenantId,
     paymentType: request.token,
@@ -165,7 +169,7 @@ export async function openTokenPrepay(
     tokenPayment: { depositAddress: '0x000000000000000000000000000000000000dEaD', deadline: quote.expiresAt.toISOString() },
     timings: request.timings,
   });
-  return { prePayId: prepay.id, workflowId: prepayWorkflowId(prepay.id), amount: quote.amount.toFixed(), usd: quote.usd.toFixed(), deadline: quote.expiresAt.getTime() };
+  return { prePayId: prepay.id, workflowId: prepayWorkflowId(installation, prepay.id), amount: quote.amount.toFixed(), usd: quote.usd.toFixed(), deadline: quote.expiresAt.getTime() };
 }
 
 /** A transfer as the watcher signals it, with an identity of its own. */
@@ -193,6 +197,16 @@ export async function setTokenRate(orm: Orm, token: TokenCurrency, usd: string):
 export function moneyOf(orm: Orm, prePayId: number) {
   const sql = <T>(query: string, params: unknown[]) => orm.em.fork().execute<T[]>(query, params);
   const keyPattern = `prepay-${prePayId}-cycle-%`;
+  /**
+   * The gateway saw the engine's keys scoped by the installation (`{installation}:{key}`, decision 0090):
+   * charges and refunds are found by, and answered as, the engine's own key after checking that scope.
+   */
+  const gatewayPattern = async () => gatewayIdempotencyKey(await installationOf(orm), keyPattern);
+  const engineKey = async (gatewayKey: string) => {
+    const scoped = gatewayIdempotencyKey(await installationOf(orm), '');
+    if (!gatewayKey.startsWith(scoped)) throw new Error(`gateway key ${gatewayKey} is not scoped by the installation (${scoped})`);
+    return gatewayKey.slice(scoped.length);
+  };
   return {
     /** the net of the prepay's ledger postings per platform account */
     async ledger(): Promise<Record<string, string>> {
@@ -220,16 +234,16 @@ export function moneyOf(orm: Orm, prePayId: number) {
     async charges(): Promise<{ key: string; outcome: string; offSession: boolean; declineCode: string | null; amount: string }[]> {
       const rows = await sql<{ idempotency_key: string; outcome: string; off_session: boolean; decline_code: string | null; amount: string }>(
         `select idempotency_key, outcome, off_session, decline_code, amount::text as amount from sandbox_charges where idempotency_key like ? order by created_at`,
-        [keyPattern],
+        [await gatewayPattern()],
       );
-      return rows.map((row) => ({ key: row.idempotency_key, outcome: row.outcome, offSession: row.off_session, declineCode: row.decline_code, amount: new Dec(row.amount).toFixed() }));
+      return Promise.all(rows.map(async (row) => ({ key: await engineKey(row.idempotency_key), outcome: row.outcome, offSession: row.off_session, declineCode: row.decline_code, amount: new Dec(row.amount).toFixed() })));
     },
     async refunds(): Promise<{ key: string; amount: string }[]> {
       const rows = await sql<{ idempotency_key: string; amount: string }>(
         `select r.idempotency_key, r.amount::text as amount from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key like ? order by r.created_at`,
-        [keyPattern],
+        [await gatewayPattern()],
       );
-      return rows.map((row) => ({ key: row.idempotency_key, amount: new Dec(row.amount).toFixed() }));
+      return Promise.all(rows.map(async (row) => ({ key: await engineKey(row.idempotency_key), amount: new Dec(row.amount).toFixed() })));
     },
     async events(): Promise<string[]> {
       const rows = await sql<{ type: string; cycle: number }>(

@@ -46,7 +46,10 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     ...overrides,
   });
   const orm = await initOrm(config.DATABASE_URL, { poolMax: 5 });
-  const api = await startApi(config, orm, createLogger(config.LOG_LEVEL));
+  const api = await startApi(config, orm, createLogger(config.LOG_LEVEL)).catch(async (error: unknown) => {
+    await orm.close();
+    throw error;
+  });
   const withWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
     const { worker, close } = await createWorker({ config, orm, gateway: createCardGateway(config, { orm }) });
     return runWithWorker(worker, fn).finally(close);

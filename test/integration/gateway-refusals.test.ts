@@ -9,6 +9,7 @@ import { GatewayRequestRefusedError, MINIMUM_CARD_CHARGE_USD } from '../../src/g
 import { client } from '../helpers/http.ts';
 import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
+import { gatewayKey } from '../helpers/installation.ts';
 
 let stack: TestStack;
 let stopWorker: () => Promise<void>;
@@ -34,7 +35,7 @@ describe('a card the gateway refuses for good', () => {
     expect(answer.body).toMatchObject({ error: { type: 'card_declined' }, decline_code: 'resource_missing', pre_pay_id: expect.any(Number) });
     const prepay = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${answer.body.pre_pay_id}`), 200).body;
     expect(prepay).toMatchObject({ status: 'payment_failed', failure_code: 'resource_missing' });
-    expect(await sql(`select 1 from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [`prepay-${answer.body.pre_pay_id}-%`])).toEqual([]);
+    expect(await sql(`select 1 from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `prepay-${answer.body.pre_pay_id}-%`)])).toEqual([]);
   });
 
   it('a recharge with a detached card is declined with the gateway code; the balance does not move', async () => {
@@ -86,7 +87,7 @@ describe('a refund the gateway refuses', () => {
     const recharge = expectStatus(await tenant.call('POST', '/payment/v1/recharge', { rawBody: `{"amount":25,"namespace":"${tenant.id}"}` }), 200);
     const transId = recharge.body.trans_id as string;
     // Refunded at the gateway already (say from its dashboard): the gateway will refuse a second refund of the charge.
-    const [charge] = await sql<{ charge_id: string }>('select charge_id from sandbox_charges where idempotency_key = ?', [`recharge-${transId}`]);
+    const [charge] = await sql<{ charge_id: string }>('select charge_id from sandbox_charges where idempotency_key = ?', [await gatewayKey(stack.orm, `recharge-${transId}`)]);
     const { createSandboxGateway } = await import('../../src/gateway/sandbox-gateway.ts');
     await createSandboxGateway({ orm: stack.orm }).refund({ idempotencyKey: `dashboard-${transId}`, chargeId: charge!.charge_id, amount: new Dec('25') });
 

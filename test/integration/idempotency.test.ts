@@ -21,6 +21,7 @@ import { idempotent, transient } from '../../src/api/middleware/idempotency.ts';
 import { client, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { gatewayKey } from '../helpers/installation.ts';
 
 const DEPOSIT_XPUB = HDKey.fromMasterSeed(mnemonicToSeedSync('zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong')).derive("m/44'/60'/0'/0").publicExtendedKey;
 
@@ -77,7 +78,7 @@ async function count(query: string, params: unknown[]): Promise<number> {
   return Number(row!.count);
 }
 
-const succeededCharges = (prefix: string) => count(`select count(*)::text as count from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [`${prefix}%`]);
+const succeededCharges = async (prefix: string) => count(`select count(*)::text as count from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `${prefix}%`)]);
 const movements = (tenantId: string) => count('select count(*)::text as count from money_movements where tenant_id = ?', [tenantId]);
 const prepaysOf = (tenantId: string) => count('select count(*)::text as count from prepays where tenant_id = ?', [tenantId]);
 
@@ -169,7 +170,7 @@ describe('a retry after the API died re-attaches before any check that time can 
     // another request (another key) is still refused: a transaction is refunded once
     const other = await operator('POST', path, { body: { reason: 'customer asked' }, headers: keyed(`refund-${randomUUID()}`) });
     expect([other.status, other.body.error]).toEqual([409, { type: 'conflict', field: 'trans_id' }]);
-    expect(await count(`select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`, [`recharge-${transId}`])).toBe(1);
+    expect(await count(`select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`, [await gatewayKey(stack.orm, `recharge-${transId}`)])).toBe(1);
     expect(await balanceOf(tenant)).toBe('0');
   }, 60_000);
 

@@ -19,6 +19,9 @@ import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { testRun } from '../helpers/test-run.ts';
 import { FIXTURES } from '../helpers/prepay-harness.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
+import { subscriptionWorkflowId } from '../../src/domain/subscriptions.ts';
+import { gatewayKey } from '../helpers/installation.ts';
 
 const HistoryProto = proto.temporal.api.history.v1.History;
 
@@ -115,7 +118,7 @@ it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep 
   const prePayId = created.body.pre_pay_id as number;
   const app = { app_id: 'app-1', pre_pay_id: prePayId, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: '', project_name: 'shop' };
   expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
-  const workflowId = prepayWorkflowId(prePayId);
+  const workflowId = prepayWorkflowId(await installationOf(stack.orm), prePayId);
   const handle = temporal.workflow.getHandle(workflowId);
   await eventually(() => handle.query(statusQuery), (view) => view.status === 'active');
 
@@ -149,7 +152,7 @@ it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep 
   expect(canceled.body).toMatchObject({ status: 'canceled', refunded_usd: '110', months_recognized: 1, cycle: 1 });
   const refunds = await stack.orm.em
     .fork()
-    .execute<{ amount: string }[]>(`select r.amount::text as amount from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`, [`prepay-${prePayId}-cycle-1`]);
+    .execute<{ amount: string }[]>(`select r.amount::text as amount from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`, [await gatewayKey(stack.orm, `prepay-${prePayId}-cycle-1`)]);
   expect(refunds.map((row) => row.amount)).toEqual(['110.00']);
   // A callback for a canceled prepay is not "success".
   expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 409).body).toMatchObject({ error: { type: 'conflict' }, status: 'canceled' });
@@ -168,7 +171,7 @@ it('a paid subscription sent 1,000 retryCharge signals continues as new in the s
     201,
   ).body;
   const checkout = expectStatus(await tenant.call('POST', '/payment/v1/checkout', { body: { plan_id: plan.plan_id, namespace: tenant.id, region } }), 200);
-  const workflowId = `subscription-${tenant.id}-${plan.plan_id}`;
+  const workflowId = subscriptionWorkflowId(await installationOf(stack.orm), tenant.id, plan.plan_id);
   const handle = temporal.workflow.getHandle(workflowId);
   await eventually(() => handle.describe().then((described) => described.status.name), (status) => status === 'RUNNING');
   await many(1000, 8, () => handle.signal('retryCharge'));

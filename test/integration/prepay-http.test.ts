@@ -8,6 +8,9 @@ import { Connection, Client } from '@temporalio/client';
 import { client } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { gatewayKey } from '../helpers/installation.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
+import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -56,7 +59,7 @@ function appBody(prePayId: number, extra: Record<string, unknown> = {}) {
 }
 
 async function chargesOf(prePayId: number): Promise<string[]> {
-  const rows = await sql<{ outcome: string }>('select outcome from sandbox_charges where idempotency_key like ? order by created_at', [`prepay-${prePayId}-cycle-%`]);
+  const rows = await sql<{ outcome: string }>('select outcome from sandbox_charges where idempotency_key like ? order by created_at', [await gatewayKey(stack.orm, `prepay-${prePayId}-cycle-%`)]);
   return rows.map((row) => row.outcome);
 }
 
@@ -110,9 +113,11 @@ describe('a card prepayment over HTTP', () => {
       const connection = await Connection.connect({ address: stack.config.TEMPORAL_ADDRESS });
       try {
         const temporal = new Client({ connection });
+        const installation = await installationOf(stack.orm);
         await waitUntil(async () => {
-          for await (const workflow of temporal.workflow.list({ query: `PrePayId = ${prePayId} AND PrepayStatus = 'active' AND TeamId = '${tenant.id}'` })) {
-            return workflow.workflowId === `prepay-${prePayId}`;
+          const query = `PrePayId = ${prePayId} AND PrepayStatus = 'active' AND TeamId = '${tenant.id}' AND EngineInstallation = '${installation.id}'`;
+          for await (const workflow of temporal.workflow.list({ query })) {
+            return workflow.workflowId === prepayWorkflowId(installation, prePayId);
           }
           return false;
         }, 20_000);
@@ -130,7 +135,7 @@ describe('a card prepayment over HTTP', () => {
       expect([again.status, again.body.error]).toEqual([409, { type: 'conflict', field: 'pre_pay_id' }]);
       const [refunds] = await sql<{ count: string }>(
         `select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`,
-        [`prepay-${prePayId}-cycle-1`],
+        [await gatewayKey(stack.orm, `prepay-${prePayId}-cycle-1`)],
       );
       expect(refunds!.count).toBe('1');
     });

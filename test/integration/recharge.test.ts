@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { client } from '../helpers/http.ts';
 import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { gatewayKey } from '../helpers/installation.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -23,7 +24,7 @@ async function sql<T = Record<string, unknown>>(query: string, params: unknown[]
 }
 
 async function succeededCharges(transId: string): Promise<number> {
-  const [row] = await sql<{ count: string }>(`select count(*)::text as count from sandbox_charges where idempotency_key = ? and outcome = 'succeeded'`, [`recharge-${transId}`]);
+  const [row] = await sql<{ count: string }>(`select count(*)::text as count from sandbox_charges where idempotency_key = ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `recharge-${transId}`)]);
   return Number(row!.count);
 }
 
@@ -88,7 +89,7 @@ describe('recharge by card', () => {
     const answer = await stack.withWorker(() => tenant.call('POST', '/payment/v1/recharge', { body: { amount: 20, namespace: tenant.id } }));
     expectStatus(answer, 200);
     const transId = answer.body.trans_id as string;
-    const [charge] = await sql<{ attempts: number; outcome: string }>('select attempts, outcome from sandbox_charges where idempotency_key = ?', [`recharge-${transId}`]);
+    const [charge] = await sql<{ attempts: number; outcome: string }>('select attempts, outcome from sandbox_charges where idempotency_key = ?', [await gatewayKey(stack.orm, `recharge-${transId}`)]);
     expect(charge).toEqual({ attempts: 3, outcome: 'succeeded' });
     expect(await succeededCharges(transId)).toBe(1);
     expect(await balanceOf(tenant)).toBe('20');
@@ -164,7 +165,7 @@ describe('refunds', () => {
     expect(await balanceOf(tenant)).toBe('0');
     const [refunds] = await sql<{ count: string }>(
       `select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`,
-      [`recharge-${transId}`],
+      [await gatewayKey(stack.orm, `recharge-${transId}`)],
     );
     expect(refunds!.count).toBe('1');
 

@@ -10,6 +10,10 @@ import { getAddress } from 'viem';
 import { transferMovementId } from '../../src/chain/identity.ts';
 import { findSubscription } from '../../src/db/repositories/subscriptions.ts';
 import { creditTransferWorkflowId } from '../../src/domain/token-transfer.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
+import type { Installation } from '../../src/domain/installation.ts';
+import { prepayWorkflowId } from '../../src/domain/prepay.ts';
+import { subscriptionWorkflowId } from '../../src/domain/subscriptions.ts';
 import { tenantBalances } from '../../src/ledger/ledger.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
 import { startCardPrepay, startTokenPrepay } from '../../src/temporal/prepays.ts';
@@ -28,6 +32,9 @@ const HOUR_MS = 3600_000;
 let stack: TestStack;
 let temporal: { connection: Connection; client: Client };
 let stopWorker: () => Promise<void>;
+let installation: Installation;
+/** the prepay's workflow id in this test database's installation */
+const prepayWf = (prePayId: number) => prepayWorkflowId(installation, prePayId);
 /** workflows a test left running; terminated at the end */
 const leftRunning: string[] = [];
 
@@ -35,6 +42,7 @@ beforeAll(async () => {
   stack = await startStack();
   temporal = await connectTemporal({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE });
   stopWorker = await stack.startWorker();
+  installation = await installationOf(stack.orm);
 }, 120_000);
 
 afterAll(async () => {
@@ -109,7 +117,7 @@ async function newPlan(): Promise<{ planId: string; region: string }> {
 async function insertSubscription(tenantId: string): Promise<{ id: string; workflowId: string }> {
   const { planId, region } = await newPlan();
   const id = uniqueId('sub');
-  const workflowId = `subscription-${tenantId}-${planId}`;
+  const workflowId = subscriptionWorkflowId(installation, tenantId, planId);
   const anchor = new Date(Date.now() - HOUR_MS);
   const end = new Date(anchor.getTime() + 30 * 24 * HOUR_MS);
   await sql(
@@ -128,7 +136,7 @@ describe('reconcileWorkflow', () => {
 
     const first = await reconcile(tenant.id);
     expect(first.errors).toEqual([]);
-    expect(first.repairs).toEqual([expect.objectContaining({ action: 'prepay_abandoned', item: `prepay-${prePayId}`, workflowId: `prepay-${prePayId}` })]);
+    expect(first.repairs).toEqual([expect.objectContaining({ action: 'prepay_abandoned', item: `prepay-${prePayId}`, workflowId: prepayWf(prePayId) })]);
     expect(await prepayRow(prePayId)).toMatchObject({ status: 'payment_failed', failure_code: 'abandoned', workflow_closed_status: null });
     // Within the grace period the API may still be starting it: left alone.
     expect(await prepayRow(young)).toMatchObject({ status: 'awaiting_payment', failure_code: null });
@@ -136,10 +144,10 @@ describe('reconcileWorkflow', () => {
     expect(events).toEqual([expect.objectContaining({ type: 'reconcile.prepay_abandoned', data: expect.objectContaining({ pre_pay_id: prePayId, failure_code: 'abandoned' }) })]);
 
     // The id is taken by the tombstone: a client's late retry cannot start the real workflow and charge.
-    const tombstone = await temporal.client.workflow.getHandle(`prepay-${prePayId}`).describe();
+    const tombstone = await temporal.client.workflow.getHandle(prepayWf(prePayId)).describe();
     expect(tombstone.type).toBe('abandonedPrepayWorkflow');
     await expect(
-      startCardPrepay(temporal.client, stack.config.TEMPORAL_TASK_QUEUE, { prePayId, tenantId: tenant.id, paymentType: 'USD', cardId: 'card_never', period: 1, autoRenewal: false, amount: '25' }),
+      startCardPrepay(temporal.client, installation, stack.config.TEMPORAL_TASK_QUEUE, { prePayId, tenantId: tenant.id, paymentType: 'USD', cardId: 'card_never', period: 1, autoRenewal: false, amount: '25' }),
     ).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
     expect(await sql('select 1 from prepay_payments where prepay_id = ?', [prePayId])).toEqual([]);
 
@@ -155,7 +163,7 @@ describe('reconcileWorkflow', () => {
     const prePayId = await insertPrepay(tenant.id, { paymentType: 'USDT_ERC20' });
     const address = await insertDepositAddress(tenant.id, prePayId);
     const withoutAddress = await insertPrepay(tenant.id, { paymentType: 'USDT_ERC20' });
-    leftRunning.push(`prepay-${prePayId}`);
+    leftRunning.push(prepayWf(prePayId));
 
     const first = await reconcile(tenant.id);
     expect(first.errors).toEqual([]);
@@ -166,16 +174,16 @@ describe('reconcileWorkflow', () => {
       ]),
     );
     expect(first.repairs).toHaveLength(2);
-    const described = await temporal.client.workflow.getHandle(`prepay-${prePayId}`).describe();
+    const described = await temporal.client.workflow.getHandle(prepayWf(prePayId)).describe();
     expect(described).toMatchObject({ type: 'prepayWorkflow', status: { name: 'RUNNING' } });
-    const view = await temporal.client.workflow.getHandle(`prepay-${prePayId}`).query<{ status: string; tokenPayment: { depositAddress: string } | null }>('status');
+    const view = await temporal.client.workflow.getHandle(prepayWf(prePayId)).query<{ status: string; tokenPayment: { depositAddress: string } | null }>('status');
     expect(view.status).toBe('awaiting_payment');
     expect(view.tokenPayment?.depositAddress).toBe(getAddress(address));
     expect(await prepayRow(withoutAddress)).toMatchObject({ status: 'payment_failed', failure_code: 'abandoned' });
     const events = await reconcileEvents(tenant.id);
     expect(events.map((event) => event.type).sort()).toEqual(['reconcile.prepay_abandoned', 'reconcile.prepay_started']);
 
-    await waitForVisibility(`prepay-${prePayId}`, 'Running');
+    await waitForVisibility(prepayWf(prePayId), 'Running');
     const second = await reconcile(tenant.id);
     expect(second).toMatchObject({ repairs: [], errors: [] });
     expect(await reconcileEvents(tenant.id)).toEqual(events);
@@ -185,12 +193,12 @@ describe('reconcileWorkflow', () => {
     const tenant = await createTenant(stack);
     const prePayId = await insertPrepay(tenant.id, { paymentType: 'USDT_ERC20' });
     const address = await insertDepositAddress(tenant.id, prePayId);
-    leftRunning.push(`prepay-${prePayId}`);
+    leftRunning.push(prepayWf(prePayId));
     // What deliverTransfer does when the prepay's workflow does not exist: the credit workflow, then `credited`.
     const transfer = { chainId: CHAIN_ID, txHash: `0x${randomBytes(32).toString('hex')}`, logIndex: 0, token: 'USDT_ERC20' as const, amount: '25', from: `0x${randomBytes(20).toString('hex')}`, to: address, blockNumber: 7 };
     await temporal.client.workflow.execute('creditTransferWorkflow', {
       taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
-      workflowId: creditTransferWorkflowId(transfer),
+      workflowId: creditTransferWorkflowId(installation, transfer),
       args: [{ transfer, tenantId: tenant.id, prePayId, reason: 'no_open_prepay' }],
     });
     await sql(
@@ -220,12 +228,12 @@ describe('reconcileWorkflow', () => {
     const deadline = new Date(Date.now() - 5 * 60 * 1000); // passed 5 minutes ago: inside the 30-minute confirmation grace
     const prePayId = await insertPrepay(tenant.id, { paymentType: 'USDT_ERC20', deadline });
     const address = await insertDepositAddress(tenant.id, prePayId);
-    leftRunning.push(`prepay-${prePayId}`);
+    leftRunning.push(prepayWf(prePayId));
     const minedAt = new Date(deadline.getTime() - 60_000);
     const transfer = { chainId: CHAIN_ID, txHash: `0x${randomBytes(32).toString('hex')}`, logIndex: 0, token: 'USDT_ERC20' as const, amount: '25', from: `0x${randomBytes(20).toString('hex')}`, to: address, blockNumber: 8 };
     await temporal.client.workflow.execute('creditTransferWorkflow', {
       taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
-      workflowId: creditTransferWorkflowId(transfer),
+      workflowId: creditTransferWorkflowId(installation, transfer),
       args: [{ transfer, tenantId: tenant.id, prePayId, reason: 'no_open_prepay' }],
     });
     await sql(
@@ -265,7 +273,7 @@ describe('reconcileWorkflow', () => {
     const tenant = await createTenant(stack);
     const prePayId = await insertPrepay(tenant.id, { paymentType: 'USDT_ERC20' });
     const address = await insertDepositAddress(tenant.id, prePayId);
-    await startTokenPrepay(temporal.client, stack.config.TEMPORAL_TASK_QUEUE, {
+    await startTokenPrepay(temporal.client, installation, stack.config.TEMPORAL_TASK_QUEUE, {
       prePayId,
       tenantId: tenant.id,
       paymentType: 'USDT_ERC20',
@@ -278,10 +286,10 @@ describe('reconcileWorkflow', () => {
     });
     const subscription = await insertSubscription(tenant.id);
     const row = await findSubscription(stack.orm.em.fork(), subscription.id);
-    await ensureSubscriptionWorkflow(temporal.client, stack.config.TEMPORAL_TASK_QUEUE, row!);
-    await temporal.client.workflow.getHandle(`prepay-${prePayId}`).terminate('operator pressed Terminate');
+    await ensureSubscriptionWorkflow(temporal.client, installation, stack.config.TEMPORAL_TASK_QUEUE, row!);
+    await temporal.client.workflow.getHandle(prepayWf(prePayId)).terminate('operator pressed Terminate');
     await temporal.client.workflow.getHandle(subscription.workflowId).terminate('operator pressed Terminate');
-    await waitForVisibility(`prepay-${prePayId}`, 'Terminated');
+    await waitForVisibility(prepayWf(prePayId), 'Terminated');
     await waitForVisibility(subscription.workflowId, 'Terminated');
 
     const first = await reconcile(tenant.id);
@@ -322,8 +330,8 @@ describe('reconcileWorkflow', () => {
 
     const first = await reconcile(tenant.id);
     expect(first.errors).toEqual([]);
-    expect(first.repairs).toEqual([expect.objectContaining({ action: 'transfer_credited', item: `chain-transfer-${transfer!.id}`, workflowId: creditTransferWorkflowId(identity) })]);
-    await temporal.client.workflow.getHandle(creditTransferWorkflowId(identity)).result();
+    expect(first.repairs).toEqual([expect.objectContaining({ action: 'transfer_credited', item: `chain-transfer-${transfer!.id}`, workflowId: creditTransferWorkflowId(installation, identity) })]);
+    await temporal.client.workflow.getHandle(creditTransferWorkflowId(installation, identity)).result();
     const [row] = await sql<{ status: string; movement_id: string }>('select status, movement_id from chain_transfers where id = ?', [transfer!.id]);
     expect(row).toEqual({ status: 'credited', movement_id: transferMovementId(identity) });
     expect((await tenantBalances(stack.orm.em.fork(), tenant.id)).USDT_ERC20.minus(before).toFixed()).toBe('12.345678');

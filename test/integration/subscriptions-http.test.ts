@@ -13,6 +13,8 @@ import { SUBSCRIPTION_SEARCH_ATTRIBUTES } from '../../src/workflows/subscription
 import { client, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
+import { subscriptionWorkflowId } from '../../src/domain/subscriptions.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -96,7 +98,7 @@ describe('checkout', () => {
     expect(await count('subscriptions', tenant.id)).toBe(0);
     expect(await count('ledger_transactions', tenant.id)).toBe(1); // the funding only
     expect((await sql('select payment_method from money_movements where tenant_id = ?', [tenant.id])).map((row) => row.payment_method)).toEqual(['manual']);
-    expect(await workflowExists(`subscription-${tenant.id}-${plan.plan_id}`)).toBe(false);
+    expect(await workflowExists(subscriptionWorkflowId(await installationOf(stack.orm), tenant.id, plan.plan_id))).toBe(false);
     expect(expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200).text).toBe('{"balance":9.99,"status":""}');
   });
 
@@ -116,7 +118,7 @@ describe('checkout', () => {
     expect(amounts.text).toContain('"amount":40.88,');
     expect(expectStatus(await tenant.call('GET', `/payment/v1/amount/${transId}?namespace=${tenant.id}`), 200).body.payment_method).toBe('balance');
 
-    const described = await temporal.client.workflow.getHandle(`subscription-${tenant.id}-${plan.plan_id}`).describe();
+    const described = await temporal.client.workflow.getHandle(subscriptionWorkflowId(await installationOf(stack.orm), tenant.id, plan.plan_id)).describe();
     expect(described.memo).toEqual({ subscriptionId: answer.body.subscription_id });
     expect([SUBSCRIPTION_SEARCH_ATTRIBUTES.tenantId, SUBSCRIPTION_SEARCH_ATTRIBUTES.planId, SUBSCRIPTION_SEARCH_ATTRIBUTES.status].map((key) => described.typedSearchAttributes.get(key))).toEqual([
       tenant.id,
@@ -189,12 +191,12 @@ describe('checkout', () => {
     // The first attempt's transaction committed, then the API died before starting the workflow.
     const plan = (await findPlan(stack.orm.em.fork(), planId))!;
     const committed = await checkoutSubscription(stack.orm.em.fork(), { subscriptionId: `sub_${randomUUID()}`, tenantId: tenant.id, plan }, new Date());
-    expect(await workflowExists(`subscription-${tenant.id}-${planId}`)).toBe(false);
+    expect(await workflowExists(subscriptionWorkflowId(await installationOf(stack.orm), tenant.id, planId))).toBe(false);
 
     const retry = await checkout(tenant, planId, region);
     expectError(retry, 409, 'conflict', 'plan_id');
     expect(retry.body.subscription_id).toBe(committed.subscription.id);
-    const described = await temporal.client.workflow.getHandle(`subscription-${tenant.id}-${planId}`).describe();
+    const described = await temporal.client.workflow.getHandle(subscriptionWorkflowId(await installationOf(stack.orm), tenant.id, planId)).describe();
     expect([described.status.name, described.memo]).toEqual(['RUNNING', { subscriptionId: committed.subscription.id }]);
     expect(await count('ledger_transactions', tenant.id)).toBe(2);
     expect(expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200).text).toBe('{"balance":20,"status":"active"}');
@@ -273,7 +275,7 @@ describe('account and balance in the seed shapes', () => {
     const balance = () => tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`);
 
     await stack.withWorker(async () => {
-      await ensureSubscriptionWorkflow(temporal.client, stack.config.TEMPORAL_TASK_QUEUE, outcome.subscription);
+      await ensureSubscriptionWorkflow(temporal.client, await installationOf(stack.orm), stack.config.TEMPORAL_TASK_QUEUE, outcome.subscription);
       await waitUntil(async () => (await balance()).body.status === 'arrears');
       expect(expectStatus(await tenant.call('GET', `/payment/v1/account?namespace=${tenant.id}`), 200).body).toEqual({
         purchased: false,

@@ -22,6 +22,8 @@ import { startAnvil, type TestChain } from '../helpers/anvil.ts';
 import { client, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
+import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 
 const CONFIRMATIONS = 2;
 const QUOTE_TTL_SECONDS = 8;
@@ -139,7 +141,7 @@ async function scan(with_: Scanner = scanner) {
   const report = await with_.runPass();
   for (const outcome of report.delivered.filter((delivered) => delivered.status === 'credited' && !delivered.duplicate)) {
     const [row] = await sql<{ tx_hash: string; log_index: number }>('select tx_hash, log_index from chain_transfers where movement_id = ?', [outcome.movementId]);
-    await temporal.client.workflow.getHandle(creditTransferWorkflowId({ chainId: chain.chainId, txHash: row!.tx_hash, logIndex: row!.log_index })).result();
+    await temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: chain.chainId, txHash: row!.tx_hash, logIndex: row!.log_index })).result();
   }
   return report;
 }
@@ -294,7 +296,7 @@ describe('a token prepayment', () => {
     await scan();
     await waitFor(() => prepayOf(tenant, created.pre_pay_id), (prepay) => prepay.received_amount === '99.999999', 'the short transfer');
 
-    const result = await temporal.client.workflow.getHandle(`prepay-${created.pre_pay_id}`).result();
+    const result = await temporal.client.workflow.getHandle(prepayWorkflowId(await installationOf(stack.orm), Number(created.pre_pay_id))).result();
     expect(result).toMatchObject({ status: 'expired' });
     expect(Date.now()).toBeGreaterThanOrEqual(new Date(created.expires_at).getTime());
     expect(await prepayOf(tenant, created.pre_pay_id)).toMatchObject({ status: 'expired', failure_code: 'underpaid', received_amount: '99.999999' });

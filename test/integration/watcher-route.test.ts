@@ -16,6 +16,8 @@ import { connectTemporal } from '../../src/temporal/client.ts';
 import { client, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
+import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 
 const CHAIN_ID = 31337;
 const SECRET = `whsec_${randomBytes(24).toString('hex')}`;
@@ -92,7 +94,7 @@ async function balances(tenant: TestTenant): Promise<Record<string, string>> {
 }
 
 async function creditFinished(body: Record<string, unknown>): Promise<void> {
-  await temporal.client.workflow.getHandle(creditTransferWorkflowId({ chainId: CHAIN_ID, txHash: String(body.tx_hash), logIndex: Number(body.log_index) })).result();
+  await temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: CHAIN_ID, txHash: String(body.tx_hash), logIndex: Number(body.log_index) })).result();
 }
 
 async function transferCount(txHash: unknown): Promise<number> {
@@ -169,7 +171,7 @@ describe('the watcher route', () => {
     const tenant = await createTenant(stack);
     const deposit = await depositAddress(tenant, 'USDT_ERC20');
     // Stands in for the PrepayWorkflow: on a queue no worker polls it stays open and records its signals.
-    const prepay = await temporal.client.workflow.start('tokenPrepayStandIn', { workflowId: `prepay-${deposit.prePayId}`, taskQueue: uniqueId('no-worker'), args: [] });
+    const prepay = await temporal.client.workflow.start('tokenPrepayStandIn', { workflowId: prepayWorkflowId(await installationOf(stack.orm), deposit.prePayId), taskQueue: uniqueId('no-worker'), args: [] });
     try {
       const body = report({ to: deposit.address, amount: '33.3' });
       expect(expectStatus(await post(body), 200).body).toMatchObject({ status: 'signalled', reason: 'prepay_open', duplicate: false, pre_pay_id: deposit.prePayId });

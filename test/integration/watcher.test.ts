@@ -23,6 +23,8 @@ import { startAnvil, type TestChain } from '../helpers/anvil.ts';
 import { client } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
+import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONFIRMATIONS = 3;
@@ -108,7 +110,7 @@ async function passAndCredits(scan: Scanner = scanner) {
   const report = await scan.runPass();
   for (const outcome of report.delivered.filter((delivered) => delivered.status === 'credited' && !delivered.duplicate)) {
     const [row] = await sql<{ tx_hash: string; log_index: number }>('select tx_hash, log_index from chain_transfers where movement_id = ?', [outcome.movementId]);
-    await temporal.client.workflow.getHandle(creditTransferWorkflowId({ chainId: chain.chainId, txHash: row!.tx_hash, logIndex: row!.log_index })).result();
+    await temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: chain.chainId, txHash: row!.tx_hash, logIndex: row!.log_index })).result();
   }
   return report;
 }
@@ -201,7 +203,7 @@ describe('the chain watcher', () => {
     await passAndCredits();
     expect((await transferRow(txHash))?.status).toBe('orphaned');
     expect(await balances(tenant)).toEqual({ USD: '0', USDT_ERC20: '0', ANKR_ERC20: '0' });
-    await expect(temporal.client.workflow.getHandle(creditTransferWorkflowId({ chainId: chain.chainId, txHash, logIndex: 0 })).describe()).rejects.toBeInstanceOf(
+    await expect(temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: chain.chainId, txHash, logIndex: 0 })).describe()).rejects.toBeInstanceOf(
       WorkflowNotFoundError,
     );
   });
@@ -230,7 +232,7 @@ describe('the chain watcher', () => {
     const tenant = await createTenant(stack);
     const deposit = await depositAddress(tenant, 'ANKR_ERC20');
     // Stands in for the PrepayWorkflow: a workflow on a queue no worker polls stays open and records every signal.
-    const prepay = await temporal.client.workflow.start('tokenPrepayStandIn', { workflowId: `prepay-${deposit.prePayId}`, taskQueue: uniqueId('no-worker'), args: [] });
+    const prepay = await temporal.client.workflow.start('tokenPrepayStandIn', { workflowId: prepayWorkflowId(await installationOf(stack.orm), deposit.prePayId), taskQueue: uniqueId('no-worker'), args: [] });
     const paid = await chain.transfer('ANKR_ERC20', deposit.address, 12_500_000_000_000_000_000n);
     const wrongToken = await chain.transfer('USDT_ERC20', deposit.address, 3_000_000n);
     await chain.mine(CONFIRMATIONS);

@@ -10,6 +10,7 @@ import { systemClock } from '../../src/domain/clock.ts';
 import type { CardGateway } from '../../src/gateway/card-gateway.ts';
 import { bindAppUpdate, setAutoRenewalUpdate, statusQuery, type PrepayResult } from '../../src/workflows/prepay.ts';
 import { appOn, createCluster, createTeam, moneyOf, replayHistories, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
+import { gatewayKey } from '../helpers/installation.ts';
 
 const HOUR = 3600 * 1000;
 
@@ -87,7 +88,7 @@ describe('binding against the binding-timeout refund', () => {
     const clusterId = await createCluster(harness.orm, '10');
     const { workflowId, prePayId, outcome } = await started({ tenantId: team.tenantId, cardId, period: 1, autoRenewal: true, amount: '10', timings: { bindingTimeoutMs: HOUR } });
     expect((await outcome).status).toBe('paid');
-    const refund = gate.hold(new RegExp(`^prepay-${prePayId}-cycle-1-refund$`));
+    const refund = gate.hold(new RegExp(`^${await gatewayKey(harness.orm, 'prepay-')}${prePayId}-cycle-1-refund$`));
     // Just past the deadline: once the refund is held at the gateway the server's clock runs in real time.
     await advanceTo((await harness.env.currentTimeMs()) + HOUR + 1_000);
     await refund.arrival; // the refund is at the gateway; the read model still says awaiting_binding
@@ -117,7 +118,7 @@ describe('auto-renewal against the renewal charge', () => {
     const { workflowId, prePayId, outcome } = await started({ tenantId: team.tenantId, cardId, period: 1, autoRenewal: true, amount: '10' });
     expect((await outcome).status).toBe('paid');
     const bound = await handleOf(workflowId).executeUpdate(bindAppUpdate, { args: [{ paymentType: 'USD', app: appOn(clusterId, 1000), costUsd: '10' }] });
-    const renewal = gate.hold(new RegExp(`^prepay-${prePayId}-cycle-2$`));
+    const renewal = gate.hold(new RegExp(`^${await gatewayKey(harness.orm, 'prepay-')}${prePayId}-cycle-2$`));
     await advanceTo(new Date(bound.periodEnd!).getTime() + 1_000); // the charge is held from here on: real time
     await renewal.arrival;
     expect((await handleOf(workflowId).query(statusQuery)).status).toBe('renewing');

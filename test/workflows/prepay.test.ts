@@ -22,6 +22,7 @@ import { startCardPrepay } from '../../src/temporal/prepays.ts';
 import { bindAppUpdate, cancelUpdate, changeCardUpdate, prepaySearchAttributes, requestAutoRenewalSignal, requestCancelSignal, statusQuery, type PrepayResult, type PrepayView } from '../../src/workflows/prepay.ts';
 import { appOn, createCluster, createTeam, FIXTURES, moneyOf, replayHistories, setClusterPrice, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
 import { testRun } from '../helpers/test-run.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
 
 const HistoryProto = proto.temporal.api.history.v1.History;
 const DAY = 24 * 3600 * 1000;
@@ -229,7 +230,7 @@ describe('payment', () => {
     expect(await started.outcome).toEqual({ status: 'declined', prePayId: started.prePayId, declineCode: 'generic_decline', message: expect.any(String) });
     expect(await handleOf(started.workflowId).result()).toMatchObject({ status: 'payment_failed' });
     const input = { prePayId: started.prePayId, tenantId: team.tenantId, paymentType: 'USD' as const, cardId, period: 1, autoRenewal: true, amount: '10' };
-    await expect(startCardPrepay(harness.env.client, harness.taskQueue, input)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+    await expect(startCardPrepay(harness.env.client, await installationOf(harness.orm), harness.taskQueue, input)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
     expect((await moneyOf(harness.orm, started.prePayId).charges()).map((charge) => charge.outcome)).toEqual(['declined']);
     expect(await findPrepay(harness.orm.em.fork(), started.prePayId)).toMatchObject({ status: 'payment_failed', failureCode: 'generic_decline' });
     expect(await replayAllRuns(started.workflowId, 'declined')).toBe(1);

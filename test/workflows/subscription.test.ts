@@ -28,6 +28,7 @@ import { cancelSubscriptionUpdate, SUBSCRIPTION_SEARCH_ATTRIBUTES, subscriptionS
 import { testRun } from '../helpers/test-run.ts';
 import { createTimeSkippingEnv } from '../helpers/time-skipping.ts';
 import { registerSearchAttributes } from '../helpers/time-skipping-search-attributes.ts';
+import { installationOf } from '../../src/db/repositories/installation.ts';
 
 const TASK_QUEUE = 'subscriptions-time-skipping';
 const HOUR_MS = 3600 * 1000;
@@ -91,7 +92,7 @@ async function subscribe(tenantId: string, plan: Plan): Promise<{ id: string; an
   const anchor = new Date(await env.currentTimeMs());
   const outcome = await checkoutSubscription(orm.em.fork(), { subscriptionId: `sub_${randomUUID()}`, tenantId, plan }, anchor);
   if (outcome.kind !== 'subscribed') throw new Error('checkout did not subscribe');
-  await ensureSubscriptionWorkflow(env.client, TASK_QUEUE, outcome.subscription);
+  await ensureSubscriptionWorkflow(env.client, await installationOf(orm), TASK_QUEUE, outcome.subscription);
   return {
     id: outcome.subscription.id,
     anchor,

@@ -19,6 +19,9 @@ import { beginIdempotentWork, idempotencyOf, idempotencyToken, idempotent, trans
 import { waitFor } from '../wait.ts';
 import { opaqueId, parseWith } from '../validation.ts';
 import { ListAmountsQuery, NamespaceQuery, RechargeBody, RefundBody } from './schemas.ts';
+import { installationOf } from '../../db/repositories/installation.ts';
+import type { Installation } from '../../domain/installation.ts';
+import { installationAttribute } from '../../temporal/search-attributes.ts';
 
 export interface MoneyRouteDeps {
   temporal: Client;
@@ -60,7 +63,8 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
     if (body.payment_method === 'manual' && principal.scope !== 'operator') {
       throw new AppError('forbidden', 'Only an operator may record a manual credit.', { field: 'payment_method' });
     }
-    const transId = businessId(ctx, 'tr');
+    const installation = await installationOf(ctx.state.em);
+    const transId = businessId(ctx, 'tr', installation);
     const description = body.description ?? 'Balance recharge';
     const now = deps.clock.now();
     // A retry of a request whose answer was lost (or whose API died) re-attaches to its movement before any
@@ -99,6 +103,7 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
       // A retry of the same request joins the running or finished recharge; it never starts a second one.
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [installationAttribute(installation)],
     }).catch(async (error: unknown) => {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return deps.temporal.workflow.getHandle(`recharge-${transId}`);
       throw error;
@@ -141,6 +146,7 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           // Which request started it: the same request retried re-attaches (ownRefund).
           ...(token ? { memo: { idempotency: token } } : {}),
+          typedSearchAttributes: [installationAttribute(await installationOf(ctx.state.em))],
         });
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -207,11 +213,13 @@ export async function tenantOr404(em: Parameters<typeof tenantBalances>[0], tena
  * its generation (decision 0070), so a retry after a lost answer finds the same movement and workflow instead
  * of paying twice, and the same key reused after its retention names a new one.
  */
-export function businessId(ctx: { method: string; path: string; state: { idempotency?: IdempotencyClaim } }, prefix: string): string {
+export function businessId(ctx: { method: string; path: string; state: { idempotency?: IdempotencyClaim } }, prefix: string, installation: Installation): string {
   const claim = idempotencyOf(ctx);
   if (!claim) return `${prefix}_${randomBytes(12).toString('base64url')}`;
   // Claims made before migration 0009 have no generation: their ids stay what they always were.
   const generation = claim.generation === null ? '' : `\n${claim.generation}`;
-  const digest = createHash('sha256').update(`${claim.owner}\n${ctx.method} ${ctx.path}\n${claim.key}${generation}`).digest('base64url');
+  // A reset database repeats owners, keys and generations: the installation keeps its ids its own (decision 0090).
+  const scope = installation.legacy ? '' : `\n${installation.id}`;
+  const digest = createHash('sha256').update(`${claim.owner}\n${ctx.method} ${ctx.path}\n${claim.key}${generation}${scope}`).digest('base64url');
   return `${prefix}_${digest.slice(0, 22)}`;
 }

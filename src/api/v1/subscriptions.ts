@@ -13,6 +13,7 @@ import { Dec, toJsonNumber } from '../../domain/money.ts';
 import { accountStatus, balanceWillNotCover, isPurchased, periodChargeKey, type SubscriptionStatus } from '../../domain/subscriptions.ts';
 import { InsufficientBalanceError, tenantBalances } from '../../ledger/ledger.ts';
 import { balanceChargeMovementId } from '../../ledger/balance-charges.ts';
+import { installationOf } from '../../db/repositories/installation.ts';
 import { checkoutSubscription, type CheckoutOutcome } from '../../ledger/subscription-checkout.ts';
 import { ensureSubscriptionWorkflow } from '../../temporal/subscriptions.ts';
 import { cancelSubscriptionUpdate } from '../../workflows/subscription-messages.ts';
@@ -33,7 +34,7 @@ export function mountSubscriptionRoutes(router: Router, deps: MoneyRouteDeps): v
     const body = parseWith(CheckoutBody, ctx.request.body);
     const em = ctx.state.em;
     await tenantOr404(em, body.namespace, principalOf(ctx.state), 'namespace');
-    const subscriptionId = businessId(ctx, 'sub');
+    const subscriptionId = businessId(ctx, 'sub', await installationOf(em));
     // A retry of a checkout whose answer was lost (or whose API died) re-attaches to its subscription before
     // any check that time can change (the plan may no longer be sold, the balance may be spent).
     const own = idempotencyOf(ctx) ? await findSubscription(em, subscriptionId) : null;
@@ -60,7 +61,7 @@ export function mountSubscriptionRoutes(router: Router, deps: MoneyRouteDeps): v
     const subscription = outcome.subscription;
     // The row is committed: make sure its workflow runs (this also repairs an earlier attempt that
     // committed and then failed to start it).
-    if (subscription.status !== 'canceled') await ensureSubscriptionWorkflow(deps.temporal, deps.taskQueue, subscription);
+    if (subscription.status !== 'canceled') await ensureSubscriptionWorkflow(deps.temporal, await installationOf(ctx.state.em), deps.taskQueue, subscription);
     if (outcome.kind === 'already_subscribed') {
       throw new AppError('conflict', `${body.namespace} is already subscribed to plan ${subscription.planId} (status ${subscription.status}).`, {
         field: 'plan_id',
@@ -107,7 +108,7 @@ export function mountSubscriptionRoutes(router: Router, deps: MoneyRouteDeps): v
     try {
       await cancel().catch(async (error: unknown) => {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
-        await ensureSubscriptionWorkflow(deps.temporal, deps.taskQueue, subscription);
+        await ensureSubscriptionWorkflow(deps.temporal, await installationOf(ctx.state.em), deps.taskQueue, subscription);
         return cancel();
       });
     } catch (error) {

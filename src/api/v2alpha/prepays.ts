@@ -18,6 +18,7 @@ import { Dec, toCanonicalString } from '../../domain/money.ts';
 import { PREPAY_FAILURES, isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
 import { priceResources } from '../../domain/pricing.ts';
 import { PrepayRejection, startCardPrepay, updatePrepay } from '../../temporal/prepays.ts';
+import { installationOf } from '../../db/repositories/installation.ts';
 import { bindAppUpdate, cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput, type PrepayView } from '../../workflows/prepay.ts';
 import { principalOf } from '../context.ts';
 import { formatTimestamp } from '../format.ts';
@@ -123,7 +124,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     };
     let outcome: PaymentOutcome | undefined;
     try {
-      outcome = await waitFor(startCardPrepay(deps.temporal, deps.taskQueue, input), deps.waitSeconds);
+      outcome = await waitFor(startCardPrepay(deps.temporal, await installationOf(em), deps.taskQueue, input), deps.waitSeconds);
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       outcome = await closedOutcome(em, prepay.id); // a retry of a request whose prepay already ended
@@ -162,7 +163,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const { usd } = priceResources(priceBookOf(cluster), resources, app.chartName, prepay.period);
     let bound: PrepayView;
     try {
-      bound = await updatePrepay(deps.temporal, prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed(), tenantId: prepay.tenantId });
+      bound = await updatePrepay(deps.temporal, await installationOf(em), prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed(), tenantId: prepay.tenantId });
     } catch (error) {
       // A prepay that closed after serving its app still answers a repeated callback of that app.
       const closedWithSameApp = error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
@@ -197,7 +198,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
       ctx.body = prepayBody(prepay);
       return;
     }
-    await updatePrepay(deps.temporal, prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
+    await updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
@@ -207,7 +208,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const prepay = await pathPrepay(ctx);
     const body = parseWith(ChangePrepayCardBody, ctx.request.body);
     if (!(await findTenantCard(ctx.state.em, prepay.tenantId, body.card_id))) throw notFound(`Card ${body.card_id}`, 'card_id');
-    await updatePrepay(deps.temporal, prepay.id, changeCardUpdate, { cardId: body.card_id, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
+    await updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, changeCardUpdate, { cardId: body.card_id, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
@@ -216,7 +217,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
   router.post('/teams/:team_id/prepays/:pre_pay_id/cancel', requireScope('operator'), idempotent(), async (ctx) => {
     const prepay = await pathPrepay(ctx);
     const body = parseWith(CancelPrepayBody, ctx.request.body);
-    await updatePrepay(deps.temporal, prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
+    await updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);

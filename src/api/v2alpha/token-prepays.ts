@@ -17,6 +17,7 @@ import { AppError, invalid, notFound } from '../../domain/errors.ts';
 import { Dec, toCanonicalString, type TokenCurrency } from '../../domain/money.ts';
 import type { PrepayTimings } from '../../domain/prepay.ts';
 import { startTokenPrepay } from '../../temporal/prepays.ts';
+import { installationOf } from '../../db/repositories/installation.ts';
 import type { PrepayInput } from '../../workflows/prepay.ts';
 import { formatTimestamp } from '../format.ts';
 import { beginIdempotentWork, idempotent } from '../middleware/idempotency.ts';
@@ -86,7 +87,7 @@ export function mountTokenPrepayRoutes(router: Router, deps: TokenPrepayRouteDep
       timings: deps.timings,
     };
     try {
-      await startTokenPrepay(deps.temporal, deps.taskQueue, input);
+      await startTokenPrepay(deps.temporal, await installationOf(em), deps.taskQueue, input);
     } catch (error) {
       // The prepay already ran to its end (a replay after it closed): the terms answered are still its own.
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

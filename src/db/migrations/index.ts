@@ -9,6 +9,8 @@ import { Migration0009IdempotencyGenerations } from './0009-idempotency-generati
 import { Migration0011TokenPaymentReservations } from './0011-token-payment-reservations.ts';
 import { Migration0012Reconciliation } from './0012-reconciliation.ts';
 import { Migration0013TransferBlockTime } from './0013-transfer-block-time.ts';
+import { Migration0014Installation } from './0014-installation.ts';
+import { Migration0015RateLimits } from './0015-rate-limits.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -23,4 +25,6 @@ export const migrationsList = [
   { name: '0011-token-payment-reservations', class: Migration0011TokenPaymentReservations },
   { name: '0012-reconciliation', class: Migration0012Reconciliation },
   { name: '0013-transfer-block-time', class: Migration0013TransferBlockTime },
+  { name: '0014-installation', class: Migration0014Installation },
+  { name: '0015-rate-limits', class: Migration0015RateLimits },
 ];
