@@ -21,6 +21,7 @@ import { operatorRouter } from './operator/router.ts';
 import { v1Router } from './v1/router.ts';
 import { v2alphaRouter } from './v2alpha/router.ts';
 import { watcherRouter } from './v2alpha/watchers.ts';
+import type { RateLimiter } from './middleware/rate-limit.ts';
 
 export interface AppDeps {
   orm: Orm;
@@ -29,6 +30,8 @@ export interface AppDeps {
   clock: Clock;
   priceFeed: PriceFeed;
   gateway: CardGateway;
+  /** per-key rate limits shared by the API replicas (decision 0091); none when omitted */
+  rateLimiter?: RateLimiter;
   settings: {
     operatorApiKey: string | undefined;
     taskQueue: string;
@@ -43,6 +46,8 @@ export interface AppDeps {
     watcherSigningSecret: string | undefined;
   };
 }
+
+export type { RateLimiter };
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: true });
@@ -74,6 +79,8 @@ export function createApp(deps: AppDeps): Koa {
   ];
 
   app.use(authenticate({ operatorApiKey: deps.settings.operatorApiKey }));
+  // Counted per tenant key before the request does any work (decision 0091).
+  if (deps.rateLimiter) app.use(deps.rateLimiter.middleware);
   // Before any route runs SQL: no control character in a path id or query value, no NUL in the JSON body (0060).
   app.use(rejectControlCharactersInUrl(routers));
   app.use(jsonBody(deps.settings.bodyLimitBytes));

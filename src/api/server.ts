@@ -3,6 +3,7 @@
  * SIGTERM it stops accepting connections, finishes in-flight requests, then closes PostgreSQL and Temporal.
  */
 import { createServer, type Server } from 'node:http';
+import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../config.ts';
 import { initOrm, migrate, type Orm } from '../db/orm.ts';
@@ -13,6 +14,7 @@ import { chainSettingsOf } from '../chain/settings.ts';
 import { connectTemporal } from '../temporal/client.ts';
 import { prepareInstallation } from '../temporal/namespace-check.ts';
 import { createApp } from './app.ts';
+import { createRateLimiter } from './middleware/rate-limit.ts';
 import { createCardGateway } from '../gateway/index.ts';
 
 export interface RunningApi {
@@ -31,7 +33,16 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
     await connection.close();
     throw error;
   }
+  // The rate-limit counters live in PostgreSQL (shared by every replica), on a small pool of their own.
+  const rateLimitPool = config.RATE_LIMIT === 'on' ? new pg.Pool({ connectionString: config.DATABASE_URL, max: 3 }) : undefined;
+  rateLimitPool?.on('error', (error) => logger.warn({ err: error }, 'rate limit pool error'));
   const app = createApp({
+    rateLimiter: rateLimitPool
+      ? createRateLimiter(rateLimitPool, {
+          windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+          perWindow: { quotes: config.RATE_LIMIT_QUOTES, money: config.RATE_LIMIT_MONEY, reads: config.RATE_LIMIT_READS },
+        })
+      : undefined,
     orm,
     temporal: client,
     logger,
@@ -71,6 +82,7 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
         server.closeIdleConnections();
       });
       await connection.close();
+      await rateLimitPool?.end();
     },
   };
 }

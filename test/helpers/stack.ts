@@ -43,6 +43,10 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     NODE_ENV: 'test',
     // One test file (reconcile.test.ts) turns the schedule on; every other file's worker leaves it alone.
     RECONCILE_SCHEDULE: 'off',
+    // Limits far above what a test sends, so the middleware runs without refusing (rate-limits.test.ts sets its own).
+    RATE_LIMIT_QUOTES: '1000000',
+    RATE_LIMIT_MONEY: '1000000',
+    RATE_LIMIT_READS: '1000000',
     ...overrides,
   });
   const orm = await initOrm(config.DATABASE_URL, { poolMax: 5 });

@@ -162,7 +162,13 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
         }
       }
     }
-    const result: RefundResult = await handle.result();
+    // At most the wait, then 202: the refund goes on, and the transaction shows `refunded` when it is done.
+    const result = await waitFor<RefundResult>(handle.result(), deps.waitSeconds);
+    if (!result) {
+      ctx.status = 202;
+      ctx.body = { trans_id: transId, status: 'refund_pending' };
+      return;
+    }
     if (result.status === 'refused') {
       throw new AppError(result.errorType === 'insufficient_balance' ? 'insufficient_balance' : 'conflict', result.message, { field: 'trans_id' });
     }

@@ -23,6 +23,7 @@ import { beginIdempotentWork, idempotencyOf, idempotent } from '../middleware/id
 import { parseWith } from '../validation.ts';
 import { businessId, tenantOr404, type MoneyRouteDeps } from './money.ts';
 import { CancelSubscriptionBody, CheckoutBody, NamespaceQuery } from './schemas.ts';
+import { withTimeout } from '../wait.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -104,7 +105,7 @@ export function mountSubscriptionRoutes(router: Router, deps: MoneyRouteDeps): v
     await tenantOr404(ctx.state.em, namespace, principalOf(ctx.state), 'namespace');
     const subscription = await subscriptionOr404(ctx.state.em, namespace, ctx.params.plan_id);
     if (subscription.status === 'canceled') throw conflict(`The subscription to plan ${subscription.planId} is already canceled.`, 'plan_id');
-    const cancel = () => withTimeout(deps.temporal.workflow.getHandle(subscription.workflowId).executeUpdate(cancelSubscriptionUpdate), deps.waitSeconds);
+    const cancel = () => withTimeout(deps.temporal.workflow.getHandle(subscription.workflowId).executeUpdate(cancelSubscriptionUpdate), deps.waitSeconds, 'The subscription');
     try {
       await cancel().catch(async (error: unknown) => {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
@@ -142,17 +143,4 @@ function subscriptionBody(subscription: Subscription) {
     canceled_at: subscription.canceledAt ? formatTimestamp(subscription.canceledAt) : null,
     creation_time: formatTimestamp(subscription.createdAt),
   };
-}
-
-/** A workflow answer within `seconds`, or 503 (no worker is serving the task queue right now). */
-async function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AppError('service_unavailable', 'The subscription did not answer in time; try again.')), seconds * 1000);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

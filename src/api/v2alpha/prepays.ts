@@ -26,7 +26,7 @@ import { assertTenantAccess, requireScope, type Principal } from '../middleware/
 import { beginIdempotentWork, idempotent } from '../middleware/idempotency.ts';
 import { prepayIdempotencyOf } from './prepay-idempotency.ts';
 import { identifier, parseWith } from '../validation.ts';
-import { waitFor } from '../wait.ts';
+import { waitFor, withTimeout } from '../wait.ts';
 import {
   CallBackAppInfoBody,
   CancelPrepayBody,
@@ -163,7 +163,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const { usd } = priceResources(priceBookOf(cluster), resources, app.chartName, prepay.period);
     let bound: PrepayView;
     try {
-      bound = await updatePrepay(deps.temporal, await installationOf(em), prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed(), tenantId: prepay.tenantId });
+      bound = await withTimeout(updatePrepay(deps.temporal, await installationOf(em), prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed(), tenantId: prepay.tenantId }), deps.waitSeconds, `Prepay ${prepay.id}`);
     } catch (error) {
       // A prepay that closed after serving its app still answers a repeated callback of that app.
       const closedWithSameApp = error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
@@ -198,7 +198,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
       ctx.body = prepayBody(prepay);
       return;
     }
-    await updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
+    await withTimeout(updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1, tenantId: prepay.tenantId }), deps.waitSeconds, `Prepay ${prepay.id}`).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
@@ -208,7 +208,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const prepay = await pathPrepay(ctx);
     const body = parseWith(ChangePrepayCardBody, ctx.request.body);
     if (!(await findTenantCard(ctx.state.em, prepay.tenantId, body.card_id))) throw notFound(`Card ${body.card_id}`, 'card_id');
-    await updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, changeCardUpdate, { cardId: body.card_id, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
+    await withTimeout(updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, changeCardUpdate, { cardId: body.card_id, tenantId: prepay.tenantId }), deps.waitSeconds, `Prepay ${prepay.id}`).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
@@ -217,9 +217,14 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
   router.post('/teams/:team_id/prepays/:pre_pay_id/cancel', requireScope('operator'), idempotent(), async (ctx) => {
     const prepay = await pathPrepay(ctx);
     const body = parseWith(CancelPrepayBody, ctx.request.body);
-    await updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
-      throw await rejectionToAppError(ctx.state.em, prepay.id, error);
-    });
+    // The cancel's answer waits for its refund: at most the wait, then 202 with the prepay as it stands (poll it).
+    const canceled = await waitFor(
+      updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
+        throw await rejectionToAppError(ctx.state.em, prepay.id, error);
+      }),
+      deps.waitSeconds,
+    );
+    if (!canceled) ctx.status = 202;
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
   });
 }

@@ -1,0 +1,81 @@
+/**
+ * Requests that wait on a workflow are bounded (decision 0091): with no worker serving the task queue, a
+ * refund or a prepay cancel answers 202 after WORKFLOW_WAIT_SECONDS (the work goes on; the object shows it
+ * when done), and a prepay update answers 503, safe to repeat. Nothing hangs, and nothing is done twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { client, type HttpAnswer } from '../helpers/http.ts';
+import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
+
+let stack: TestStack;
+let operator: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  stack = await startStack({ WORKFLOW_WAIT_SECONDS: '2' });
+  operator = client(stack.url, stack.operatorKey);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** Asks again until the answer satisfies `done` (the outcome, not a clock, ends the wait). */
+async function until(ask: () => Promise<HttpAnswer>, done: (answer: HttpAnswer) => boolean): Promise<HttpAnswer> {
+  for (;;) {
+    const answer = await ask();
+    if (done(answer)) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('requests that wait on a workflow with no worker', () => {
+  it('a refund answers 202 refund_pending, then completes once a worker runs; its retry answers the refund', async () => {
+    const tenant = await createTenant(stack, 'bounded-refund');
+    const credit = expectStatus(await operator('POST', '/payment/v1/recharge', { body: { amount: 30, namespace: tenant.id, payment_method: 'manual' } }), 200);
+    const transId = credit.body.trans_id as string;
+    const headers = { 'Idempotency-Key': `refund-${randomUUID()}` };
+    const pending = await operator('POST', `/payment/v1/amount/${transId}/refund`, { body: { reason: 'customer asked' }, headers });
+    expect([pending.status, pending.body]).toEqual([202, { trans_id: transId, status: 'refund_pending' }]);
+
+    await stack.withWorker(async () => {
+      await until(() => operator('GET', `/payment/v1/amount/${transId}?namespace=${tenant.id}`), (answer) => answer.body?.status === 'refunded');
+      const retried = expectStatus(await operator('POST', `/payment/v1/amount/${transId}/refund`, { body: { reason: 'customer asked' }, headers }), 200);
+      expect(retried.body).toMatchObject({ trans_id: transId, status: 'refunded' });
+    });
+    const balance = expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200).text;
+    expect(/"balance":(-?[0-9.]+)/.exec(balance)![1]).toBe('0');
+  }, 120_000);
+
+  it('a prepay update answers 503 (safe to repeat) and a cancel 202; both take effect once a worker runs', async () => {
+    const clusterId = uniqueId('bounded-cluster');
+    expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 200);
+    const tenant = await createTenant(stack, 'bounded-prepay');
+    const card = await addCard(tenant, 'tok_visa');
+    const path = (prePayId: number) => `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`;
+    const prePayId = await stack.withWorker(async () => {
+      const created = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, { body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 } });
+      expect([200, 202]).toContain(created.status);
+      const id = created.body.pre_pay_id as number;
+      await until(() => tenant.call('GET', path(id)), (answer) => answer.body?.status === 'awaiting_binding');
+      const app = { app_id: 'bounded-app', pre_pay_id: id, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: '', project_name: 'b' };
+      expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
+      return id;
+    });
+
+    const refused = await tenant.call('PUT', `${path(prePayId)}/auto_renewal`, { body: { auto_renewal: 0 } });
+    expect([refused.status, refused.body.error]).toEqual([503, { type: 'service_unavailable' }]);
+    const cancel = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: { 'Idempotency-Key': `cancel-${randomUUID()}` } });
+    expect([cancel.status, cancel.body.pre_pay_id, cancel.body.status]).toEqual([202, prePayId, 'active']);
+
+    await stack.withWorker(async () => {
+      const canceled = await until(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'canceled');
+      expect(Number(canceled.body.refunded_usd)).toBeGreaterThan(0);
+    });
+    const [refunds] = await stack.orm.em.fork().execute<{ count: string }[]>(
+      `select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key like ?`,
+      [`%prepay-${prePayId}-cycle-1`],
+    );
+    expect(refunds!.count).toBe('1');
+  }, 180_000);
+});
