@@ -65,12 +65,18 @@ describe('requests that wait on a workflow with no worker', () => {
 
     const refused = await tenant.call('PUT', `${path(prePayId)}/auto_renewal`, { body: { auto_renewal: 0 } });
     expect([refused.status, refused.body.error]).toEqual([503, { type: 'service_unavailable' }]);
-    const cancel = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: { 'Idempotency-Key': `cancel-${randomUUID()}` } });
+    const cancelKey = { 'Idempotency-Key': `cancel-${randomUUID()}` };
+    const cancel = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
     expect([cancel.status, cancel.body.pre_pay_id, cancel.body.status]).toEqual([202, prePayId, 'active']);
 
     await stack.withWorker(async () => {
       const canceled = await until(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'canceled');
       expect(Number(canceled.body.refunded_usd)).toBeGreaterThan(0);
+      // The retry of the 202'd cancel answers the cancel it made; another cancel request is refused.
+      const retried = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
+      expect([retried.status, retried.body.status]).toEqual([200, 'canceled']);
+      const another = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'again' }, headers: { 'Idempotency-Key': `cancel-${randomUUID()}` } });
+      expect([another.status, another.body.error]).toEqual([409, { type: 'conflict', field: 'pre_pay_id' }]);
     });
     const [refunds] = await stack.orm.em.fork().execute<{ count: string }[]>(
       `select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key like ?`,

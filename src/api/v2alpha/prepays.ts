@@ -15,7 +15,7 @@ import { allocateCardPrepay, findIdempotentPrepay, findPrepay, findPrepayPayment
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, invalid, notFound, type ErrorType } from '../../domain/errors.ts';
 import { Dec, toCanonicalString } from '../../domain/money.ts';
-import { PREPAY_FAILURES, isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
+import { PREPAY_FAILURES, TERMINAL_PREPAY_STATUSES, isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
 import { priceResources } from '../../domain/pricing.ts';
 import { PrepayRejection, startCardPrepay, updatePrepay } from '../../temporal/prepays.ts';
 import { installationOf } from '../../db/repositories/installation.ts';
@@ -23,7 +23,7 @@ import { bindAppUpdate, cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, ty
 import { principalOf } from '../context.ts';
 import { formatTimestamp } from '../format.ts';
 import { assertTenantAccess, requireScope, type Principal } from '../middleware/auth.ts';
-import { beginIdempotentWork, idempotent } from '../middleware/idempotency.ts';
+import { beginIdempotentWork, idempotencyToken, idempotent, transient } from '../middleware/idempotency.ts';
 import { prepayIdempotencyOf } from './prepay-idempotency.ts';
 import { identifier, parseWith } from '../validation.ts';
 import { waitFor, withTimeout } from '../wait.ts';
@@ -217,10 +217,25 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
   router.post('/teams/:team_id/prepays/:pre_pay_id/cancel', requireScope('operator'), idempotent(), async (ctx) => {
     const prepay = await pathPrepay(ctx);
     const body = parseWith(CancelPrepayBody, ctx.request.body);
+    // Which claim asked, before asking: a retry whose first answer was lost (or a 202) answers the cancel it made.
+    const token = idempotencyToken(ctx);
+    // Work begins here: the key keeps its generation when this attempt ends without an outcome (a 202, a crash).
+    beginIdempotentWork(ctx);
+    // Only while the prepay is not closed: a new request for a canceled prepay stays "already canceled" (409).
+    if (token) {
+      await ctx.state.em.fork().execute(
+        `insert into prepay_cancel_requests (prepay_id, token) select id, ? from prepays
+           where id = ? and status not in (${TERMINAL_PREPAY_STATUSES.map(() => '?').join(', ')}) on conflict do nothing`,
+        [token, prepay.id, ...TERMINAL_PREPAY_STATUSES],
+      );
+    }
     // The cancel's answer waits for its refund: at most the wait, then 202 with the prepay as it stands (poll it).
     const canceled = await waitFor(
       updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
-        throw await rejectionToAppError(ctx.state.em, prepay.id, error);
+        if (token && error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed && (await canceledBy(ctx.state.em, prepay.id, token))) return 'canceled by this request';
+        const refusal = await rejectionToAppError(ctx.state.em, prepay.id, error);
+        // "being charged right now; retry in a moment" is no outcome of the key: its retry must be able to cancel.
+        throw error instanceof PrepayRejection && error.type === PREPAY_FAILURES.notCancelable && refusal instanceof AppError ? transient(refusal) : refusal;
       }),
       deps.waitSeconds,
     );
@@ -287,6 +302,15 @@ async function closedOutcome(em: EntityManager, prePayId: number): Promise<Payme
     field: 'pre_pay_id',
     details: { pre_pay_id: prePayId, status: prepay?.status ?? null },
   });
+}
+
+/** The prepay is canceled, and this Idempotency-Key claim asked for it (an earlier attempt of the same request). */
+async function canceledBy(em: EntityManager, prePayId: number, token: string): Promise<boolean> {
+  const [row] = await em.fork().execute<{ status: string }[]>(
+    'select p.status from prepays p join prepay_cancel_requests r on r.prepay_id = p.id and r.token = ? where p.id = ?',
+    [token, prePayId],
+  );
+  return row?.status === 'canceled';
 }
 
 async function rejectionToAppError(em: EntityManager, prePayId: number, error: unknown): Promise<unknown> {
