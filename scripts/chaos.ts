@@ -26,6 +26,10 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { Dec } from '../src/domain/money.ts';
 import { findTemporalCli, freePort, startDevServer, type DevServer } from '../src/dev/temporal-dev-server.ts';
 import { WORKFLOWS_PATH } from '../src/worker.ts';
+import { signWatcherReport } from '../src/chain/watcher-signature.ts';
+
+/** A development xpub (BIP39's published test mnemonic, m/44'/60'/0'/0): deposit addresses only, no money. */
+const DEPOSIT_XPUB = 'xpub6EPuWo2Zez8qnWR1a44VViRzRwan7Ct5XaKCz2anC2xSQLCUUvhGEnGYBohKCsocJHEkYQ143QJH8fixW8ixUxrh6bU52qG2tPe1vqCJjiD';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -73,7 +77,7 @@ const say = (line: string) => {
   if (!options.quiet) process.stdout.write(`${line}\n`);
 };
 
-type OpKind = 'credit' | 'recharge' | 'recharge_declined' | 'recharge_transient' | 'refund' | 'checkout' | 'prepay' | 'cancel';
+type OpKind = 'credit' | 'recharge' | 'recharge_declined' | 'recharge_transient' | 'refund' | 'checkout' | 'prepay' | 'cancel' | 'token_prepay';
 const MIX: [OpKind, number][] = [
   ['credit', 18],
   ['recharge', 18],
@@ -81,8 +85,9 @@ const MIX: [OpKind, number][] = [
   ['recharge_transient', 8],
   ['refund', 12],
   ['checkout', 6],
-  ['prepay', 22],
+  ['prepay', 16],
   ['cancel', 8],
+  ['token_prepay', 6],
 ];
 type FaultKind = 'worker' | 'api' | 'postgres' | 'temporal';
 const FAULTS: FaultKind[] = ['worker', 'worker', 'worker', 'api', 'api', 'postgres', 'temporal'];
@@ -259,6 +264,47 @@ async function call(method: string, path: string, key: string, body?: unknown, o
   }
 }
 
+const CHAIN_ID = 31337;
+const WATCHER_SECRET = randomBytes(24).toString('hex');
+let watcherKey = '';
+
+/** A signed transfer report to the watcher route, sent again (same transfer) until the answer is definitive. */
+async function watcherReport(transfer: Record<string, unknown>): Promise<Answer> {
+  const raw = JSON.stringify(transfer);
+  const deadline = Date.now() + OP_TIMEOUT_SECONDS * 1000;
+  for (let attempt = 1; ; attempt += 1) {
+    const timestamp = Math.floor(Date.now() / 1000);
+    let answer: Answer | undefined;
+    try {
+      const response = await fetch(`${pick(apiUrls)}/v2alpha/watchers/transfers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${watcherKey}`, 'content-type': 'application/json', 'x-watcher-signature': signWatcherReport(WATCHER_SECRET, timestamp, raw) },
+        body: raw,
+        signal: AbortSignal.timeout(60_000),
+      });
+      const text = await response.text();
+      answer = { status: response.status, text, body: JSON.parse(text || 'null') };
+    } catch {
+      answer = undefined;
+    }
+    if (answer && definitive(answer)) return answer;
+    if (attempt === 1) ambiguous += 1;
+    if (Date.now() > deadline) throw new NoDefinitiveAnswer(`watcher report: no definitive answer in ${OP_TIMEOUT_SECONDS} s`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(3000, 100 * attempt)));
+  }
+}
+
+/** Asks again until `done`; the operation's deadline bounds it. */
+async function until(ask: () => Promise<Answer>, done: (answer: Answer) => boolean): Promise<Answer> {
+  const deadline = Date.now() + OP_TIMEOUT_SECONDS * 1000;
+  for (;;) {
+    const answer = await ask();
+    if (done(answer)) return answer;
+    if (Date.now() > deadline) throw new NoDefinitiveAnswer(`no outcome in ${OP_TIMEOUT_SECONDS} s (last: HTTP ${answer.status} ${answer.text.slice(0, 200)})`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The model: what the definitive answers say happened
 
@@ -273,6 +319,8 @@ interface TenantModel {
   refundable: Map<string, Dec>;
   movements: { transId: string; expect: 'finish' | 'failed' | 'refunded' }[];
   prepays: Map<number, 'awaiting_binding' | 'active' | 'canceling' | 'canceled' | 'payment_failed'>;
+  /** USDT_ERC20 on the team's token balance: transfers credited less what prepays took */
+  usdt: Dec;
   subscribed: Set<string>;
 }
 
@@ -360,6 +408,34 @@ async function runOp(op: PlannedOp): Promise<void> {
       tenant.prepays.set(prePayId, 'active');
       return;
     }
+    case 'token_prepay': {
+      // quote, open the prepay, then the watcher reports one transfer of exactly the amount to its deposit address
+      const body = { cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 };
+      const quote = await call('POST', '/v2alpha/USDT_ERC20/acquire_pre_amount', tenant.key, body, { idempotent: false });
+      if (!expectOne(op, quote, [200])) return;
+      const created = await call('POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, tenant.key, { quote_id: quote.body.quote_id, amount: quote.body.amount, period: 1, auto_renewal: 0 });
+      if (!expectOne(op, created, [200])) return;
+      const prePayId = created.body.pre_pay_id as number;
+      tenant.prepays.set(prePayId, 'awaiting_binding');
+      const transfer = {
+        chain_id: CHAIN_ID,
+        token: 'USDT_ERC20',
+        tx_hash: `0x${randomBytes(32).toString('hex')}`,
+        log_index: 0,
+        block_number: 19_000_000 + op.index,
+        block_hash: `0x${randomBytes(32).toString('hex')}`,
+        from: `0x${randomBytes(20).toString('hex')}`,
+        to: String(created.body.deposit_address).toLowerCase(),
+        amount: created.body.token_amount,
+        confirmations: 12,
+      };
+      const reported = await watcherReport(transfer);
+      if (!expectOne(op, reported, [200])) return;
+      // credited to the token balance, then taken by the prepay: the balance nets to zero, the prepay is paid
+      const paid = await until(() => call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`, tenant.key, undefined, { idempotent: false }), (answer) => answer.body?.status !== 'awaiting_payment');
+      if (paid.body?.status !== 'awaiting_binding') unexpected.push(`op ${op.index} token_prepay: prepay ${prePayId} is ${paid.body?.status} after its full payment`);
+      return;
+    }
     case 'cancel': {
       const active = [...tenant.prepays.entries()].filter(([, status]) => status === 'active').map(([id]) => id);
       if (active.length === 0) return;
@@ -402,12 +478,15 @@ async function checkInvariants(databaseUrl: string, temporal: Client): Promise<C
       const answer = await call('GET', `/payment/v1/balance?namespace=${tenant.id}`, tenant.key, undefined, { idempotent: false });
       const balance = /"balance":(-?[0-9.]+)/.exec(answer.text)?.[1];
       if (balance === undefined || !new Dec(balance).eq(tenant.balance)) wrongBalances.push(`${tenant.id}: engine ${balance}, model ${tenant.balance.toFixed()}`);
+      const tokens = await call('GET', `/v2alpha/teams/${tenant.id}/balances`, tenant.key, undefined, { idempotent: false });
+      const usdt = tokens.body?.balances?.USDT_ERC20;
+      if (usdt === undefined || !new Dec(usdt).eq(tenant.usdt)) wrongBalances.push(`${tenant.id}: USDT_ERC20 ${usdt}, model ${tenant.usdt.toFixed()}`);
     }
     checks.push({ name: 'every balance equals the model of the definitive answers', ok: wrongBalances.length === 0, detail: wrongBalances.join('; ') });
 
     const wrongMovements: string[] = [];
     for (const tenant of model) {
-      const stored = await rows<{ id: string; status: string }>('select id, status from money_movements where tenant_id = $1', [tenant.id]);
+      const stored = await rows<{ id: string; status: string }>(`select id, status from money_movements where tenant_id = $1 and currency = 'USD'`, [tenant.id]);
       const byId = new Map(stored.map((row) => [row.id, row.status]));
       for (const movement of tenant.movements) {
         if (byId.get(movement.transId) !== movement.expect) wrongMovements.push(`${movement.transId}: ${byId.get(movement.transId)} (answers imply ${movement.expect})`);
@@ -419,6 +498,13 @@ async function checkInvariants(databaseUrl: string, temporal: Client): Promise<C
     const doubleRefunds = await rows<{ charge_id: string; n: number }>('select charge_id, count(*)::int as n from sandbox_refunds group by charge_id having count(*) > 1');
     const doubleReversals = await rows<{ reverses_id: string }>('select reverses_id from ledger_transactions where reverses_id is not null group by reverses_id having count(*) > 1');
     checks.push({ name: 'no refund written twice (gateway and ledger)', ok: doubleRefunds.length === 0 && doubleReversals.length === 0, detail: JSON.stringify({ doubleRefunds, doubleReversals }) });
+
+    // Each reported transfer is credited to its team's token balance by exactly one ledger transaction (its movement).
+    const transfers = await rows<{ tx_hash: string; credits: number }>(
+      `select t.tx_hash, (select count(*)::int from ledger_transactions l where t.movement_id is not null and l.idempotency_key = 'movement-' || t.movement_id) as credits from chain_transfers t`,
+    );
+    const notOnceCredited = transfers.filter((row) => row.credits !== 1);
+    checks.push({ name: 'every reported transfer credited once', ok: notOnceCredited.length === 0, detail: JSON.stringify(notOnceCredited.slice(0, 5)) });
 
     const acknowledged = model.reduce((sum, tenant) => sum + tenant.prepays.size, 0);
     const [prepayRows] = await rows<{ n: number }>(`select count(*)::int as n from prepays where tenant_id = any($1)`, [model.map((tenant) => tenant.id)]);
@@ -435,7 +521,7 @@ async function checkInvariants(databaseUrl: string, temporal: Client): Promise<C
     const notOnce = recharged.filter((row) => row.n !== 1);
     const prepayCharges = await rows<{ prepay: string; n: number }>(
       `select p.id::text as prepay, (select count(*)::int from sandbox_charges c where c.idempotency_key like '%prepay-' || p.id || '-cycle-1' and c.outcome = 'succeeded') as n
-         from prepays p where p.tenant_id = any($1)`,
+         from prepays p where p.tenant_id = any($1) and p.payment_type = 'USD'`,
       [model.map((tenant) => tenant.id)],
     );
     const prepaysNotOnce = prepayCharges.filter((row) => row.n !== 1);
@@ -496,6 +582,11 @@ async function main(): Promise<number> {
     WORKFLOW_WAIT_SECONDS: '5',
     WORKFLOW_BUNDLE_PATH: bundlePath,
     RATE_LIMIT: 'off',
+    CHAIN_ID: String(CHAIN_ID),
+    DEPOSIT_XPUB,
+    TOKEN_USDT_ERC20_ADDRESS: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+    WATCHER_SIGNING_SECRET: WATCHER_SECRET,
+    CHAIN_CONFIRMATIONS: '12',
     SHUTDOWN_GRACE_SECONDS: '5',
   };
   const ports = [await freePort(), await freePort()];
@@ -512,6 +603,8 @@ async function main(): Promise<number> {
   // The catalog and the tenants, before any fault.
   clusterId = `chaos-cluster-${randomBytes(3).toString('hex')}`;
   await operator('PUT', `/operator/v1/clusters/${clusterId}`, { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
+  await operator('PUT', '/operator/v1/rates/USDT_ERC20', { usd: '1' });
+  watcherKey = (await operator('POST', '/operator/v1/api_keys', { scope: 'watcher' })).body.api_key as string;
   const region = `chaos-region-${randomBytes(3).toString('hex')}`;
   await operator('PUT', `/operator/v1/regions/${region}`, { region_describe: 'chaos' });
   for (const price of ['12.5', '40']) {
@@ -534,6 +627,7 @@ async function main(): Promise<number> {
       movements: [],
       prepays: new Map(),
       subscribed: new Set(),
+      usdt: new Dec(0),
     });
   }
   say(`chaos: up in ${((Date.now() - started) / 1000).toFixed(0)} s; running the workload`);
