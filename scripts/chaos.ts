@@ -45,6 +45,8 @@ const { values: options } = parseArgs({
     tenants: { type: 'string', default: '8' },
     'op-timeout': { type: 'string', default: '300' },
     quiet: { type: 'boolean', default: false },
+    /** keep the temporary folder (PostgreSQL data, the Temporal SQLite file) for a look afterwards */
+    keep: { type: 'boolean', default: false },
     /** print the seed's schedule (operations and faults by kind) and exit */
     'plan-only': { type: 'boolean', default: false },
   },
@@ -711,7 +713,8 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs 
 async function cleanUp(): Promise<void> {
   stopping = true;
   for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
-  rmSync(work, { recursive: true, force: true });
+  if (options.keep) process.stdout.write(`chaos: kept ${work} (PostgreSQL data in pg/, Temporal in temporal.sqlite)\n`);
+  else rmSync(work, { recursive: true, force: true });
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
