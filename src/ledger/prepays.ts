@@ -67,8 +67,10 @@ export async function bookPrepayPayment(em: EntityManager, input: PrepayPaymentI
 /**
  * A payment from a token balance may not take tokens reserved for another prepay's first payment (decision
  * 0052): under the balance row's lock (so no credit or payment of this balance runs meanwhile), the balance
- * less what other prepays still awaiting their payment have received toward it must cover `amount`. A
- * payment that was booked already (a retry) passes: its key is written once.
+ * less what other prepays still awaiting their payment have received toward it must cover `amount`. Whether
+ * another prepay still awaits its payment is read from the ledger (its first payment's key), not only from
+ * its read-model row, which is written a moment after the booking. A payment that was booked already (a
+ * retry) passes: its key is written once.
  */
 async function assertUnreservedBalance(tx: EntityManager, input: PrepayPaymentInput): Promise<void> {
   // Both accounts the payment writes, locked in id order as recordTransaction does (no deadlock with a refund).
@@ -85,8 +87,10 @@ async function assertUnreservedBalance(tx: EntityManager, input: PrepayPaymentIn
     `select coalesce(sum(least(r.total, p.amount)), 0)::text as total
        from (select prepay_id, sum(amount) as total from token_payment_reservations
               where tenant_id = ? and currency = ? and prepay_id <> ? group by prepay_id) r
-       join prepays p on p.id = r.prepay_id and p.status = 'awaiting_payment' and p.workflow_closed_status is null`,
-    [input.tenantId, input.currency, input.prePayId],
+       join prepays p on p.id = r.prepay_id and p.status = 'awaiting_payment' and p.workflow_closed_status is null
+      -- the row's status lags the ledger: a first payment already booked (seen under the lock) reserves nothing
+      where not exists (select 1 from ledger_transactions l where l.idempotency_key = ? || p.id || ?)`,
+    [input.tenantId, input.currency, input.prePayId, 'prepay-', '-cycle-1'],
   );
   const available = new Dec(account?.balance ?? 0).minus(new Dec(reserved!.total));
   if (available.lt(input.amount)) throw new InsufficientBalanceError(input.currency);

@@ -206,6 +206,26 @@ describe('two prepays of one team', () => {
     await handleOf(renewing.workflowId).terminate('test done');
     await handleOf(paying.workflowId).terminate('test done');
   }, 90_000);
+
+  it("a prepay paid a moment ago whose read model still says awaiting_payment does not hold its tokens against another's payment", async () => {
+    // Found by the fault test on a starved core: the first prepay's payment is booked, and the row that says so
+    // is written by the next activity. Meanwhile the second one's payment must not count the first's tokens as
+    // both spent and reserved.
+    const team = await createTeam(harness);
+    const clusterId = await createCluster(harness.orm, '10');
+    const first = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: false, paymentWindowMs: WINDOW });
+    const second = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: false, paymentWindowMs: WINDOW });
+    await send(first.workflowId, transferOf('USDT_ERC20', '10'));
+    await statusWhen(first.workflowId, (view) => view.status === 'awaiting_binding');
+    // the moment between the booking and the row's update, held open
+    await harness.orm.em.fork().execute(`update prepays set status = 'awaiting_payment' where id = ?`, [first.prePayId]);
+    await send(second.workflowId, transferOf('USDT_ERC20', '10'));
+    expect(await statusWhen(second.workflowId, (view) => view.status !== 'awaiting_payment')).toMatchObject({ status: 'awaiting_binding' });
+    expect(await moneyOf(harness.orm, second.prePayId).ledger()).toEqual({ deferred_revenue: '10', tenant_balance: '-10' });
+    expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
+    await handleOf(first.workflowId).terminate('test done');
+    await handleOf(second.workflowId).terminate('test done');
+  }, 90_000);
 });
 
 describe('a transfer mined before the deadline', () => {
