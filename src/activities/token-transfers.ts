@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Orm } from '../db/orm.ts';
+import { lockTransfer, recordTransferMovement } from '../db/repositories/chain-transfers.ts';
 import { transferMovementId } from '../chain/identity.ts';
 import type { Clock } from '../domain/clock.ts';
 import { CURRENCY_DECIMALS, parseDecimal, type Dec } from '../domain/money.ts';
@@ -40,14 +41,10 @@ export function createTokenTransferActivities(deps: { orm: Orm; clock: Clock }) 
       );
       // The credit and its reservation in one database transaction: no payment can take the tokens in between.
       return deps.orm.em.fork().transactional(async (em) => {
+        // Waits for a delivery of this transfer still in its transaction, so that the row it inserted is seen.
+        await lockTransfer(em, transfer);
         const movement = await settleCredit(em, movementId, {}, now);
-        await em.execute('update chain_transfers set movement_id = ?, updated_at = ? where chain_id = ? and tx_hash = ? and log_index = ? and movement_id is null', [
-          movementId,
-          now,
-          transfer.chainId,
-          transfer.txHash,
-          transfer.logIndex,
-        ]);
+        await recordTransferMovement(em, transfer, movementId, now);
         if (input.reserveFor !== undefined) {
           await em.execute(
             `insert into token_payment_reservations (chain_id, tx_hash, log_index, prepay_id, tenant_id, currency, amount)

@@ -11,7 +11,8 @@
  *   CreditTransferWorkflow credits the team's balance in that token. A late transfer is never lost.
  *
  * The action happens before the row says so, inside the row's transaction: a crash in between leaves
- * the row `seen` and the next delivery acts again. Crediting is idempotent by the workflow id; a signal
+ * the row `seen` and the next delivery acts again. The transfer's lock (lockTransfer) is held for the
+ * transaction, so a credit the signal causes waits for the row and records its movement there. Crediting is idempotent by the workflow id; a signal
  * may then be sent twice, so the prepay workflow counts each identity once.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -19,6 +20,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../domain/errors.ts';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
 import { prepayWorkflowId } from '../domain/prepay.ts';
+import { lockTransfer, settledTransferMovement } from '../db/repositories/chain-transfers.ts';
 import { installationOf } from '../db/repositories/installation.ts';
 import { installationAttribute } from '../temporal/search-attributes.ts';
 import { creditTransferWorkflowId, TOKEN_TRANSFER_SIGNAL, type TokenTransferSignal, type TransferIdentity } from '../domain/token-transfer.ts';
@@ -106,6 +108,8 @@ interface TransferRow {
 export async function deliverTransfer(deps: DeliveryDeps, transfer: ObservedTransfer, options: DeliveryOptions): Promise<DeliveryOutcome> {
   const normalised = normalise(transfer);
   return deps.em.transactional(async (tx) => {
+    // Before the row: a credit of this transfer running meanwhile waits for this transaction (see lockTransfer).
+    await lockTransfer(tx, normalised);
     const row = await lockRow(tx, normalised, options.source, deps.now);
     const outcome = (status: TransferStatus, reason: DeliveryReason, extra: Partial<DeliveryOutcome> = {}): DeliveryOutcome => ({
       status,
@@ -155,8 +159,10 @@ export async function deliverTransfer(deps: DeliveryDeps, transfer: ObservedTran
     if (deposit.token === normalised.token) {
       try {
         await deps.temporal.workflow.getHandle(prepayWorkflowId(await installationOf(deps.em), deposit.prePayId)).signal(TOKEN_TRANSFER_SIGNAL, signal);
-        await tx.execute(`update chain_transfers set status = 'signalled', updated_at = ? where id = ?`, [deps.now, row.id]);
-        return outcome('signalled', 'prepay_open', owner);
+        // A credit that landed before this transaction (an earlier delivery's signal whose transaction was lost) is recorded here.
+        const credited = row.movement_id ?? (await settledTransferMovement(tx, transferMovementId(normalised)));
+        await tx.execute(`update chain_transfers set status = 'signalled', movement_id = ?, updated_at = ? where id = ?`, [credited, deps.now, row.id]);
+        return outcome('signalled', 'prepay_open', { ...owner, movementId: credited });
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw unavailable(error);
       }

@@ -10,10 +10,13 @@ import { HDKey } from '@scure/bip32';
 import { mnemonicToSeedSync } from '@scure/bip39';
 import type { Client, Connection } from '@temporalio/client';
 import { getAddress } from 'viem';
+import { deliverTransfer } from '../../src/chain/deliver.ts';
 import { deriveDepositAddress } from '../../src/chain/deposit-address.ts';
+import { transferMovementId } from '../../src/chain/identity.ts';
 import { chainSettingsOf } from '../../src/chain/settings.ts';
 import { signWatcherReport } from '../../src/chain/watcher-signature.ts';
 import { systemClock } from '../../src/domain/clock.ts';
+import { Dec } from '../../src/domain/money.ts';
 import { creditTransferWorkflowId } from '../../src/domain/token-transfer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
@@ -313,6 +316,50 @@ describe('a token prepayment', () => {
     // The expired quote cannot open another prepay.
     const again = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, { body: { quote_id, amount, period: 1, auto_renewal: 1 } });
     expect([again.status, again.body.error]).toEqual([422, { type: 'quote_expired', field: 'quote_id' }]);
+  }, 60_000);
+
+  it('records which movement credited a transfer whose credit ran before its delivery was committed (a slow API process)', async () => {
+    const tenant = await createTenant(stack);
+    const created = await tokenPrepay(tenant, 'USDT_ERC20');
+    const transfer = {
+      chainId: chain.chainId,
+      txHash: `0x${randomBytes(32).toString('hex')}`,
+      logIndex: 0,
+      token: 'USDT_ERC20' as const,
+      from: `0x${randomBytes(20).toString('hex')}`,
+      to: created.deposit_address.toLowerCase(),
+      amount: new Dec(created.token_amount),
+      blockNumber: 1,
+      blockHash: `0x${randomBytes(32).toString('hex')}`,
+      confirmations: CONFIRMATIONS,
+    };
+    const movementId = transferMovementId(transfer);
+    // The delivery's transaction (which inserted the transfer's row) stays open after its signal until the
+    // worker has credited the transfer, or is waiting for that transaction: what a starved API process does.
+    const creditedOrWaiting = async () =>
+      (await sql('select 1 from money_movements where id = ? and status = ?', [movementId, 'finish'])).length > 0 ||
+      (await sql(`select 1 from pg_locks where not granted and database = (select oid from pg_database where datname = current_database())`)).length > 0;
+    const slowCommit = {
+      workflow: {
+        getHandle: (workflowId: string) => ({
+          signal: async (...args: unknown[]) => {
+            await (temporal.client.workflow.getHandle(workflowId).signal as (...signalArgs: unknown[]) => Promise<void>)(...args);
+            await waitFor(creditedOrWaiting, Boolean, 'the credit or its wait for the delivery');
+          },
+        }),
+      },
+    } as unknown as Client;
+    const outcome = await deliverTransfer(
+      { em: stack.orm.em.fork(), temporal: slowCommit, taskQueue: stack.config.TEMPORAL_TASK_QUEUE, logger: createLogger('silent'), now: new Date() },
+      transfer,
+      { atDepth: true, source: 'route' },
+    );
+    expect(outcome).toMatchObject({ status: 'signalled', reason: 'prepay_open', prePayId: created.pre_pay_id });
+
+    await statusOf(tenant, created.pre_pay_id, 'awaiting_binding');
+    const [row] = await sql<{ status: string; movement_id: string | null }>('select status, movement_id from chain_transfers where tx_hash = ?', [transfer.txHash]);
+    expect(row).toEqual({ status: 'signalled', movement_id: movementId });
+    expect(await balances(tenant)).toEqual({ USD: '0', USDT_ERC20: '0', ANKR_ERC20: '0' });
   }, 60_000);
 
   it('answers a repeated Idempotency-Key with the same prepay and refuses bad requests with the DESIGN §8 body', async () => {
