@@ -22,10 +22,13 @@ import { awaitPaymentUpdate, prepaySearchAttributes, prepayWorkflow, type Paymen
 /** The workflow refused an update (validator or handler), or the prepay's workflow is closed. */
 export class PrepayRejection extends Error {
   readonly type: string;
-  constructor(type: string, message: string) {
+  /** the prepay's status as its workflow saw it when it refused, when it said (a closed prepay's) */
+  readonly status: string | undefined;
+  constructor(type: string, message: string, status?: string) {
     super(message);
     this.name = 'PrepayRejection';
     this.type = type;
+    this.status = status;
   }
 }
 
@@ -96,7 +99,9 @@ export async function updatePrepay<Arg extends RequestOwner>(client: Client, ins
     const conflict = identityConflict(prePayId, error);
     if (conflict) throw conflict;
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type) {
-      throw new PrepayRejection(error.cause.type, error.cause.message);
+      const [details] = error.cause.details ?? [];
+      const status = typeof details === 'object' && details !== null && typeof (details as { status?: unknown }).status === 'string' ? (details as { status: string }).status : undefined;
+      throw new PrepayRejection(error.cause.type, error.cause.message, status);
     }
     if (error instanceof WorkflowNotFoundError) throw new PrepayRejection(PREPAY_FAILURES.closed, `Prepay ${prePayId} is closed.`);
     throw error;

@@ -157,7 +157,11 @@ export const awaitPaymentUpdate = defineUpdate<PaymentOutcome, [AttachRequest | 
 export const bindAppUpdate = defineUpdate<PrepayView, [BindAppRequest]>('bindApp');
 export const setAutoRenewalUpdate = defineUpdate<PrepayView, [{ autoRenewal: boolean } & RequestOwner]>('setAutoRenewal');
 export const changeCardUpdate = defineUpdate<PrepayView, [{ cardId: string } & RequestOwner]>('changeCard');
-export const cancelUpdate = defineUpdate<PrepayView, [{ reason: string } & RequestOwner]>('cancel');
+/**
+ * `requestId` names the API request (its Idempotency-Key claim): a retry of a cancel this run accepted is
+ * accepted again and answers when the prepay is closed, even after the cancel is decided.
+ */
+export const cancelUpdate = defineUpdate<PrepayView, [{ reason: string; requestId?: string } & RequestOwner]>('cancel');
 /** For operators in the Temporal UI/CLI: the same as the updates, without an answer (an invalid request is logged and ignored). */
 export const requestCancelSignal = defineSignal<[{ reason: string }]>('requestCancel');
 export const requestAutoRenewalSignal = defineSignal<[{ autoRenewal: boolean }]>('requestAutoRenewal');

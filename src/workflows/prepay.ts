@@ -71,7 +71,8 @@ const steps = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-const reject = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
+const reject = (type: string, message: string, details?: Record<string, unknown>) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true, ...(details ? { details: [details] } : {}) });
 
 export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> {
   const timings: PrepayTimings = { ...DEFAULT_PREPAY_TIMINGS, renewalAttemptOffsetsMs: [...DEFAULT_PREPAY_TIMINGS.renewalAttemptOffsetsMs], ...input.timings };
@@ -105,6 +106,8 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   let syncSeq = continued?.syncSeq ?? 0;
   let payment: PaymentOutcome | undefined = continued ? { status: 'paid', prePayId: id, chargeId: continued.chargeId } : undefined;
   let cancelRequest: { reason: string } | undefined;
+  /** the API requests whose cancel this run accepted (their retries are answered, not refused as closed) */
+  const acceptedCancels = new Set<string>();
   /** a charge is at the gateway (or a renewal is paid and the next cycle about to start): no cancel now */
   let charging = false;
   let activated = continued !== undefined;
@@ -193,6 +196,8 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     await event('prepay.refunded', step, token ? { usd: usd.toFixed(), token, amount: amount.toFixed(), to: 'balance', reason } : { usd: amount.toFixed(), reason });
   }
 
+  /** The workflow's own status goes with the refusal: the read model may not say it yet (the API answers from it). */
+  const rejectClosed = () => reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`, { status: state.status });
   /** A request for another tenant than this workflow's is refused before anything else (decision 0051). */
   const assertOwner = (request: { tenantId?: unknown } | undefined) => {
     if (request && request.tenantId !== undefined && request.tenantId !== input.tenantId) {
@@ -200,7 +205,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     }
   };
   const validateCancel = () => {
-    if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
+    if (closed || isTerminalPrepayStatus(state.status)) throw rejectClosed();
     // A token prepay may be canceled while its payment window is open: what arrived stays on the team's balance.
     const waitingForTransfers = token !== null && inbox.isPaymentOpen();
     if ((state.status === 'awaiting_payment' && !waitingForTransfers) || charging) {
@@ -210,7 +215,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   const validateAutoRenewal = (request: { autoRenewal: boolean; tenantId?: string }) => {
     assertOwner(request);
     if (typeof request?.autoRenewal !== 'boolean') throw reject(PREPAY_FAILURES.invalidRequest, 'autoRenewal must be true or false.');
-    if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
+    if (closed || isTerminalPrepayStatus(state.status)) throw rejectClosed();
     // The renewal is at the gateway (or paid, the next cycle about to start): "off" could not stop it, so
     // it is refused rather than answered 200 for a charge that then goes through (decision 0050).
     if (!request.autoRenewal && charging && (state.status === 'renewing' || state.status === 'past_due')) {
@@ -313,7 +318,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
         assertOwner(request);
         if (token) throw reject(PREPAY_FAILURES.invalidRequest, `Prepay ${id} is paid in ${token}; it has no card.`);
         if (typeof request?.cardId !== 'string' || request.cardId === '') throw reject(PREPAY_FAILURES.invalidRequest, 'cardId must name a card.');
-        if (closed || isTerminalPrepayStatus(state.status)) throw reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`);
+        if (closed || isTerminalPrepayStatus(state.status)) throw rejectClosed();
       },
     },
   );
@@ -321,12 +326,14 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     cancelUpdate,
     async (request) => {
       cancelRequest ??= { reason: request.reason };
+      if (typeof request.requestId === 'string') acceptedCancels.add(request.requestId);
       await condition(() => closed);
       return view();
     },
     {
       validator: (request) => {
         assertOwner(request);
+        if (typeof request?.requestId === 'string' && acceptedCancels.has(request.requestId)) return;
         validateCancel();
       },
     },

@@ -2,21 +2,32 @@
  * Requests that wait on a workflow are bounded (decision 0091): with no worker serving the task queue, a
  * refund or a prepay cancel answers 202 after WORKFLOW_WAIT_SECONDS (the work goes on; the object shows it
  * when done), and a prepay update answers 503, safe to repeat. Nothing hangs, and nothing is done twice.
+ * A cancel retried while its workflow has decided but not yet written the prepay's row answers for the
+ * workflow, never for the stale row.
  */
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Client, Connection } from '@temporalio/client';
+import { installationOf } from '../../src/db/repositories/installation.ts';
+import { prepayWorkflowId } from '../../src/domain/prepay.ts';
+import { connectTemporal } from '../../src/temporal/client.ts';
+import { statusQuery } from '../../src/workflows/prepay.ts';
 import { client, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
+let temporal: { connection: Connection; client: Client };
 
 beforeAll(async () => {
   stack = await startStack({ WORKFLOW_WAIT_SECONDS: '2' });
   operator = client(stack.url, stack.operatorKey);
+  temporal = await connectTemporal({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE });
 }, 120_000);
 
 afterAll(async () => {
+  await temporal?.connection.close();
   await stack?.close();
 });
 
@@ -83,5 +94,45 @@ describe('requests that wait on a workflow with no worker', () => {
       [`%prepay-${prePayId}-cycle-1`],
     );
     expect(refunds!.count).toBe('1');
+  }, 180_000);
+  it('a cancel retried after its workflow decided but before the prepay row says so answers 202, never a 409 that says the prepay can still be changed', async () => {
+    const tenant = await createTenant(stack, 'bounded-cancel');
+    const card = await addCard(tenant, 'tok_visa');
+    const path = (prePayId: number) => `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`;
+    await stack.withWorker(async () => {
+      const created = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, { body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 } });
+      expect([200, 202]).toContain(created.status);
+      const prePayId = created.body.pre_pay_id as number;
+      await until(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'awaiting_binding');
+
+      // The read model's write waits behind this lock, as behind a starved worker: the workflow has
+      // canceled and refunded (paid, not bound yet: nothing else writes the row on the way), its row
+      // still says `awaiting_binding`.
+      const holder = new pg.Client({ connectionString: stack.config.DATABASE_URL });
+      await holder.connect();
+      try {
+        await holder.query('begin');
+        await holder.query('select id from prepays where id = $1 for no key update', [prePayId]);
+        const cancelKey = { 'Idempotency-Key': `cancel-${randomUUID()}` };
+        const first = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
+        expect([first.status, first.body.status]).toEqual([202, 'awaiting_binding']);
+        // The workflow's own view: canceled (and refunded) while the row still says active.
+        const workflow = temporal.client.workflow.getHandle(prepayWorkflowId(await installationOf(stack.orm), prePayId));
+        for (let view = await workflow.query(statusQuery); view.status !== 'canceled'; view = await workflow.query(statusQuery)) await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(expectStatus(await tenant.call('GET', path(prePayId)), 200).body.status).toBe('awaiting_binding');
+
+        const retried = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
+        expect([retried.status, retried.body.pre_pay_id]).toEqual([202, prePayId]);
+        const another = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'again' }, headers: { 'Idempotency-Key': `cancel-${randomUUID()}` } });
+        expect([another.status, another.body.error, another.body.message]).toEqual([409, { type: 'conflict', field: 'pre_pay_id' }, `Prepay ${prePayId} is canceled; it can no longer be changed.`]);
+
+        await holder.query('commit');
+        await until(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'canceled');
+        const settled = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
+        expect([settled.status, settled.body.status]).toEqual([200, 'canceled']);
+      } finally {
+        await holder.end();
+      }
+    });
   }, 180_000);
 });

@@ -231,8 +231,13 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     }
     // The cancel's answer waits for its refund: at most the wait, then 202 with the prepay as it stands (poll it).
     const canceled = await waitFor(
-      updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId }).catch(async (error: unknown) => {
-        if (token && error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed && (await canceledBy(ctx.state.em, prepay.id, token))) return 'canceled by this request';
+      updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId, ...(token ? { requestId: token } : {}) }).catch(async (error: unknown) => {
+        if (token && error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed) {
+          // A running workflow accepts a retry of a cancel it accepted, so its refusal (it says its status) is
+          // for a request that did not cancel; only a closed workflow leaves the question to the table.
+          if (error.status === undefined && (await canceledBy(ctx.state.em, prepay.id, token))) return 'canceled by this request';
+          await forgetCancelRequest(ctx.state.em, prepay.id, token);
+        }
         const refusal = await rejectionToAppError(ctx.state.em, prepay.id, error);
         // "being charged right now; retry in a moment" is no outcome of the key: its retry must be able to cancel.
         throw error instanceof PrepayRejection && error.type === PREPAY_FAILURES.notCancelable && refusal instanceof AppError ? transient(refusal) : refusal;
@@ -313,13 +318,22 @@ async function canceledBy(em: EntityManager, prePayId: number, token: string): P
   return row?.status === 'canceled';
 }
 
+/**
+ * A request refused as closed did not cancel: its claim goes, so that a retry is refused the same way.
+ * (It was written while the row, lagging behind the workflow, did not say closed yet.)
+ */
+async function forgetCancelRequest(em: EntityManager, prePayId: number, token: string): Promise<void> {
+  await em.fork().execute('delete from prepay_cancel_requests where prepay_id = ? and token = ?', [prePayId, token]);
+}
+
 async function rejectionToAppError(em: EntityManager, prePayId: number, error: unknown): Promise<unknown> {
   if (!(error instanceof PrepayRejection)) return error;
   const mapped = REJECTIONS[error.type] ?? { type: 'conflict' as const };
   let message = error.message;
   if (error.type === PREPAY_FAILURES.closed) {
-    const prepay = await findPrepay(em.fork(), prePayId);
-    message = `Prepay ${prePayId} is ${prepay?.status ?? 'closed'}; it can no longer be changed.`;
+    // The workflow's status when it said one: the row may still show the status before.
+    const status = error.status ?? (await findPrepay(em.fork(), prePayId))?.status ?? 'closed';
+    message = `Prepay ${prePayId} is ${status}; it can no longer be changed.`;
   }
   return new AppError(mapped.type, message, { field: mapped.field });
 }
