@@ -30,6 +30,8 @@ export const configSchema = z
   SHUTDOWN_GRACE_SECONDS: positiveInt(30),
   /** How long a money request waits for its workflow's outcome before answering 202 pending. */
   WORKFLOW_WAIT_SECONDS: positiveInt(25),
+  /** How many times the API tries a Temporal call that finds the server unavailable (about 1 s for 4) before answering 503. */
+  API_TEMPORAL_ATTEMPTS: positiveInt(4),
   /** A paid prepay not bound to an app within this is refunded (DESIGN §5: 7 days). */
   PREPAY_BINDING_TIMEOUT_SECONDS: positiveInt(7 * 24 * 3600),
   /** How long before the end of a prepay's period the `prepay.renewal_upcoming` event is recorded. */

@@ -25,7 +25,8 @@ export interface RunningApi {
 
 /** Builds and starts the API on `config.PORT` (0 picks a free port). The caller owns `orm`. */
 export async function startApi(config: Config, orm: Orm, logger: Logger): Promise<RunningApi> {
-  const { connection, client } = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  // A request waits about a second for a Temporal that is down, then answers 503 (safe to repeat), not 20 s.
+  const { connection, client } = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, attempts: config.API_TEMPORAL_ATTEMPTS });
   try {
     const installation = await prepareInstallation(client, orm, config);
     logger.info({ installation: installation.id, legacy: installation.legacy, foreignRunning: installation.foreignRunning }, 'installation checked');
