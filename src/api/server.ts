@@ -68,10 +68,17 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
   });
   const server = createServer(app.callback());
   server.requestTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, '0.0.0.0', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, '0.0.0.0', () => resolve());
+    });
+  } catch (error) {
+    // The port is taken (or not ours): nothing opened for the server may outlive it.
+    await connection.close();
+    await rateLimitPool?.end();
+    throw error;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   return {
