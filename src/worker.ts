@@ -13,7 +13,7 @@ import { systemClock, type Clock } from './domain/clock.ts';
 import { createLogger } from './logger.ts';
 import type { CardGateway } from './gateway/card-gateway.ts';
 import { createCardGateway } from './gateway/index.ts';
-import { createPriceFeed } from './pricing/price-feed.ts';
+import { createPriceFeed } from './pricing/index.ts';
 import { ensureReconcileSchedule } from './temporal/schedules.ts';
 import { connectTemporal } from './temporal/client.ts';
 import { prepareInstallation } from './temporal/namespace-check.ts';

@@ -6,7 +6,7 @@
  * nothing. The Temporal client and task queue are the worker's (`Context.current()`).
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { getAddress } from 'viem';
 import { transferMovementId } from '../chain/identity.ts';
 import type { Orm } from '../db/orm.ts';
@@ -14,13 +14,13 @@ import { findSubscription } from '../db/repositories/subscriptions.ts';
 import type { Clock } from '../domain/clock.ts';
 import { Dec, type Currency, type TokenCurrency } from '../domain/money.ts';
 import { prepayWorkflowId, type PrepayTimings } from '../domain/prepay.ts';
-import { creditTransferWorkflowId, TOKEN_TRANSFER_SIGNAL, type TokenTransferSignal } from '../domain/token-transfer.ts';
+import type { TokenTransferSignal } from '../domain/token-transfer.ts';
 import { startTokenPrepay } from '../temporal/prepays.ts';
 import { installationAttribute } from '../temporal/search-attributes.ts';
 import { installationOf } from '../db/repositories/installation.ts';
 import { ensureSubscriptionWorkflow } from '../temporal/subscriptions.ts';
+import { signalTokenTransfer, startCreditTransfer } from '../temporal/transfers.ts';
 import type { AbandonedPrepayInput } from '../workflows/abandoned-prepay.ts';
-import type { CreditTransferInput } from '../workflows/credit-transfer.ts';
 import { prepaySearchAttributes } from '../workflows/prepay-messages.ts';
 import { createEventActivities, type EventType } from './events.ts';
 
@@ -249,11 +249,12 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
    */
   async function startTokenPrepayOf(client: Client, taskQueue: string, row: PrepayRow, input: ReconcileInput): Promise<RepairOutcome> {
     const prePayId = Number(row.id);
-    const workflowId = prepayWorkflowId(await own(), prePayId);
+    const installation = await own();
+    const workflowId = prepayWorkflowId(installation, prePayId);
     const token = row.payment_type as TokenCurrency;
     const deadline = row.payment_deadline === null ? deps.clock.now() : toDate(row.payment_deadline);
     try {
-      await startTokenPrepay(client, await own(), taskQueue, {
+      await startTokenPrepay(client, installation, taskQueue, {
         prePayId,
         tenantId: row.tenant_id,
         paymentType: token,
@@ -274,8 +275,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       `select ${TRANSFER_COLUMNS} from chain_transfers where pre_pay_id = ? and token = ? and status in ('signalled', 'credited') order by id`,
       [prePayId, token],
     );
-    const handle = client.workflow.getHandle(workflowId);
-    for (const transfer of earlier) await handle.signal(TOKEN_TRANSFER_SIGNAL, signalOf(transfer));
+    for (const transfer of earlier) await signalTokenTransfer(client, installation, prePayId, signalOf(transfer));
     const eventId = await event(`prepay-${prePayId}-started`, row.tenant_id, 'reconcile.prepay_started', {
       pre_pay_id: prePayId,
       payment_type: token,
@@ -407,20 +407,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       const prepay = await describe(client, prepayWorkflowId(installation, Number(row.pre_pay_id)));
       if (prepay.found && prepay.running) return { action: 'none', item, workflowId: prepayWorkflowId(installation, Number(row.pre_pay_id)), detail: 'the prepay still runs and credits it' };
       const transfer = signalOf(row);
-      const workflowId = creditTransferWorkflowId(installation, transfer);
-      try {
-        await client.workflow.start<(input: CreditTransferInput) => Promise<unknown>>('creditTransferWorkflow', {
-          workflowId,
-          taskQueue: info.taskQueue,
-          args: [{ transfer, tenantId: row.tenant_id, prePayId: Number(row.pre_pay_id), reason: 'no_open_prepay' }],
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: [installationAttribute(installation)],
-        });
-      } catch (error) {
-        // It ran to its end already: the credit exists.
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      }
+      const workflowId = await startCreditTransfer(client, installation, info.taskQueue, { transfer, tenantId: row.tenant_id, prePayId: Number(row.pre_pay_id), reason: 'no_open_prepay' });
       const movementId = transferMovementId(transfer);
       const eventId = await event(`${item}-credited`, row.tenant_id, 'reconcile.transfer_credited', {
         pre_pay_id: Number(row.pre_pay_id),

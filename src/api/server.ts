@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { initOrm, migrate, type Orm } from '../db/orm.ts';
 import { systemClock } from '../domain/clock.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { createPriceFeed } from '../pricing/price-feed.ts';
+import { createPriceFeed } from '../pricing/index.ts';
 import { chainSettingsOf } from '../chain/settings.ts';
 import { connectTemporal } from '../temporal/client.ts';
 import { prepareInstallation } from '../temporal/namespace-check.ts';

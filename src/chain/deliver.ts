@@ -15,17 +15,15 @@
  * transaction, so a credit the signal causes waits for the row and records its movement there. Crediting is idempotent by the workflow id; a signal
  * may then be sent twice, so the prepay workflow counts each identity once.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../domain/errors.ts';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
-import { prepayWorkflowId } from '../domain/prepay.ts';
 import { lockTransfer, settledTransferMovement } from '../db/repositories/chain-transfers.ts';
 import { installationOf } from '../db/repositories/installation.ts';
-import { installationAttribute } from '../temporal/search-attributes.ts';
-import { creditTransferWorkflowId, TOKEN_TRANSFER_SIGNAL, type TokenTransferSignal, type TransferIdentity } from '../domain/token-transfer.ts';
+import type { CreditTransferReason, TokenTransferSignal, TransferIdentity } from '../domain/token-transfer.ts';
 import type { Logger } from '../logger.ts';
-import type { CreditTransferInput, CreditTransferReason, CreditTransferResult } from '../workflows/index.ts';
+import { signalTokenTransfer, startCreditTransfer } from '../temporal/transfers.ts';
 import { findDepositAddress } from './deposit-address.ts';
 import { transferMovementId } from './identity.ts';
 
@@ -156,19 +154,27 @@ export async function deliverTransfer(deps: DeliveryDeps, transfer: ObservedTran
     }
 
     const signal = toSignal(normalised);
+    const installation = await installationOf(deps.em);
     if (deposit.token === normalised.token) {
+      let signalled: boolean;
       try {
-        await deps.temporal.workflow.getHandle(prepayWorkflowId(await installationOf(deps.em), deposit.prePayId)).signal(TOKEN_TRANSFER_SIGNAL, signal);
+        signalled = await signalTokenTransfer(deps.temporal, installation, deposit.prePayId, signal);
+      } catch (error) {
+        throw unavailable(error);
+      }
+      if (signalled) {
         // A credit that landed before this transaction (an earlier delivery's signal whose transaction was lost) is recorded here.
         const credited = row.movement_id ?? (await settledTransferMovement(tx, transferMovementId(normalised)));
         await tx.execute(`update chain_transfers set status = 'signalled', movement_id = ?, updated_at = ? where id = ?`, [credited, deps.now, row.id]);
         return outcome('signalled', 'prepay_open', { ...owner, movementId: credited });
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw unavailable(error);
       }
     }
     const reason: CreditTransferReason = deposit.token === normalised.token ? 'no_open_prepay' : 'token_mismatch';
-    await startCredit(deps, { transfer: signal, tenantId: deposit.tenantId, prePayId: deposit.prePayId, reason });
+    try {
+      await startCreditTransfer(deps.temporal, installation, deps.taskQueue, { transfer: signal, tenantId: deposit.tenantId, prePayId: deposit.prePayId, reason });
+    } catch (error) {
+      throw unavailable(error);
+    }
     const movementId = transferMovementId(normalised);
     await tx.execute(`update chain_transfers set status = 'credited', movement_id = ?, updated_at = ? where id = ?`, [movementId, deps.now, row.id]);
     return outcome('credited', reason, { ...owner, movementId });
@@ -210,24 +216,6 @@ async function lockRow(tx: EntityManager, transfer: ObservedTransfer, source: De
     throw new TransferConflictError(transfer);
   }
   return row;
-}
-
-async function startCredit(deps: DeliveryDeps, input: CreditTransferInput): Promise<void> {
-  try {
-    const installation = await installationOf(deps.em);
-    await deps.temporal.workflow.start<(input: CreditTransferInput) => Promise<CreditTransferResult>>('creditTransferWorkflow', {
-      workflowId: creditTransferWorkflowId(installation, input.transfer),
-      taskQueue: deps.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [installationAttribute(installation)],
-    });
-  } catch (error) {
-    // Already ran to its end: the credit exists.
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return;
-    throw unavailable(error);
-  }
 }
 
 function unavailable(error: unknown): AppError {

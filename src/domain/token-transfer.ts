@@ -33,6 +33,9 @@ export interface TokenTransferSignal extends TransferIdentity {
 /** The signal's name on the prepay workflow. */
 export const TOKEN_TRANSFER_SIGNAL = 'tokenTransfer';
 
+/** Why a transfer is credited to its team's balance by CreditTransferWorkflow rather than counted by its prepay. */
+export type CreditTransferReason = 'no_open_prepay' | 'token_mismatch';
+
 /** `{chainId}-{txHash}-{logIndex}`: the key of workflow ids, event keys and de-duplication sets. */
 export function transferKey(identity: TransferIdentity): string {
   return `${identity.chainId}-${identity.txHash}-${identity.logIndex}`;

@@ -5,18 +5,10 @@
  * never charges twice.
  */
 import { gatewayIdempotencyKey, type Installation } from '../domain/installation.ts';
+import type { TokenisedCard } from '../domain/cards.ts';
 import type { Dec } from '../domain/money.ts';
 
-export interface TokenisedCard {
-  /** the gateway's reference to the card (a sandbox ref, or a Stripe PaymentMethod id) */
-  gatewayRef: string;
-  brand: string;
-  last4: string;
-  expMonth: number;
-  expYear: number;
-  /** the gateway's customer holding the card, when the gateway has such a notion (Stripe: `cus_…`); pass it back as ChargeRequest.customerRef */
-  customerRef?: string | undefined;
-}
+export type { TokenisedCard } from '../domain/cards.ts';
 
 export interface ChargeRequest {
   /** stable across retries: derived from the business key and step, never the attempt number */

@@ -1,15 +1,13 @@
 /**
  * Token rates (USD per token unit) for quotes. `static`: the rates operators set in the database.
- * `http`: a CoinGecko-style endpoint (src/pricing/http-price-feed.ts), whose readings expire after
+ * `http`: a CoinGecko-style endpoint (./http-price-feed.ts), whose readings expire after
  * PRICE_FEED_MAX_AGE_SECONDS. A feed answers null when it has no usable rate: quotes then fail closed
- * with 503 price_unavailable (docs/decisions/0033-price-feed.md).
+ * with 503 price_unavailable (docs/decisions/0033-price-feed.md). `createPriceFeed` (./index.ts) picks one.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Config } from '../config.ts';
 import { TokenRate } from '../db/entities/index.ts';
 import type { Clock } from '../domain/clock.ts';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
-import { httpPriceFeed } from './http-price-feed.ts';
 
 export interface TokenRateReading {
   usd: Dec;
@@ -42,11 +40,4 @@ export function withMaxAge(feed: PriceFeed, options: { maxAgeSeconds: number; cl
       return reading;
     },
   };
-}
-
-/** The feed PRICE_FEED names. Static rates are operators' decisions and do not expire; http readings do. */
-export function createPriceFeed(config: Pick<Config, 'PRICE_FEED' | 'PRICE_FEED_URL' | 'PRICE_FEED_MAX_AGE_SECONDS'>, clock: Clock): PriceFeed {
-  if (config.PRICE_FEED === 'static') return staticPriceFeed;
-  if (!config.PRICE_FEED_URL) throw new Error('PRICE_FEED_URL is required when PRICE_FEED=http');
-  return withMaxAge(httpPriceFeed({ baseUrl: config.PRICE_FEED_URL }), { maxAgeSeconds: config.PRICE_FEED_MAX_AGE_SECONDS, clock });
 }

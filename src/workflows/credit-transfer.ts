@@ -7,9 +7,9 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { transferKey, type TokenTransferSignal } from '../domain/token-transfer.ts';
+import { transferKey, type CreditTransferReason, type TokenTransferSignal } from '../domain/token-transfer.ts';
 
-export type CreditTransferReason = 'no_open_prepay' | 'token_mismatch';
+export type { CreditTransferReason } from '../domain/token-transfer.ts';
 
 export interface CreditTransferInput {
   transfer: TokenTransferSignal;

@@ -6,7 +6,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { loadConfig } from '../../src/config.ts';
 import { Dec } from '../../src/domain/money.ts';
 import { httpPriceFeed, readRate } from '../../src/pricing/http-price-feed.ts';
-import { createPriceFeed, staticPriceFeed, withMaxAge, type PriceFeed } from '../../src/pricing/price-feed.ts';
+import { createPriceFeed, staticPriceFeed, withMaxAge, type PriceFeed } from '../../src/pricing/index.ts';
 import { startPriceFeedStandIn, type PriceFeedStandIn } from '../helpers/price-feed-stand-in.ts';
 
 const noDatabase = undefined as unknown as EntityManager;

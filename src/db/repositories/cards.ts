@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Card } from '../entities/index.ts';
-import type { TokenisedCard } from '../../gateway/card-gateway.ts';
+import type { TokenisedCard } from '../../domain/cards.ts';
 
 export async function addCard(em: EntityManager, tenantId: string, gateway: string, card: TokenisedCard, now: Date): Promise<Card> {
   return em.transactional(async (tx) => {
