@@ -8,30 +8,22 @@ import type { Orm } from '../db/orm.ts';
 import { Card } from '../db/entities/index.ts';
 import type { Clock } from '../domain/clock.ts';
 import { AppError } from '../domain/errors.ts';
+import { FAILURES } from '../domain/failures.ts';
 import { Dec, parseDecimal } from '../domain/money.ts';
 import { CardDeclinedError, GatewayRequestRefusedError, InvalidCardTokenError, type CardGateway } from '../gateway/card-gateway.ts';
 import { failMovement, recordGatewayRefund, reverseMovement, settleCredit, undoMovementReversal } from '../ledger/movements.ts';
-
-export const FAILURE_TYPES = {
-  cardDeclined: 'CardDeclined',
-  /** the gateway refused the charge for good (not a decline: amount too small, card detached, key conflict); handled as a decline */
-  chargeRefused: 'ChargeRefused',
-  refundRefused: 'RefundRefused',
-  /** the gateway will not make this refund (permanent); the money stays where it is for an operator to resolve */
-  gatewayRefundRefused: 'GatewayRefundRefused',
-} as const;
 
 /** A permanent gateway refusal of a charge, as the non-retryable failure the decline paths handle (details: declineCode). */
 export function chargeRefusedFailure(error: unknown): ApplicationFailure | undefined {
   const code = error instanceof GatewayRequestRefusedError ? error.code : error instanceof InvalidCardTokenError ? 'card_unknown' : undefined;
   if (!code) return undefined;
-  return ApplicationFailure.create({ type: FAILURE_TYPES.chargeRefused, message: (error as Error).message, nonRetryable: true, details: [{ declineCode: code }] });
+  return ApplicationFailure.create({ type: FAILURES.chargeRefused.type, message: (error as Error).message, nonRetryable: true, details: [{ declineCode: code }] });
 }
 
 /** A permanent gateway refusal of a refund, as a non-retryable failure (details: code). */
 export function refundRefusedFailure(error: unknown): ApplicationFailure | undefined {
   if (!(error instanceof GatewayRequestRefusedError)) return undefined;
-  return ApplicationFailure.create({ type: FAILURE_TYPES.gatewayRefundRefused, message: error.message, nonRetryable: true, details: [{ code: error.code }] });
+  return ApplicationFailure.create({ type: FAILURES.gatewayRefundRefused.type, message: error.message, nonRetryable: true, details: [{ code: error.code }] });
 }
 
 export interface ChargeCardInput {
@@ -49,7 +41,7 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
     async chargeCard(input: ChargeCardInput): Promise<{ chargeId: string }> {
       const card = await deps.orm.em.fork().findOne(Card, { id: input.cardId, tenantId: input.tenantId });
       if (!card || card.deletedAt) {
-        throw ApplicationFailure.create({ type: FAILURE_TYPES.cardDeclined, message: 'The card was removed.', nonRetryable: true, details: [{ declineCode: 'card_removed' }] });
+        throw ApplicationFailure.create({ type: FAILURES.cardDeclined.type, message: 'The card was removed.', nonRetryable: true, details: [{ declineCode: 'card_removed' }] });
       }
       try {
         const result = await deps.gateway.charge({
@@ -64,7 +56,7 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
         return { chargeId: result.chargeId };
       } catch (error) {
         if (error instanceof CardDeclinedError) {
-          throw ApplicationFailure.create({ type: FAILURE_TYPES.cardDeclined, message: error.message, nonRetryable: true, details: [{ declineCode: error.declineCode }] });
+          throw ApplicationFailure.create({ type: FAILURES.cardDeclined.type, message: error.message, nonRetryable: true, details: [{ declineCode: error.declineCode }] });
         }
         throw chargeRefusedFailure(error) ?? error;
       }
@@ -95,7 +87,7 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
         return { paymentMethod: movement.paymentMethod, chargeId: movement.gatewayChargeId ?? null, amount: new Dec(movement.amount).toFixed() };
       } catch (error) {
         if (error instanceof AppError) {
-          throw ApplicationFailure.create({ type: FAILURE_TYPES.refundRefused, message: error.message, nonRetryable: true, details: [{ errorType: error.type }] });
+          throw ApplicationFailure.create({ type: FAILURES.refundRefused.type, message: error.message, nonRetryable: true, details: [{ errorType: error.type }] });
         }
         throw error;
       }

@@ -12,15 +12,11 @@ import { findPrepayPayment, writePrepaySnapshot } from '../db/repositories/prepa
 import type { Clock } from '../domain/clock.ts';
 import { Dec, parseDecimal, type Currency } from '../domain/money.ts';
 import type { AppBinding, PrepaySnapshot } from '../domain/prepay.ts';
+import { FAILURES } from '../domain/failures.ts';
 import { priceResources } from '../domain/pricing.ts';
 import type { CardGateway } from '../gateway/card-gateway.ts';
 import { bookPrepayPayment, bookPrepayRefund, recognisePrepayMonth } from '../ledger/prepays.ts';
 import { refundRefusedFailure } from './payments.ts';
-
-export const PREPAY_ACTIVITY_FAILURES = {
-  /** the bound app's cluster or price is gone: a renewal cannot be priced */
-  renewalUnpriceable: 'PrepayRenewalUnpriceable',
-} as const;
 
 export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; clock: Clock }) {
   return {
@@ -72,12 +68,12 @@ export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; c
     async priceRenewal(input: { app: AppBinding; period: number }): Promise<{ usd: string }> {
       const cluster = await findCluster(deps.orm.em.fork(), input.app.clusterId);
       if (!cluster) {
-        throw ApplicationFailure.create({ type: PREPAY_ACTIVITY_FAILURES.renewalUnpriceable, message: `Cluster ${input.app.clusterId} no longer exists.`, nonRetryable: true });
+        throw ApplicationFailure.create({ type: FAILURES.renewalUnpriceable.type, message: `Cluster ${input.app.clusterId} no longer exists.`, nonRetryable: true });
       }
       const resources = { cpuMillicores: input.app.cpuLimit, memoryMib: input.app.memLimit, storageGib: input.app.storageLimit };
       const { usd } = priceResources(priceBookOf(cluster), resources, input.app.chartName, input.period);
       if (usd.lte(new Dec(0))) {
-        throw ApplicationFailure.create({ type: PREPAY_ACTIVITY_FAILURES.renewalUnpriceable, message: 'The bound resources cost nothing at current prices.', nonRetryable: true });
+        throw ApplicationFailure.create({ type: FAILURES.renewalUnpriceable.type, message: 'The bound resources cost nothing at current prices.', nonRetryable: true });
       }
       return { usd: usd.toFixed() };
     },

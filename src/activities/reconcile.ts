@@ -6,7 +6,7 @@
  * nothing. The Temporal client and task queue are the worker's (`Context.current()`).
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { getAddress } from 'viem';
 import { transferMovementId } from '../chain/identity.ts';
 import type { Orm } from '../db/orm.ts';
@@ -15,13 +15,10 @@ import type { Clock } from '../domain/clock.ts';
 import { Dec, type Currency, type TokenCurrency } from '../domain/money.ts';
 import { prepayWorkflowId, type PrepayTimings } from '../domain/prepay.ts';
 import type { TokenTransferSignal } from '../domain/token-transfer.ts';
-import { startTokenPrepay } from '../temporal/prepays.ts';
-import { installationAttribute } from '../temporal/search-attributes.ts';
+import { startAbandonedPrepay, startTokenPrepay } from '../temporal/prepays.ts';
 import { installationOf } from '../db/repositories/installation.ts';
 import { ensureSubscriptionWorkflow } from '../temporal/subscriptions.ts';
 import { signalTokenTransfer, startCreditTransfer } from '../temporal/transfers.ts';
-import type { AbandonedPrepayInput } from '../workflows/abandoned-prepay.ts';
-import { prepaySearchAttributes } from '../workflows/prepay-messages.ts';
 import { createEventActivities, type EventType } from './events.ts';
 
 export interface ReconcileInput {
@@ -64,7 +61,7 @@ export interface ReconcileResult {
 const DEFAULT_GRACE_SECONDS = 600;
 const DEFAULT_LIMIT = 200;
 const LIVE_PREPAY_STATUSES = ['awaiting_payment', 'awaiting_binding', 'active', 'renewing', 'past_due'];
-const ABANDONED = 'abandoned';
+const ABANDONED = 'abandoned' as const;
 /** Tenant ids are identifiers; anything else is not put into a visibility query. */
 const SAFE_TENANT = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -201,19 +198,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
     const workflowId = prepayWorkflowId(await own(), prePayId);
     const item = `prepay-${prePayId}`;
     try {
-      await client.workflow.start<(input: AbandonedPrepayInput) => Promise<AbandonedPrepayInput>>('abandonedPrepayWorkflow', {
-        workflowId,
-        taskQueue,
-        args: [{ prePayId, tenantId: row.tenant_id, reason: ABANDONED }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: prepaySearchAttributes.teamId, value: row.tenant_id },
-          { key: prepaySearchAttributes.prePayId, value: prePayId },
-          { key: prepaySearchAttributes.paymentType, value: row.payment_type },
-          { key: prepaySearchAttributes.status, value: 'payment_failed' },
-          installationAttribute(await own()),
-        ],
-      });
+      await startAbandonedPrepay(client, await own(), taskQueue, { prePayId, tenantId: row.tenant_id, reason: ABANDONED, paymentType: row.payment_type });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       // Someone took the id first: the API's late start (then this prepay is alive), or our own earlier attempt.

@@ -11,13 +11,9 @@ import type { Clock } from '../domain/clock.ts';
 import { Dec } from '../domain/money.ts';
 import { balanceWillNotCover, periodChargeKey, type SubscriptionStatus } from '../domain/subscriptions.ts';
 import { chargeFromBalance } from '../ledger/balance-charges.ts';
+import { FAILURES } from '../domain/failures.ts';
 import { InsufficientBalanceError, tenantBalances } from '../ledger/ledger.ts';
 import { signalUnpaidSubscriptions } from '../temporal/subscriptions.ts';
-
-export const SUBSCRIPTION_FAILURES = {
-  insufficientBalance: 'InsufficientBalance',
-  subscriptionGone: 'SubscriptionGone',
-} as const;
 
 export interface PeriodRef {
   period: number;
@@ -42,7 +38,7 @@ export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock }) {
         return await deps.orm.em.fork().transactional(async (tx) => {
           const subscription = await findSubscription(tx, input.subscriptionId, { forUpdate: true });
           if (!subscription || subscription.status === 'canceled') {
-            throw ApplicationFailure.create({ type: SUBSCRIPTION_FAILURES.subscriptionGone, message: `Subscription ${input.subscriptionId} is canceled or unknown.`, nonRetryable: true });
+            throw ApplicationFailure.create({ type: FAILURES.subscriptionGone.type, message: `Subscription ${input.subscriptionId} is canceled or unknown.`, nonRetryable: true });
           }
           const [plan] = await tx.execute<{ name: string }[]>('select name from plans where plan_id = ?', [subscription.planId]);
           const now = deps.clock.now();
@@ -66,7 +62,7 @@ export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock }) {
         });
       } catch (error) {
         if (error instanceof InsufficientBalanceError) {
-          throw ApplicationFailure.create({ type: SUBSCRIPTION_FAILURES.insufficientBalance, message: error.message, nonRetryable: true });
+          throw ApplicationFailure.create({ type: FAILURES.insufficientBalance.type, message: error.message, nonRetryable: true });
         }
         throw error;
       }

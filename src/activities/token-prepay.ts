@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Orm } from '../db/orm.ts';
 import type { Clock } from '../domain/clock.ts';
 import { Dec, parseDecimal, type TokenCurrency } from '../domain/money.ts';
-import { TOKEN_PAYMENT_FAILURES } from '../domain/prepay.ts';
+import { FAILURES } from '../domain/failures.ts';
 import { MAX_QUOTE_AMOUNT, tokenAmountFor } from '../domain/pricing.ts';
 import { InsufficientBalanceError } from '../ledger/ledger.ts';
 import { bookPrepayPayment, bookPrepayRefund } from '../ledger/prepays.ts';
@@ -47,7 +47,7 @@ export function createTokenPrepayActivities(deps: { orm: Orm; clock: Clock; pric
         });
       } catch (error) {
         if (error instanceof InsufficientBalanceError) {
-          throw ApplicationFailure.create({ type: TOKEN_PAYMENT_FAILURES.insufficientBalance, message: error.message, nonRetryable: true });
+          throw ApplicationFailure.create({ type: FAILURES.insufficientBalance.type, message: error.message, nonRetryable: true });
         }
         throw error;
       }
@@ -75,13 +75,13 @@ export function createTokenPrepayActivities(deps: { orm: Orm; clock: Clock; pric
       if (input.currency !== 'USDT_ERC20') {
         const reading = await deps.priceFeed.rate(deps.orm.em.fork(), input.currency);
         if (!reading || reading.usd.lte(0)) {
-          throw ApplicationFailure.create({ type: TOKEN_PAYMENT_FAILURES.priceUnavailable, message: `No current ${input.currency} rate is available.`, nonRetryable: true });
+          throw ApplicationFailure.create({ type: FAILURES.priceUnavailable.type, message: `No current ${input.currency} rate is available.`, nonRetryable: true });
         }
         rate = reading.usd;
       }
       const amount = tokenAmountFor(usd, input.currency, rate);
       if (amount.gt(MAX_QUOTE_AMOUNT)) {
-        throw ApplicationFailure.create({ type: TOKEN_PAYMENT_FAILURES.priceUnavailable, message: `The ${input.currency} rate ${rate.toFixed()} is too small to price ${usd.toFixed()} USD.`, nonRetryable: true });
+        throw ApplicationFailure.create({ type: FAILURES.priceUnavailable.type, message: `The ${input.currency} rate ${rate.toFixed()} is too small to price ${usd.toFixed()} USD.`, nonRetryable: true });
       }
       return { amount: amount.toFixed(), rate: rate.toFixed() };
     },

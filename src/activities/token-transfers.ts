@@ -7,6 +7,7 @@ import type { Orm } from '../db/orm.ts';
 import { lockTransfer, recordTransferMovement } from '../db/repositories/chain-transfers.ts';
 import { transferMovementId } from '../chain/identity.ts';
 import type { Clock } from '../domain/clock.ts';
+import { FAILURES } from '../domain/failures.ts';
 import { CURRENCY_DECIMALS, parseDecimal, type Dec } from '../domain/money.ts';
 import type { TokenTransferSignal } from '../domain/token-transfer.ts';
 import { createPendingMovement, settleCredit } from '../ledger/movements.ts';
@@ -71,5 +72,5 @@ function validAmount(transfer: TokenTransferSignal): Dec {
 }
 
 function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidTransfer', message, nonRetryable: true });
+  return ApplicationFailure.create({ type: FAILURES.invalidTransfer.type, message, nonRetryable: true });
 }

@@ -122,32 +122,6 @@ export function cancellationSplit(
   return { earned: sharesOf(shares, 1, used), refund: sharesOf(shares, used + 1, period), refundedMonths: period - used };
 }
 
-/** Business failures of a prepay's updates, with stable types that the API maps to HTTP answers. */
-export const PREPAY_FAILURES = {
-  paymentTypeMismatch: 'PrepayPaymentTypeMismatch',
-  resourcesExceedPayment: 'PrepayResourcesExceedPayment',
-  appAlreadyBound: 'PrepayAppAlreadyBound',
-  notBindable: 'PrepayNotBindable',
-  notCancelable: 'PrepayNotCancelable',
-  /** a renewal is being charged: switching auto-renewal off now could not stop it; retry in a moment */
-  renewalInProgress: 'PrepayRenewalInProgress',
-  closed: 'PrepayClosed',
-  /**
-   * the request names another tenant (or other terms) than the workflow with this id runs for: a prepay id
-   * reused after a database reset or restore while Temporal kept the old history. Refused, never followed.
-   */
-  identityMismatch: 'PrepayIdentityMismatch',
-  invalidRequest: 'PrepayInvalidRequest',
-} as const;
-
-/** Business failures of the token payment activities, with stable types the workflow branches on. */
-export const TOKEN_PAYMENT_FAILURES = {
-  /** the team's token balance cannot pay the movement (a renewal, or a payment whose credits were spent meanwhile) */
-  insufficientBalance: 'InsufficientBalance',
-  /** the price feed has no usable rate for the token right now */
-  priceUnavailable: 'PriceUnavailable',
-} as const;
-
 /** How a prepay is paid: `USD` by card, a token by transfers to its deposit address. */
 export type PrepayPaymentType = Currency;
 

@@ -1,7 +1,7 @@
 /**
  * The client side of PrepayWorkflow: start a card prepay with update-with-start (the caller learns the
  * charge's outcome), start a token prepay (its payment arrives later, by transfers), and send updates. Rejections by the workflow's validators come back as
- * PrepayRejection with the stable type of PREPAY_FAILURES; a closed workflow is `PrepayClosed`.
+ * PrepayRejection with the failure's stable type (src/domain/failures.ts); a closed workflow is `PrepayClosed`.
  */
 import {
   WithStartWorkflowOperation,
@@ -13,10 +13,12 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
-import { PREPAY_FAILURES, prepayWorkflowId } from '../domain/prepay.ts';
+import { FAILURES } from '../domain/failures.ts';
+import { prepayWorkflowId } from '../domain/prepay.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Installation } from '../domain/installation.ts';
 import { installationAttribute } from './search-attributes.ts';
+import { abandonedPrepayWorkflow, type AbandonedPrepayInput } from '../workflows/abandoned-prepay.ts';
 import { awaitPaymentUpdate, prepaySearchAttributes, prepayWorkflow, type PaymentOutcome, type PrepayInput, type PrepayView, type RequestOwner } from '../workflows/prepay.ts';
 
 /** The workflow refused an update (validator or handler), or the prepay's workflow is closed. */
@@ -71,7 +73,7 @@ export async function startCardPrepay(client: Client, installation: Installation
 
 /** The refusal of a request that names another tenant's workflow, as the API's 409; undefined for any other error. */
 function identityConflict(prePayId: number, error: unknown): AppError | undefined {
-  const refused = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === PREPAY_FAILURES.identityMismatch;
+  const refused = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FAILURES.prepayIdentityMismatch.type;
   if (!refused) return undefined;
   return new AppError('conflict', `Prepay ${prePayId} collides with a workflow of another tenant or with other terms in Temporal (was the database reset or restored?); nothing was charged. An operator must resolve it.`, {
     field: 'pre_pay_id',
@@ -103,7 +105,28 @@ export async function updatePrepay<Arg extends RequestOwner>(client: Client, ins
       const status = typeof details === 'object' && details !== null && typeof (details as { status?: unknown }).status === 'string' ? (details as { status: string }).status : undefined;
       throw new PrepayRejection(error.cause.type, error.cause.message, status);
     }
-    if (error instanceof WorkflowNotFoundError) throw new PrepayRejection(PREPAY_FAILURES.closed, `Prepay ${prePayId} is closed.`);
+    if (error instanceof WorkflowNotFoundError) throw new PrepayRejection(FAILURES.prepayClosed.type, `Prepay ${prePayId} is closed.`);
     throw error;
   }
+}
+
+/**
+ * Takes the id of a prepay that never had a workflow with the tombstone AbandonedPrepayWorkflow (decision
+ * 0080), so that no late start can charge it. WorkflowExecutionAlreadyStartedError when the id is taken.
+ */
+export async function startAbandonedPrepay(client: Client, installation: Installation, taskQueue: string, input: AbandonedPrepayInput & { paymentType: string }): Promise<void> {
+  const { paymentType, ...args } = input;
+  await client.workflow.start(abandonedPrepayWorkflow, {
+    workflowId: prepayWorkflowId(installation, input.prePayId),
+    taskQueue,
+    args: [args],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    typedSearchAttributes: [
+      { key: prepaySearchAttributes.teamId, value: input.tenantId },
+      { key: prepaySearchAttributes.prePayId, value: input.prePayId },
+      { key: prepaySearchAttributes.paymentType, value: paymentType },
+      { key: prepaySearchAttributes.status, value: 'payment_failed' },
+      installationAttribute(installation),
+    ],
+  });
 }

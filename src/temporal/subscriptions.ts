@@ -8,6 +8,7 @@ import { unpaidSubscriptionWorkflowIds, type Subscription } from '../db/reposito
 import type { Installation } from '../domain/installation.ts';
 import { installationAttribute } from './search-attributes.ts';
 import { retryChargeSignal, SUBSCRIPTION_SEARCH_ATTRIBUTES, type SubscriptionInput } from '../workflows/subscription-messages.ts';
+import { subscriptionWorkflow } from '../workflows/subscription.ts';
 
 /** The workflow input that continues a subscription from its row (a fresh checkout is period 1, active). */
 export function subscriptionInputOf(subscription: Subscription): SubscriptionInput {
@@ -34,7 +35,7 @@ export function subscriptionInputOf(subscription: Subscription): SubscriptionInp
 export async function ensureSubscriptionWorkflow(client: Client, installation: Installation, taskQueue: string, subscription: Subscription): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await client.workflow.start('subscriptionWorkflow', {
+      await client.workflow.start(subscriptionWorkflow, {
         taskQueue,
         workflowId: subscription.workflowId,
         args: [subscriptionInputOf(subscription)],

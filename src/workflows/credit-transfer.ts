@@ -7,6 +7,7 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { failureTypes } from './failures.ts';
 import { transferKey, type CreditTransferReason, type TokenTransferSignal } from '../domain/token-transfer.ts';
 
 export type { CreditTransferReason } from '../domain/token-transfer.ts';
@@ -27,7 +28,7 @@ export interface CreditTransferResult {
 // No maximum attempts: a credit that is owed must eventually land; only bad input fails for good.
 const steps = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidTransfer'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: failureTypes('invalidTransfer') },
 });
 
 export async function creditTransferWorkflow(input: CreditTransferInput): Promise<CreditTransferResult> {

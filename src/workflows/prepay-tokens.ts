@@ -9,21 +9,19 @@
  * * the renewal: convert the USD price at the current rate and pay it from the balance, else wait for a
  *   deposit (or the next scheduled check) until the grace period ends.
  */
-import { ActivityFailure, ApplicationFailure, condition, log, patched, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, condition, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
-import { TOKEN_PAYMENT_FAILURES, type PrepayTimings } from '../domain/prepay.ts';
+import type { PrepayTimings } from '../domain/prepay.ts';
 import { transferAmount, transferKey, type TokenTransferSignal } from '../domain/token-transfer.ts';
+import { failedWith, failureTypes } from './failures.ts';
 import type { RenewalView } from './prepay-messages.ts';
 
 // A credit that is owed must land: outages are retried without limit; only bad input fails for good.
 const steps = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidTransfer'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: failureTypes('invalidTransfer') },
 });
-
-const failureType = (error: unknown): string | undefined =>
-  error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
 
 /** Why a transfer went to the balance without counting toward a payment (`transfer.credited` events). */
 export type UncountedReason = 'payment_window_closed' | 'token_mismatch';
@@ -192,7 +190,7 @@ export async function awaitTokenPayment(input: {
     });
     return { status: 'paid', received, excess: received.minus(amount), ledgerTransactionId };
   } catch (error) {
-    if (failureType(error) === TOKEN_PAYMENT_FAILURES.insufficientBalance) return { status: 'unpaid', reason: 'balance_spent', received };
+    if (failedWith(error, 'insufficientBalance')) return { status: 'unpaid', reason: 'balance_spent', received };
     throw error;
   }
 }
@@ -257,7 +255,7 @@ export async function renewFromTokenBalance(input: {
     try {
       price = await steps.convertUsdToToken({ currency: input.token, usd: input.usd });
     } catch (error) {
-      if (failureType(error) === TOKEN_PAYMENT_FAILURES.priceUnavailable) return 'price_unavailable';
+      if (failedWith(error, 'priceUnavailable')) return 'price_unavailable';
       throw error;
     }
     renewal.tokenAmount = price.amount;
@@ -276,7 +274,7 @@ export async function renewFromTokenBalance(input: {
       // Paid: `charging` stays set so that no cancel slips in before the next run starts.
       return { status: 'renewed', amount: price.amount, rate: price.rate, ledgerTransactionId };
     } catch (error) {
-      if (failureType(error) !== TOKEN_PAYMENT_FAILURES.insufficientBalance) throw error;
+      if (!failedWith(error, 'insufficientBalance')) throw error;
       input.setCharging(false);
       return 'insufficient_balance';
     }

@@ -9,8 +9,6 @@
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -27,7 +25,6 @@ import { monthBoundary, monthsStarted } from '../domain/calendar.ts';
 import { CURRENCY_DECIMALS, Dec, type TokenCurrency } from '../domain/money.ts';
 import {
   DEFAULT_PREPAY_TIMINGS,
-  PREPAY_FAILURES,
   cancellationSplit,
   isTerminalPrepayStatus,
   monthlyShares,
@@ -38,7 +35,7 @@ import {
   type PrepayTimings,
 } from '../domain/prepay.ts';
 import { awaitTokenPayment, createTransferInbox, renewFromTokenBalance } from './prepay-tokens.ts';
-import { declineOf } from './recharge.ts';
+import { activityFailure, declineOf, failureTypes, refusal } from './failures.ts';
 import {
   awaitPaymentUpdate,
   bindAppUpdate,
@@ -64,15 +61,13 @@ const charges = (timeoutMs: number, scheduleToCloseMs: number) =>
   proxyActivities<Activities>({
     startToCloseTimeout: timeoutMs,
     scheduleToCloseTimeout: scheduleToCloseMs,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['CardDeclined'] },
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: failureTypes('cardDeclined') },
   });
 const steps = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-const reject = (type: string, message: string, details?: Record<string, unknown>) =>
-  ApplicationFailure.create({ type, message, nonRetryable: true, ...(details ? { details: [details] } : {}) });
 
 export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> {
   const timings: PrepayTimings = { ...DEFAULT_PREPAY_TIMINGS, renewalAttemptOffsetsMs: [...DEFAULT_PREPAY_TIMINGS.renewalAttemptOffsetsMs], ...input.timings };
@@ -197,11 +192,11 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   }
 
   /** The workflow's own status goes with the refusal: the read model may not say it yet (the API answers from it). */
-  const rejectClosed = () => reject(PREPAY_FAILURES.closed, `Prepay ${id} is already ${state.status}.`, { status: state.status });
+  const rejectClosed = () => refusal('prepayClosed', `Prepay ${id} is already ${state.status}.`, { status: state.status });
   /** A request for another tenant than this workflow's is refused before anything else (decision 0051). */
   const assertOwner = (request: { tenantId?: unknown } | undefined) => {
     if (request && request.tenantId !== undefined && request.tenantId !== input.tenantId) {
-      throw reject(PREPAY_FAILURES.identityMismatch, `The workflow of prepay ${id} belongs to another tenant; the request was refused.`);
+      throw refusal('prepayIdentityMismatch', `The workflow of prepay ${id} belongs to another tenant; the request was refused.`);
     }
   };
   const validateCancel = () => {
@@ -209,17 +204,17 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     // A token prepay may be canceled while its payment window is open: what arrived stays on the team's balance.
     const waitingForTransfers = token !== null && inbox.isPaymentOpen();
     if ((state.status === 'awaiting_payment' && !waitingForTransfers) || charging) {
-      throw reject(PREPAY_FAILURES.notCancelable, `Prepay ${id} is being charged right now; retry in a moment.`);
+      throw refusal('prepayNotCancelable', `Prepay ${id} is being charged right now; retry in a moment.`);
     }
   };
   const validateAutoRenewal = (request: { autoRenewal: boolean; tenantId?: string }) => {
     assertOwner(request);
-    if (typeof request?.autoRenewal !== 'boolean') throw reject(PREPAY_FAILURES.invalidRequest, 'autoRenewal must be true or false.');
+    if (typeof request?.autoRenewal !== 'boolean') throw refusal('prepayInvalidRequest', 'autoRenewal must be true or false.');
     if (closed || isTerminalPrepayStatus(state.status)) throw rejectClosed();
     // The renewal is at the gateway (or paid, the next cycle about to start): "off" could not stop it, so
     // it is refused rather than answered 200 for a charge that then goes through (decision 0050).
     if (!request.autoRenewal && charging && (state.status === 'renewing' || state.status === 'past_due')) {
-      throw reject(PREPAY_FAILURES.renewalInProgress, `Prepay ${id} is being renewed right now; switch auto-renewal off for the next cycle in a moment.`);
+      throw refusal('prepayRenewalInProgress', `Prepay ${id} is being renewed right now; switch auto-renewal off for the next cycle in a moment.`);
     }
   };
   /** A request that changes nothing is answered without a read-model write (histories recorded before skip this). */
@@ -263,13 +258,13 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
       assertOwner(request);
       // A retry attaches to the prepay it started: the same terms (the first cycle's; later runs were renewed).
       const differs = request !== undefined && !continued && (request.paymentType !== input.paymentType || !new Dec(request.amount).eq(new Dec(input.amount)) || request.period !== input.period);
-      if (differs) throw reject(PREPAY_FAILURES.identityMismatch, `Prepay ${id} runs with other terms than this request; the request was refused.`);
+      if (differs) throw refusal('prepayIdentityMismatch', `Prepay ${id} runs with other terms than this request; the request was refused.`);
     },
   });
   setHandler(
     bindAppUpdate,
     async (request) => {
-      if (state.app && !sameApp(state.app, request.app)) throw reject(PREPAY_FAILURES.appAlreadyBound, `Prepay ${id} is already bound to app ${state.app.appId}.`);
+      if (state.app && !sameApp(state.app, request.app)) throw refusal('prepayAppAlreadyBound', `Prepay ${id} is already bound to app ${state.app.appId}.`);
       if (!state.app) {
         state.app = request.app;
         state.boundAt = new Date().toISOString();
@@ -280,14 +275,14 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     {
       validator: (request) => {
         assertOwner(request);
-        if (request.paymentType !== input.paymentType) throw reject(PREPAY_FAILURES.paymentTypeMismatch, `Prepay ${id} is paid with ${input.paymentType}, not ${request.paymentType}.`);
+        if (request.paymentType !== input.paymentType) throw refusal('prepayPaymentTypeMismatch', `Prepay ${id} is paid with ${input.paymentType}, not ${request.paymentType}.`);
         if (state.app) {
           if (sameApp(state.app, request.app)) return;
-          throw reject(PREPAY_FAILURES.appAlreadyBound, `Prepay ${id} is already bound to app ${state.app.appId}.`);
+          throw refusal('prepayAppAlreadyBound', `Prepay ${id} is already bound to app ${state.app.appId}.`);
         }
-        if (!bindingOpen || state.status !== 'awaiting_binding' || cancelRequest) throw reject(PREPAY_FAILURES.notBindable, `Prepay ${id} is ${state.status} and cannot be bound to an app.`);
+        if (!bindingOpen || state.status !== 'awaiting_binding' || cancelRequest) throw refusal('prepayNotBindable', `Prepay ${id} is ${state.status} and cannot be bound to an app.`);
         if (new Dec(request.costUsd).gt(new Dec(paidUsd))) {
-          throw reject(PREPAY_FAILURES.resourcesExceedPayment, `These resources cost ${request.costUsd} USD for ${input.period} months; the prepayment paid ${paidUsd} USD.`);
+          throw refusal('prepayResourcesExceedPayment', `These resources cost ${request.costUsd} USD for ${input.period} months; the prepayment paid ${paidUsd} USD.`);
         }
       },
     },
@@ -307,7 +302,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     async (request) => {
       // Checked here, not in the validator: whether the card is the team's is in the database.
       if (!(await steps.isPrepayCardUsable({ tenantId: input.tenantId, cardId: request.cardId }))) {
-        throw reject(PREPAY_FAILURES.invalidRequest, `Card ${request.cardId} is not a card of team ${input.tenantId}.`);
+        throw refusal('prepayInvalidRequest', `Card ${request.cardId} is not a card of team ${input.tenantId}.`);
       }
       state.cardId = request.cardId;
       await publish();
@@ -316,8 +311,8 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     {
       validator: (request) => {
         assertOwner(request);
-        if (token) throw reject(PREPAY_FAILURES.invalidRequest, `Prepay ${id} is paid in ${token}; it has no card.`);
-        if (typeof request?.cardId !== 'string' || request.cardId === '') throw reject(PREPAY_FAILURES.invalidRequest, 'cardId must name a card.');
+        if (token) throw refusal('prepayInvalidRequest', `Prepay ${id} is paid in ${token}; it has no card.`);
+        if (typeof request?.cardId !== 'string' || request.cardId === '') throw refusal('prepayInvalidRequest', 'cardId must name a card.');
         if (closed || isTerminalPrepayStatus(state.status)) throw rejectClosed();
       },
     },
@@ -435,7 +430,7 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
   /** The first payment of a token prepay; answers the prepay's result when it ended unpaid, undefined when paid. */
   async function payByTransfers(currency: TokenCurrency): Promise<PrepayResult | undefined> {
     const terms = input.tokenPayment;
-    if (!terms) throw ApplicationFailure.create({ type: PREPAY_FAILURES.invalidRequest, message: `Token prepay ${id} started without its payment terms.`, nonRetryable: true });
+    if (!terms) throw refusal('prepayInvalidRequest', `Token prepay ${id} started without its payment terms.`);
     const amount = new Dec(input.amount);
     const outcome = await awaitTokenPayment({
       prePayId: id,
@@ -517,9 +512,10 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     try {
       return (await steps.priceRenewal({ app: state.app!, period: input.period })).usd;
     } catch (error) {
-      if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;
+      const failure = activityFailure(error);
+      if (!failure) throw error;
       state.failureCode = 'renewal_unpriceable';
-      await event('prepay.expired', 'expired', { reason: error.cause.message });
+      await event('prepay.expired', 'expired', { reason: failure.message });
       return null;
     }
   }
@@ -530,9 +526,10 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     try {
       ({ usd: amount } = await steps.priceRenewal({ app: state.app!, period: input.period }));
     } catch (error) {
-      if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;
+      const failure = activityFailure(error);
+      if (!failure) throw error;
       state.failureCode = 'renewal_unpriceable';
-      await event('prepay.expired', 'expired', { reason: error.cause.message });
+      await event('prepay.expired', 'expired', { reason: failure.message });
       return finish('expired');
     }
     const offsets = timings.renewalAttemptOffsetsMs;

@@ -4,8 +4,9 @@
  * twice; the credit is idempotent by the movement id, so a worker dying between the two steps only
  * delays the credit.
  */
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { declineOf, failureTypes } from './failures.ts';
 
 export interface RechargeInput {
   transId: string;
@@ -22,15 +23,12 @@ const gateway = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // Outages are retried with the same key for at most this long: within the 24 h for which gateways replay a key.
   scheduleToCloseTimeout: '23 hours',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['CardDeclined'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: failureTypes('cardDeclined') },
 });
 const ledger = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
-
-/** The failure types of a charge activity that end the charge (activities/payments.ts FAILURE_TYPES). */
-const CHARGE_FAILURES = ['CardDeclined', 'ChargeRefused'];
 
 export const rechargeIdempotencyKey = (transId: string) => `recharge-${transId}`;
 
@@ -55,12 +53,4 @@ export async function rechargeWorkflow(input: RechargeInput): Promise<RechargeRe
   // Money arrived: subscriptions in arrears retry their charge now. Histories recorded before this step skip it.
   if (patched('signal-arrears-after-recharge')) await ledger.resumeUnpaidSubscriptions({ tenantId: input.tenantId });
   return { status: 'succeeded', chargeId };
-}
-
-/** The decline carried by a failed charge activity, if that is why it failed. */
-export function declineOf(error: unknown): { declineCode: string; message: string } | undefined {
-  // A permanent refusal by the gateway (amount too small, card detached, key conflict) ends the charge as a decline does.
-  if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure) || !CHARGE_FAILURES.includes(error.cause.type ?? '')) return undefined;
-  const details = (error.cause.details?.[0] ?? {}) as { declineCode?: string };
-  return { declineCode: details.declineCode ?? 'card_declined', message: error.cause.message };
 }

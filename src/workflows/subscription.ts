@@ -7,8 +7,6 @@
  * period's end and an unpaid one at once.
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -32,10 +30,11 @@ import {
   type SubscriptionResult,
   type SubscriptionView,
 } from './subscription-messages.ts';
+import { failedWith, failureTypes } from './failures.ts';
 
 const charges = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['InsufficientBalance', 'SubscriptionGone'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: failureTypes('insufficientBalance', 'subscriptionGone') },
 });
 const records = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
@@ -133,7 +132,7 @@ export async function subscriptionWorkflow(input: SubscriptionInput): Promise<Su
     try {
       result = await charges.chargeSubscriptionPeriod({ subscriptionId: input.subscriptionId, ...periodRef(due) });
     } catch (error) {
-      if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === 'InsufficientBalance') return false;
+      if (failedWith(error, 'insufficientBalance')) return false;
       throw error;
     }
     Object.assign(state, { period: due, paid: true, arrearsSince: null, suspendedAt: null });

@@ -8,7 +8,8 @@ import { createPlan, findCluster, findPlan, findRegion, upsertCluster, upsertReg
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, conflict, notFound } from '../../domain/errors.ts';
 import { Dec, toCanonicalString, toFixedString, toJsonNumber } from '../../domain/money.ts';
-import type { SystemCheckInput, SystemCheckResult } from '../../workflows/index.ts';
+import type { SystemCheckInput } from '../../workflows/index.ts';
+import { runSystemCheck, systemCheckWorkflowId } from '../../temporal/system-check.ts';
 import { principalOf } from '../context.ts';
 import { checkLedger } from '../../ledger/ledger.ts';
 import { formatTimestamp } from '../format.ts';
@@ -147,14 +148,9 @@ export function operatorRouter(deps: OperatorDeps): Router {
   router.get('/diagnostics/worker', async (ctx) => {
     const principal = principalOf(ctx.state);
     const input: SystemCheckInput = { requestedBy: principal.keyId };
-    const workflowId = `system-check-${ctx.state.requestId}`;
+    const workflowId = systemCheckWorkflowId(ctx.state.requestId);
     try {
-      const result: SystemCheckResult = await deps.temporal.workflow.execute('systemCheckWorkflow', {
-        taskQueue: deps.taskQueue,
-        workflowId,
-        args: [input],
-        workflowExecutionTimeout: '20s',
-      });
+      const result = await runSystemCheck(deps.temporal, deps.taskQueue, ctx.state.requestId, input);
       ctx.body = { ok: true, ...result };
     } catch (error) {
       throw new AppError('service_unavailable', 'No worker completed the system check in time.', { cause: error, details: { workflow_id: workflowId } });

@@ -1,7 +1,7 @@
 /** `/payment/v1` money routes: recharge, balance, amounts, and the operator's refund. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Router } from '@koa/router';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { MoneyMovement, Tenant } from '../../db/entities/index.ts';
 import { defaultCard, findTenantCard } from '../../db/repositories/cards.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -21,7 +21,7 @@ import { opaqueId, parseWith } from '../validation.ts';
 import { ListAmountsQuery, NamespaceQuery, RechargeBody, RefundBody } from './schemas.ts';
 import { installationOf } from '../../db/repositories/installation.ts';
 import type { Installation } from '../../domain/installation.ts';
-import { installationAttribute } from '../../temporal/search-attributes.ts';
+import { refundWorkflowId, startRecharge, startRefund } from '../../temporal/movements.ts';
 
 export interface MoneyRouteDeps {
   temporal: Client;
@@ -96,18 +96,7 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
     }
     beginIdempotentWork(ctx);
     const input: RechargeInput = { transId, tenantId: movement.tenantId, cardId: movement.cardId ?? '', amount: new Dec(movement.amount).toFixed(), description: movement.description };
-    const handle = await deps.temporal.workflow.start('rechargeWorkflow', {
-      taskQueue: deps.taskQueue,
-      workflowId: `recharge-${transId}`,
-      args: [input],
-      // A retry of the same request joins the running or finished recharge; it never starts a second one.
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [installationAttribute(installation)],
-    }).catch(async (error: unknown) => {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) return deps.temporal.workflow.getHandle(`recharge-${transId}`);
-      throw error;
-    });
+    const handle = await startRecharge(deps.temporal, installation, deps.taskQueue, input);
     const outcome = await waitFor<RechargeResult>(handle.result(), deps.waitSeconds);
     if (!outcome) {
       ctx.status = 202;
@@ -125,7 +114,7 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
     const transId = parseWith(opaqueId, ctx.params.trans_id, 'trans_id');
     const movement = await ctx.state.em.findOne(MoneyMovement, { id: transId });
     if (!movement) throw notFound(`Transaction ${transId}`, 'trans_id');
-    const workflowId = `refund-${transId}`;
+    const workflowId = refundWorkflowId(transId);
     const token = idempotencyToken(ctx);
     // A retry of this key's own refund (its answer was lost, or its API died) re-attaches to that refund
     // before looking at the movement, which its own refund has made `refunded`.
@@ -137,17 +126,9 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
       const input: RefundInput = { transId, reason: body.reason };
       beginIdempotentWork(ctx);
       try {
-        handle = await deps.temporal.workflow.start('refundWorkflow', {
-          taskQueue: deps.taskQueue,
-          workflowId,
-          args: [input],
-          // One refund per transaction: a second request while or after it ran is refused here.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-          // Which request started it: the same request retried re-attaches (ownRefund).
-          ...(token ? { memo: { idempotency: token } } : {}),
-          typedSearchAttributes: [installationAttribute(await installationOf(ctx.state.em))],
-        });
+        // One refund per transaction: a second request while or after it ran is refused here; the same
+        // request retried re-attaches (ownRefund, by the token in the memo).
+        handle = await startRefund(deps.temporal, await installationOf(ctx.state.em), deps.taskQueue, input, token);
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
         handle = token ? await ownRefund(deps.temporal, workflowId, token) : undefined;

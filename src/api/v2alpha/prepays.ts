@@ -13,9 +13,10 @@ import { findTenantCard } from '../../db/repositories/cards.ts';
 import { findCluster, priceBookOf } from '../../db/repositories/catalog.ts';
 import { allocateCardPrepay, findIdempotentPrepay, findPrepay, findPrepayPayment, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { AppError, invalid, notFound, type ErrorType } from '../../domain/errors.ts';
+import { AppError, invalid, notFound } from '../../domain/errors.ts';
 import { Dec, toCanonicalString } from '../../domain/money.ts';
-import { PREPAY_FAILURES, TERMINAL_PREPAY_STATUSES, isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
+import { FAILURES, failureOf } from '../../domain/failures.ts';
+import { TERMINAL_PREPAY_STATUSES, isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
 import { priceResources } from '../../domain/pricing.ts';
 import { PrepayRejection, startCardPrepay, updatePrepay } from '../../temporal/prepays.ts';
 import { installationOf } from '../../db/repositories/installation.ts';
@@ -68,18 +69,6 @@ function appOfCallback(body: { app_id: string; cluster_id: string; chart_name: s
     projectName: body.project_name,
   };
 }
-
-/** The HTTP answer to each refusal of the workflow. */
-const REJECTIONS: Record<string, { type: ErrorType; field?: string }> = {
-  [PREPAY_FAILURES.paymentTypeMismatch]: { type: 'conflict', field: 'type' },
-  [PREPAY_FAILURES.resourcesExceedPayment]: { type: 'unprocessable', field: 'cpu_limit' },
-  [PREPAY_FAILURES.appAlreadyBound]: { type: 'conflict', field: 'app_id' },
-  [PREPAY_FAILURES.notBindable]: { type: 'conflict', field: 'pre_pay_id' },
-  [PREPAY_FAILURES.notCancelable]: { type: 'conflict', field: 'pre_pay_id' },
-  [PREPAY_FAILURES.renewalInProgress]: { type: 'conflict', field: 'auto_renewal' },
-  [PREPAY_FAILURES.closed]: { type: 'conflict', field: 'pre_pay_id' },
-  [PREPAY_FAILURES.invalidRequest]: { type: 'invalid_request' },
-};
 
 export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
   router.post('/teams/:team_id/cards/:card_id', idempotent({ marksWork: true }), async (ctx) => {
@@ -166,7 +155,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
       bound = await withTimeout(updatePrepay(deps.temporal, await installationOf(em), prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed(), tenantId: prepay.tenantId }), deps.waitSeconds, `Prepay ${prepay.id}`);
     } catch (error) {
       // A prepay that closed after serving its app still answers a repeated callback of that app.
-      const closedWithSameApp = error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
+      const closedWithSameApp = error instanceof PrepayRejection && error.type === FAILURES.prepayClosed.type && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
       if (!closedWithSameApp) throw await rejectionToAppError(em, prepay.id, error);
       const now = await findPrepay(em.fork(), prepay.id);
       if (!now || !SERVED_STATUSES.has(now.status)) throw notServed(prepay.id, now?.status ?? 'closed');
@@ -232,7 +221,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     // The cancel's answer waits for its refund: at most the wait, then 202 with the prepay as it stands (poll it).
     const canceled = await waitFor(
       updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId, ...(token ? { requestId: token } : {}) }).catch(async (error: unknown) => {
-        if (token && error instanceof PrepayRejection && error.type === PREPAY_FAILURES.closed) {
+        if (token && error instanceof PrepayRejection && error.type === FAILURES.prepayClosed.type) {
           // A running workflow accepts a retry of a cancel it accepted, so its refusal (it says its status) is
           // for a request that did not cancel; only a closed workflow leaves the question to the table.
           if (error.status === undefined && (await canceledBy(ctx.state.em, prepay.id, token))) return 'canceled by this request';
@@ -240,7 +229,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
         }
         const refusal = await rejectionToAppError(ctx.state.em, prepay.id, error);
         // "being charged right now; retry in a moment" is no outcome of the key: its retry must be able to cancel.
-        throw error instanceof PrepayRejection && error.type === PREPAY_FAILURES.notCancelable && refusal instanceof AppError ? transient(refusal) : refusal;
+        throw error instanceof PrepayRejection && error.type === FAILURES.prepayNotCancelable.type && refusal instanceof AppError ? transient(refusal) : refusal;
       }),
       deps.waitSeconds,
     );
@@ -328,14 +317,14 @@ async function forgetCancelRequest(em: EntityManager, prePayId: number, token: s
 
 async function rejectionToAppError(em: EntityManager, prePayId: number, error: unknown): Promise<unknown> {
   if (!(error instanceof PrepayRejection)) return error;
-  const mapped = REJECTIONS[error.type] ?? { type: 'conflict' as const };
+  const mapped = failureOf(error.type)?.http ?? { error: 'conflict' as const };
   let message = error.message;
-  if (error.type === PREPAY_FAILURES.closed) {
+  if (error.type === FAILURES.prepayClosed.type) {
     // The workflow's status when it said one: the row may still show the status before.
     const status = error.status ?? (await findPrepay(em.fork(), prePayId))?.status ?? 'closed';
     message = `Prepay ${prePayId} is ${status}; it can no longer be changed.`;
   }
-  return new AppError(mapped.type, message, { field: mapped.field });
+  return new AppError(mapped.error, message, { field: mapped.field });
 }
 
 /** DESIGN §11's prepay shape; amounts are canonical decimal strings. */
