@@ -45,6 +45,16 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', workflowImports] },
   },
   {
+    // Routes and middleware reach PostgreSQL through src/db/repositories (or src/ledger), never with SQL of their own.
+    files: ['src/api/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.property.name='execute']", message: 'No SQL in src/api/: put the query in a repository (src/db/repositories/).' },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Orm } from '../db/orm.ts';
+import { insertEvent } from '../db/repositories/events.ts';
 import type { Clock } from '../domain/clock.ts';
 
 export const EVENT_TYPES = [
@@ -43,15 +44,7 @@ export function createEventActivities(deps: { orm: Orm; clock: Clock }) {
   return {
     async recordEvent(input: RecordEventInput): Promise<{ eventId: string }> {
       const eventId = eventIdFor(input.key);
-      await deps.orm.em
-        .fork()
-        .execute('insert into events (id, tenant_id, type, data, created_at) values (?, ?, ?, ?::jsonb, ?) on conflict (id) do nothing', [
-          eventId,
-          input.tenantId,
-          input.type,
-          JSON.stringify(input.data),
-          deps.clock.now(),
-        ]);
+      await insertEvent(deps.orm.em.fork(), { id: eventId, tenantId: input.tenantId, type: input.type, data: input.data, createdAt: deps.clock.now() });
       return { eventId };
     },
   };

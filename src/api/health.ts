@@ -1,6 +1,6 @@
 import { Router } from '@koa/router';
 import type { Client } from '@temporalio/client';
-import type { Orm } from '../db/orm.ts';
+import { pingDatabase, type Orm } from '../db/orm.ts';
 import { AppError } from '../domain/errors.ts';
 
 /** `/healthz`: the process is up. `/readyz`: PostgreSQL and Temporal both answer. Neither needs a key. */
@@ -11,7 +11,7 @@ export function healthRouter(deps: { orm: Orm; temporal: Client }): Router {
   });
   router.get('/readyz', async (ctx) => {
     const [database, temporal] = await Promise.all([
-      probe(() => deps.orm.em.fork().getConnection().execute('select 1')),
+      probe(() => pingDatabase(deps.orm)),
       probe(() => deps.temporal.workflowService.getSystemInfo({})),
     ]);
     if (!database || !temporal) {

@@ -35,6 +35,11 @@ const MIGRATION_LOCK_ID = 7_413_221_001;
  * replicas, `npm run migrate`): a session advisory lock, held on a connection of its own, lets one run
  * them while the others wait and then find nothing pending.
  */
+/** One round trip to PostgreSQL: throws when the database does not answer. */
+export async function pingDatabase(orm: Orm): Promise<void> {
+  await orm.em.fork().getConnection().execute('select 1');
+}
+
 export async function migrate(orm: Orm): Promise<string[]> {
   const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') });
   await lock.connect();

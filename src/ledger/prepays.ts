@@ -10,7 +10,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Dec, type Currency } from '../domain/money.ts';
 import { prepayKeys } from '../domain/prepay.ts';
-import { findPrepayPayment } from '../db/repositories/prepays.ts';
+import { findPrepayPayment } from '../db/repositories/prepay-payments.ts';
 import { accountCode, platform, tenantBalance, type AccountRef } from './accounts.ts';
 import { InsufficientBalanceError, recordTransaction } from './ledger.ts';
 

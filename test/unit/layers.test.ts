@@ -13,11 +13,11 @@ import { ESLint } from 'eslint';
 const ROOT = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 
-describe('the workflow import allow-list (ESLint)', () => {
+describe('the workflow import allow-list and the HTTP layer without SQL (ESLint)', () => {
   // Only the import rule, without type information: the planted file exists only as text.
   const eslint = new ESLint({
     cwd: ROOT,
-    ruleFilter: ({ ruleId }) => ruleId === '@typescript-eslint/no-restricted-imports',
+    ruleFilter: ({ ruleId }) => ruleId === '@typescript-eslint/no-restricted-imports' || ruleId === 'no-restricted-syntax',
     overrideConfig: { languageOptions: { parserOptions: { projectService: false } } },
   });
   const refusals = async (code: string, filePath = 'src/workflows/planted.ts') => {
@@ -51,6 +51,12 @@ describe('the workflow import allow-list (ESLint)', () => {
       'export type Used = Activities;',
     ].join('\n');
     expect(await refusals(code)).toEqual([]);
+  });
+
+  it('refuses SQL in the HTTP layer, which belongs in a repository', async () => {
+    const code = "import type { EntityManager } from '@mikro-orm/postgresql';\nexport const rows = (em: EntityManager) => em.execute('select 1');\n";
+    expect(await refusals(code, 'src/api/v2alpha/planted.ts')).toEqual(['no-restricted-syntax']);
+    expect(await refusals(code, 'src/db/repositories/planted.ts')).toEqual([]);
   });
 
   it('leaves other layers to the dependency rules', async () => {

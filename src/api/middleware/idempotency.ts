@@ -18,6 +18,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Middleware, ParameterizedContext } from 'koa';
+import { claimKey, completeKey, deleteExpiredKey, extendKeyLock, findKey, releaseKey, takeOverKey, type KeyClaim } from '../../db/repositories/idempotency-keys.ts';
 import { AppError } from '../../domain/errors.ts';
 import { principalOf } from '../context.ts';
 import { DecimalLiteral } from '../validation.ts';
@@ -54,19 +55,6 @@ declare module 'koa' {
   interface DefaultState {
     idempotency?: IdempotencyClaim;
   }
-}
-
-interface StoredKey {
-  id: string;
-  method: string;
-  path: string;
-  fingerprint: string;
-  state: 'in_progress' | 'completed';
-  response_status: number | null;
-  response_body: string | null;
-  generation: string | null;
-  locked: boolean;
-  expired: boolean;
 }
 
 /** Refusals raised before anything ran: never the key's final answer. */
@@ -150,32 +138,19 @@ export function idempotent(options: IdempotencyOptions = {}): Middleware {
     const legacyFingerprint = sha256(request + (ctx.state.rawBody ?? ''));
     const holder = randomUUID();
 
-    const claim = async (): Promise<{ id: string; generation: string } | undefined> => {
-      const rows = await em.execute<{ id: string; generation: string }[]>(
-        `insert into idempotency_keys (owner, key, method, path, fingerprint, state, holder, locked_until, expires_at)
-         values (?, ?, ?, ?, ?, 'in_progress', ?, now() + make_interval(secs => ?), now() + make_interval(hours => ?))
-         on conflict (owner, key) do nothing returning id::text as id, generation::text as generation`,
-        [owner, key, ctx.method, ctx.path, fingerprint, holder, lockSeconds, retentionHours],
-      );
-      return rows[0];
-    };
+    const claim = () => claimKey(em, { owner, key, method: ctx.method, path: ctx.path, fingerprint }, holder, { lockSeconds, retentionHours });
 
-    let row: { id: string; generation: string | null } | undefined = await claim();
+    let row: KeyClaim | undefined = await claim();
     /** this request made the row: nothing ran under its generation before us */
     let fresh = row !== undefined;
     if (!row) {
-      const [stored] = await em.execute<StoredKey[]>(
-        `select id::text as id, method, path, fingerprint, state, response_status, response_body, generation::text as generation,
-                locked_until > now() as locked, expires_at < now() as expired
-           from idempotency_keys where owner = ? and key = ?`,
-        [owner, key],
-      );
+      const stored = await findKey(em, owner, key);
       if (!stored) {
         row = await claim(); // released between our insert and select
         fresh = row !== undefined;
       } else if (stored.expired && (stored.state === 'completed' || !stored.locked)) {
         // Past its retention the key may name a new request: a new row, a new generation.
-        await em.execute(`delete from idempotency_keys where id = ? and expires_at < now() and (state = 'completed' or locked_until <= now())`, [stored.id]);
+        await deleteExpiredKey(em, stored.id);
         row = await claim();
         fresh = row !== undefined;
       } else if (stored.method !== ctx.method || stored.path !== ctx.path || (stored.fingerprint !== fingerprint && !(stored.generation === null && stored.fingerprint === legacyFingerprint))) {
@@ -196,12 +171,7 @@ export function idempotent(options: IdempotencyOptions = {}): Middleware {
       } else {
         // The request that held the key died (its heartbeat stopped) or released it after starting work:
         // take it over, with its generation, and re-attach to whatever it started.
-        const taken = await em.execute<{ id: string }[]>(
-          `update idempotency_keys set locked_until = now() + make_interval(secs => ?), holder = ?
-            where id = ? and state = 'in_progress' and locked_until <= now() returning id::text as id`,
-          [lockSeconds, holder, stored.id],
-        );
-        if (taken.length > 0) row = { id: stored.id, generation: stored.generation };
+        if (await takeOverKey(em, stored.id, holder, lockSeconds)) row = { id: stored.id, generation: stored.generation };
       }
     }
     if (!row) throw stillRunning();
@@ -213,31 +183,20 @@ export function idempotent(options: IdempotencyOptions = {}): Middleware {
     const lockEm = em.fork();
     let beating = Promise.resolve();
     const heartbeat = setInterval(() => {
-      beating = lockEm
-        .execute(`update idempotency_keys set locked_until = now() + make_interval(secs => ?) where id = ? and holder = ? and state = 'in_progress'`, [lockSeconds, id, holder])
-        .then(
+      beating = extendKeyLock(lockEm, id, holder, lockSeconds).then(
           () => undefined,
           (error: unknown) => ctx.state.log?.warn({ err: error }, 'could not extend the Idempotency-Key lock'),
         );
     }, heartbeatSeconds * 1000);
     heartbeat.unref();
 
-    const complete = (status: number, body: unknown) =>
-      lockEm.execute(`update idempotency_keys set state = 'completed', response_status = ?, response_body = ? where id = ? and holder = ? and state = 'in_progress'`, [
-        status,
-        body === undefined ? null : JSON.stringify(body),
-        id,
-        holder,
-      ]);
+    const complete = (status: number, body: unknown) => completeKey(lockEm, id, holder, status, body === undefined ? null : JSON.stringify(body));
     /**
      * Not an outcome: the key is free again. A row under which work may have begun (taken over, or the route
      * said so) stays with its generation and fingerprint, unlocked, so the same request re-attaches; a row
      * under which nothing ran is deleted, so a corrected request may use the key.
      */
-    const release = () =>
-      fresh && !state.working
-        ? lockEm.execute(`delete from idempotency_keys where id = ? and holder = ? and state = 'in_progress'`, [id, holder])
-        : lockEm.execute(`update idempotency_keys set locked_until = now(), holder = null where id = ? and holder = ? and state = 'in_progress'`, [id, holder]);
+    const release = () => releaseKey(lockEm, id, holder, !(fresh && !state.working));
     const isOutcome = (status: number, error?: AppError): boolean => {
       if (status >= 500 || status === 202 || status === 429) return false;
       if (error && transientErrors.has(error)) return false;

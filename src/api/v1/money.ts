@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Router } from '@koa/router';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { MoneyMovement, Tenant } from '../../db/entities/index.ts';
+import { MoneyMovement } from '../../db/entities/index.ts';
 import { defaultCard, findTenantCard } from '../../db/repositories/cards.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
@@ -13,8 +13,9 @@ import { signalUnpaidSubscriptions } from '../../temporal/subscriptions.ts';
 import { createPendingMovement, findTenantMovement, listMovements, settleCredit } from '../../ledger/movements.ts';
 import type { RechargeInput, RechargeResult, RefundInput, RefundResult } from '../../workflows/index.ts';
 import { principalOf } from '../context.ts';
+import { tenantOr404 } from '../tenancy.ts';
 import { formatTimestamp } from '../format.ts';
-import { assertTenantAccess, requireScope } from '../middleware/auth.ts';
+import { requireScope } from '../middleware/auth.ts';
 import { beginIdempotentWork, idempotencyOf, idempotencyToken, idempotent, transient, type IdempotencyClaim } from '../middleware/idempotency.ts';
 import { waitFor } from '../wait.ts';
 import { opaqueId, parseWith } from '../validation.ts';
@@ -188,11 +189,6 @@ export function amountBody(movement: MoneyMovement) {
 async function balanceAnswer(em: Parameters<typeof tenantBalances>[0], tenantId: string, transId: string) {
   const balances = await tenantBalances(em, tenantId);
   return { balance: toJsonNumber(balances.USD), status: 'active', trans_id: transId };
-}
-
-export async function tenantOr404(em: Parameters<typeof tenantBalances>[0], tenantId: string, principal: ReturnType<typeof principalOf>, field = 'namespace'): Promise<void> {
-  assertTenantAccess(principal, tenantId, field);
-  if (!(await em.findOne(Tenant, { id: tenantId }))) throw notFound(`Tenant ${tenantId}`, field);
 }
 
 /**

@@ -21,7 +21,8 @@ import { principalOf } from '../context.ts';
 import { formatTimestamp } from '../format.ts';
 import { beginIdempotentWork, idempotencyOf, idempotent } from '../middleware/idempotency.ts';
 import { parseWith } from '../validation.ts';
-import { businessId, tenantOr404, type MoneyRouteDeps } from './money.ts';
+import { businessId, type MoneyRouteDeps } from './money.ts';
+import { tenantOr404 } from '../tenancy.ts';
 import { CancelSubscriptionBody, CheckoutBody, NamespaceQuery } from './schemas.ts';
 import { withTimeout } from '../wait.ts';
 

@@ -4,7 +4,7 @@ import type { Card } from '../../db/entities/index.ts';
 import { addCard, deleteCard, listCards, setDefaultCard } from '../../db/repositories/cards.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
-import { teamOf } from './prepays.ts';
+import { teamOf } from '../tenancy.ts';
 import { CURRENCIES, toCanonicalString } from '../../domain/money.ts';
 import { GatewayUnavailableError, InvalidCardTokenError, type CardGateway } from '../../gateway/card-gateway.ts';
 import { tenantBalances } from '../../ledger/ledger.ts';

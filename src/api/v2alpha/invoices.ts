@@ -4,10 +4,10 @@
  * of the apps paid for. Refunded payments do not count.
  */
 import type { Router } from '@koa/router';
-import { monthlyPayments, type MonthlyPayments } from '../../db/repositories/prepays.ts';
+import { monthlyPayments, type MonthlyPayments } from '../../db/repositories/invoices.ts';
 import { Dec, PAYMENT_METHOD_NAME, toCanonicalString } from '../../domain/money.ts';
 import { parseWith } from '../validation.ts';
-import { teamOf } from './prepays.ts';
+import { teamOf } from '../tenancy.ts';
 import { InvoiceListQuery } from './schemas.ts';
 
 export function mountInvoiceRoutes(router: Router): void {

@@ -8,22 +8,25 @@ import type { Router } from '@koa/router';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { getAddress } from 'viem';
-import { Quote, Tenant } from '../../db/entities/index.ts';
+import { Quote } from '../../db/entities/index.ts';
 import { findTenantCard } from '../../db/repositories/cards.ts';
 import { findCluster, priceBookOf } from '../../db/repositories/catalog.ts';
-import { allocateCardPrepay, findIdempotentPrepay, findPrepay, findPrepayPayment, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
+import { canceledByRequest, forgetCancelRequest, recordCancelRequest } from '../../db/repositories/prepay-cancel-requests.ts';
+import { findPrepayPayment } from '../../db/repositories/prepay-payments.ts';
+import { allocateCardPrepay, findIdempotentPrepay, findPrepay, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, invalid, notFound } from '../../domain/errors.ts';
 import { Dec, toCanonicalString } from '../../domain/money.ts';
 import { FAILURES, failureOf } from '../../domain/failures.ts';
-import { TERMINAL_PREPAY_STATUSES, isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
+import { isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
 import { priceResources } from '../../domain/pricing.ts';
 import { PrepayRejection, startCardPrepay, updatePrepay } from '../../temporal/prepays.ts';
 import { installationOf } from '../../db/repositories/installation.ts';
 import { bindAppUpdate, cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput, type PrepayView } from '../../workflows/prepay.ts';
 import { principalOf } from '../context.ts';
+import { teamOf, type RouteContext } from '../tenancy.ts';
 import { formatTimestamp } from '../format.ts';
-import { assertTenantAccess, requireScope, type Principal } from '../middleware/auth.ts';
+import { requireScope, type Principal } from '../middleware/auth.ts';
 import { beginIdempotentWork, idempotencyToken, idempotent, transient } from '../middleware/idempotency.ts';
 import { prepayIdempotencyOf } from './prepay-idempotency.ts';
 import { identifier, parseWith } from '../validation.ts';
@@ -211,21 +214,15 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     // Work begins here: the key keeps its generation when this attempt ends without an outcome (a 202, a crash).
     beginIdempotentWork(ctx);
     // Only while the prepay is not closed: a new request for a canceled prepay stays "already canceled" (409).
-    if (token) {
-      await ctx.state.em.fork().execute(
-        `insert into prepay_cancel_requests (prepay_id, token) select id, ? from prepays
-           where id = ? and status not in (${TERMINAL_PREPAY_STATUSES.map(() => '?').join(', ')}) on conflict do nothing`,
-        [token, prepay.id, ...TERMINAL_PREPAY_STATUSES],
-      );
-    }
+    if (token) await recordCancelRequest(ctx.state.em.fork(), prepay.id, token);
     // The cancel's answer waits for its refund: at most the wait, then 202 with the prepay as it stands (poll it).
     const canceled = await waitFor(
       updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId, ...(token ? { requestId: token } : {}) }).catch(async (error: unknown) => {
         if (token && error instanceof PrepayRejection && error.type === FAILURES.prepayClosed.type) {
           // A running workflow accepts a retry of a cancel it accepted, so its refusal (it says its status) is
           // for a request that did not cancel; only a closed workflow leaves the question to the table.
-          if (error.status === undefined && (await canceledBy(ctx.state.em, prepay.id, token))) return 'canceled by this request';
-          await forgetCancelRequest(ctx.state.em, prepay.id, token);
+          if (error.status === undefined && (await canceledByRequest(ctx.state.em.fork(), prepay.id, token))) return 'canceled by this request';
+          await forgetCancelRequest(ctx.state.em.fork(), prepay.id, token);
         }
         const refusal = await rejectionToAppError(ctx.state.em, prepay.id, error);
         // "being charged right now; retry in a moment" is no outcome of the key: its retry must be able to cancel.
@@ -236,16 +233,6 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     if (!canceled) ctx.status = 202;
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
   });
-}
-
-type RouteContext = { params: Record<string, string | undefined>; state: { em: EntityManager; principal?: Principal } };
-
-/** The path's team, which the key may act on (403 otherwise) and which exists (404 otherwise). */
-export async function teamOf(ctx: RouteContext): Promise<string> {
-  const teamId = parseWith(identifier, ctx.params.team_id, 'team_id');
-  assertTenantAccess(principalOf(ctx.state), teamId, 'team_id');
-  if (!(await ctx.state.em.findOne(Tenant, { id: teamId }))) throw notFound(`Team ${teamId}`, 'team_id');
-  return teamId;
 }
 
 async function pathPrepay(ctx: RouteContext): Promise<Prepay> {
@@ -296,23 +283,6 @@ async function closedOutcome(em: EntityManager, prePayId: number): Promise<Payme
     field: 'pre_pay_id',
     details: { pre_pay_id: prePayId, status: prepay?.status ?? null },
   });
-}
-
-/** The prepay is canceled, and this Idempotency-Key claim asked for it (an earlier attempt of the same request). */
-async function canceledBy(em: EntityManager, prePayId: number, token: string): Promise<boolean> {
-  const [row] = await em.fork().execute<{ status: string }[]>(
-    'select p.status from prepays p join prepay_cancel_requests r on r.prepay_id = p.id and r.token = ? where p.id = ?',
-    [token, prePayId],
-  );
-  return row?.status === 'canceled';
-}
-
-/**
- * A request refused as closed did not cancel: its claim goes, so that a retry is refused the same way.
- * (It was written while the row, lagging behind the workflow, did not say closed yet.)
- */
-async function forgetCancelRequest(em: EntityManager, prePayId: number, token: string): Promise<void> {
-  await em.fork().execute('delete from prepay_cancel_requests where prepay_id = ? and token = ?', [prePayId, token]);
 }
 
 async function rejectionToAppError(em: EntityManager, prePayId: number, error: unknown): Promise<unknown> {

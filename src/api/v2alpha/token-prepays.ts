@@ -23,7 +23,7 @@ import { formatTimestamp } from '../format.ts';
 import { beginIdempotentWork, idempotent } from '../middleware/idempotency.ts';
 import { parseWith } from '../validation.ts';
 import { prepayIdempotencyOf } from './prepay-idempotency.ts';
-import { teamOf } from './prepays.ts';
+import { teamOf } from '../tenancy.ts';
 import { CreatePrePaymentTokenBody, TokenTypeParam } from './schemas.ts';
 
 export interface TokenPrepayRouteDeps {
