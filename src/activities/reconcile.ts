@@ -20,6 +20,7 @@ import { installationOf } from '../db/repositories/installation.ts';
 import { ensureSubscriptionWorkflow } from '../temporal/subscriptions.ts';
 import { signalTokenTransfer, startCreditTransfer } from '../temporal/transfers.ts';
 import { createEventActivities, type EventType } from './events.ts';
+import { toDate } from '../db/rows.ts';
 
 export interface ReconcileInput {
   /** a row this old without its workflow is repaired (default 600 s) */
@@ -127,7 +128,6 @@ interface TransferRow {
   updated_at: Date | string;
 }
 
-const toDate = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
 
 function signalOf(row: TransferRow): TokenTransferSignal {
   return {

@@ -4,9 +4,8 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Dec, type Currency } from '../../domain/money.ts';
+import { toDate } from '../rows.ts';
 
-/** Raw queries answer timestamps as text or Date depending on the driver's parsers: always a Date here. */
-const toDate = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
 
 export interface PrepayPayment {
   prePayId: number;

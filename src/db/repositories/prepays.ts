@@ -7,6 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../domain/errors.ts';
 import { Dec, type Currency, type TokenCurrency } from '../../domain/money.ts';
 import type { AppBinding, PrepaySnapshot, PrepayStatus } from '../../domain/prepay.ts';
+import { toDate } from '../rows.ts';
 
 export interface Prepay {
   id: number;
@@ -78,8 +79,6 @@ const COLUMNS = `id::text as id, tenant_id, payment_type, quote_id, card_id, per
   received_amount::text as received_amount, payment_deadline,
   (select d.address from deposit_addresses d where d.pre_pay_id = prepays.id) as deposit_address`;
 
-/** Raw queries answer timestamps as text or Date depending on the driver's parsers: always a Date here. */
-const toDate = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
 const toDateOrNull = (value: Date | string | null): Date | null => (value === null ? null : toDate(value));
 
 function toPrepay(row: PrepayRow): Prepay {
