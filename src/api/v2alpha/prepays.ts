@@ -7,8 +7,6 @@
 import type { Router } from '@koa/router';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { getAddress } from 'viem';
-import { Quote } from '../../db/entities/index.ts';
 import { findTenantCard } from '../../db/repositories/cards.ts';
 import { findCluster, priceBookOf } from '../../db/repositories/catalog.ts';
 import { canceledByRequest, forgetCancelRequest, recordCancelRequest } from '../../db/repositories/prepay-cancel-requests.ts';
@@ -16,7 +14,6 @@ import { findPrepayPayment } from '../../db/repositories/prepay-payments.ts';
 import { allocateCardPrepay, findIdempotentPrepay, findPrepay, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, invalid, notFound } from '../../domain/errors.ts';
-import { Dec, toCanonicalString } from '../../domain/money.ts';
 import { FAILURES, failureOf } from '../../domain/failures.ts';
 import { isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
 import { priceResources } from '../../domain/pricing.ts';
@@ -24,8 +21,9 @@ import { PrepayRejection, startCardPrepay, updatePrepay } from '../../temporal/p
 import { installationOf } from '../../db/repositories/installation.ts';
 import { bindAppUpdate, cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput, type PrepayView } from '../../workflows/prepay.ts';
 import { principalOf } from '../context.ts';
+import { prepayBody } from './prepay-presenters.ts';
+import { matchingQuote } from './quote-checks.ts';
 import { teamOf, type RouteContext } from '../tenancy.ts';
-import { formatTimestamp } from '../format.ts';
 import { requireScope, type Principal } from '../middleware/auth.ts';
 import { beginIdempotentWork, idempotencyToken, idempotent, transient } from '../middleware/idempotency.ts';
 import { prepayIdempotencyOf } from './prepay-idempotency.ts';
@@ -87,7 +85,7 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const own = idempotency ? await findIdempotentPrepay(em, idempotency, deps.clock.now()) : null;
     if (!own) {
       if (!(await findTenantCard(em, teamId, cardId))) throw notFound(`Card ${cardId}`, 'card_id');
-      if (body.quote_id) await assertMatchingQuote(em, teamId, body.quote_id, body, deps.clock.now());
+      if (body.quote_id) await matchingQuote(em, teamId, { ...body, quote_id: body.quote_id }, 'USD', deps.clock.now());
     }
 
     beginIdempotentWork(ctx);
@@ -250,20 +248,6 @@ async function visiblePrepay(em: EntityManager, principal: Principal, prePayId: 
   return prepay;
 }
 
-/** The quote's terms must be the request's: the tenant's own (or an operator's) USD quote, same period and amount, not expired. */
-async function assertMatchingQuote(em: EntityManager, teamId: string, quoteId: string, body: { amount: Dec; period: number }, now: Date): Promise<void> {
-  const quote = await em.findOne(Quote, { id: quoteId });
-  if (!quote || (quote.tenantId !== null && quote.tenantId !== teamId)) throw notFound(`Quote ${quoteId}`, 'quote_id');
-  if (quote.currency !== 'USD') throw new AppError('unprocessable', `Quote ${quoteId} is in ${quote.currency}; a card prepayment needs a USD quote.`, { field: 'quote_id' });
-  if (quote.expiresAt.getTime() <= now.getTime()) {
-    throw new AppError('quote_expired', `Quote ${quoteId} expired at ${formatTimestamp(quote.expiresAt)}; ask for a new one.`, { field: 'quote_id' });
-  }
-  if (quote.period !== body.period) throw new AppError('unprocessable', `period: the quote is for ${quote.period} months, not ${body.period}.`, { field: 'period' });
-  if (!new Dec(quote.usd).eq(body.amount)) {
-    throw new AppError('unprocessable', `amount: the quote's amount is ${toCanonicalString(new Dec(quote.usd))}, not ${toCanonicalString(body.amount)}.`, { field: 'amount' });
-  }
-}
-
 /**
  * The charge outcome of a prepay whose workflow already closed, from what PostgreSQL recorded: paid only when
  * its first cycle's payment is booked. A closed workflow that booked nothing for this row (a prepay id that
@@ -295,46 +279,4 @@ async function rejectionToAppError(em: EntityManager, prePayId: number, error: u
     message = `Prepay ${prePayId} is ${status}; it can no longer be changed.`;
   }
   return new AppError(mapped.error, message, { field: mapped.field });
-}
-
-/** DESIGN §11's prepay shape; amounts are canonical decimal strings. */
-export function prepayBody(prepay: Prepay) {
-  const app = prepay.app;
-  return {
-    pre_pay_id: prepay.id,
-    team_id: prepay.tenantId,
-    status: prepay.status,
-    payment_type: prepay.paymentType,
-    amount: toCanonicalString(prepay.amount),
-    usd: toCanonicalString(prepay.usd),
-    period: prepay.period,
-    auto_renewal: prepay.autoRenewal ? 1 : 0,
-    card_id: prepay.cardId,
-    quote_id: prepay.quoteId,
-    cycle: prepay.cycle,
-    months_recognized: prepay.monthsRecognized,
-    app: app
-      ? {
-          app_id: app.appId,
-          cluster_id: app.clusterId,
-          chart_name: app.chartName,
-          cpu_limit: app.cpuLimit,
-          mem_limit: app.memLimit,
-          storage_limit: app.storageLimit,
-          icon_url: app.iconUrl,
-          project_name: app.projectName,
-          bound_at: prepay.boundAt ? formatTimestamp(prepay.boundAt) : null,
-        }
-      : null,
-    period_start: prepay.periodStart ? formatTimestamp(prepay.periodStart) : null,
-    period_end: prepay.periodEnd ? formatTimestamp(prepay.periodEnd) : null,
-    refunded_usd: toCanonicalString(prepay.refundedUsd),
-    // token prepays: where to pay, until when, and how much has arrived toward the first payment
-    deposit_address: prepay.depositAddress ? getAddress(prepay.depositAddress) : null,
-    payment_deadline: prepay.paymentDeadline ? formatTimestamp(prepay.paymentDeadline) : null,
-    received_amount: prepay.paymentType === 'USD' ? null : toCanonicalString(prepay.receivedAmount),
-    failure_code: prepay.failureCode,
-    created_at: formatTimestamp(prepay.createdAt),
-    updated_at: formatTimestamp(prepay.updatedAt),
-  };
 }

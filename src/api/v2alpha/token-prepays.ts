@@ -5,15 +5,14 @@
  * its workflow waits for the transfers. The answer does not wait for the payment.
  */
 import type { Router } from '@koa/router';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { getAddress } from 'viem';
 import { registerDepositAddress } from '../../chain/deposit-address.ts';
 import type { ChainSettings, TokenContract } from '../../chain/settings.ts';
-import { Quote } from '../../db/entities/index.ts';
+import { matchingQuote } from './quote-checks.ts';
 import { allocateTokenPrepay, findIdempotentPrepay } from '../../db/repositories/prepays.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { AppError, invalid, notFound } from '../../domain/errors.ts';
+import { AppError, invalid } from '../../domain/errors.ts';
 import { Dec, toCanonicalString, type TokenCurrency } from '../../domain/money.ts';
 import type { PrepayTimings } from '../../domain/prepay.ts';
 import { startTokenPrepay } from '../../temporal/prepays.ts';
@@ -51,7 +50,7 @@ export function mountTokenPrepayRoutes(router: Router, deps: TokenPrepayRouteDep
     let prepay = idempotency ? await findIdempotentPrepay(em, idempotency, deps.clock.now()) : null;
     if (prepay && prepay.paymentType !== token) throw new Error(`prepay ${prepay.id} of this Idempotency-Key is in ${prepay.paymentType}, not ${token}`);
     if (!prepay) {
-      const quote = await lockedQuote(em, teamId, token, body, deps.clock.now());
+      const quote = await matchingQuote(em, teamId, body, token, deps.clock.now());
       beginIdempotentWork(ctx);
       ({ prepay } = await allocateTokenPrepay(
         em,
@@ -116,22 +115,4 @@ function tokenSettings(chain: ChainSettings | null, token: TokenCurrency): { cha
     );
   }
   return { chain, depositXpub: chain.depositXpub, contract };
-}
-
-/** The team's own (or an operator's) quote of this token, not expired, with the request's period and amount. */
-async function lockedQuote(em: EntityManager, teamId: string, token: TokenCurrency, body: { quote_id: string; amount: Dec; period: number }, now: Date) {
-  const quoteId = body.quote_id;
-  const quote = await em.findOne(Quote, { id: quoteId });
-  if (!quote || (quote.tenantId !== null && quote.tenantId !== teamId)) throw notFound(`Quote ${quoteId}`, 'quote_id');
-  if (quote.currency !== token) {
-    throw new AppError('unprocessable', `Quote ${quoteId} is in ${quote.currency}; this prepayment needs a ${token} quote.`, { field: 'quote_id' });
-  }
-  if (quote.expiresAt.getTime() <= now.getTime()) {
-    throw new AppError('quote_expired', `Quote ${quoteId} expired at ${formatTimestamp(quote.expiresAt)}; ask for a new one.`, { field: 'quote_id' });
-  }
-  if (quote.period !== body.period) throw new AppError('unprocessable', `period: the quote is for ${quote.period} months, not ${body.period}.`, { field: 'period' });
-  if (!new Dec(quote.amount).eq(body.amount)) {
-    throw new AppError('unprocessable', `amount: the quote's token amount is ${toCanonicalString(new Dec(quote.amount))}, not ${toCanonicalString(body.amount)}.`, { field: 'amount' });
-  }
-  return quote;
 }
