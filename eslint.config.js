@@ -45,12 +45,12 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', workflowImports] },
   },
   {
-    // Routes and middleware reach PostgreSQL through src/db/repositories (or src/ledger), never with SQL of their own.
-    files: ['src/api/**/*.ts'],
+    // Routes, middleware and activities reach PostgreSQL through src/db/repositories (or src/ledger), never with SQL of their own.
+    files: ['src/api/**/*.ts', 'src/activities/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.property.name='execute']", message: 'No SQL in src/api/: put the query in a repository (src/db/repositories/).' },
+        { selector: "CallExpression[callee.property.name='execute']", message: 'No SQL in src/api/ or src/activities/: put the query in a repository (src/db/repositories/).' },
       ],
     },
   },

@@ -10,9 +10,24 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { getAddress } from 'viem';
 import { transferMovementId } from '../chain/identity.ts';
 import type { Orm } from '../db/orm.ts';
+import {
+  deliveredTransfers,
+  flagPrepayWorkflowClosed,
+  flagSubscriptionWorkflowClosed,
+  livePrepayIds,
+  liveSubscriptions,
+  loadReconcilePrepay,
+  loadTransfer,
+  markPrepayAbandoned,
+  markTransferCredited,
+  subscriptionClosedFlag,
+  uncreditedSignalledTransfers,
+  type ReconcilePrepayRow,
+  type ReconcileTransferRow,
+} from '../db/repositories/reconciliation.ts';
 import { findSubscription } from '../db/repositories/subscriptions.ts';
 import type { Clock } from '../domain/clock.ts';
-import { Dec, type Currency, type TokenCurrency } from '../domain/money.ts';
+import { Dec, type TokenCurrency } from '../domain/money.ts';
 import { prepayWorkflowId, type PrepayTimings } from '../domain/prepay.ts';
 import type { TokenTransferSignal } from '../domain/token-transfer.ts';
 import { startAbandonedPrepay, startTokenPrepay } from '../temporal/prepays.ts';
@@ -93,43 +108,7 @@ async function runningWorkflowIds(client: Client, query: string): Promise<Set<st
   return ids;
 }
 
-interface PrepayRow {
-  id: string;
-  tenant_id: string;
-  payment_type: Currency;
-  status: string;
-  period: number;
-  auto_renewal: boolean;
-  amount: string;
-  usd: string;
-  payment_deadline: Date | string | null;
-  created_at: Date | string;
-  workflow_closed_status: string | null;
-  deposit_address: string | null;
-  deposit_token: TokenCurrency | null;
-  paid_cycles: number;
-}
-
-interface TransferRow {
-  id: string;
-  chain_id: string;
-  tx_hash: string;
-  log_index: number;
-  token: TokenCurrency;
-  from_address: string;
-  to_address: string;
-  amount: string;
-  block_number: string;
-  block_time: Date | string | null;
-  status: string;
-  tenant_id: string | null;
-  pre_pay_id: string | null;
-  movement_id: string | null;
-  updated_at: Date | string;
-}
-
-
-function signalOf(row: TransferRow): TokenTransferSignal {
+function signalOf(row: ReconcileTransferRow): TokenTransferSignal {
   return {
     chainId: Number(row.chain_id),
     txHash: row.tx_hash,
@@ -144,9 +123,6 @@ function signalOf(row: TransferRow): TokenTransferSignal {
   };
 }
 
-const TRANSFER_COLUMNS = `id::text as id, chain_id::text as chain_id, tx_hash, log_index, token, from_address, to_address, amount::text as amount,
-  block_number::text as block_number, block_time, status, tenant_id, pre_pay_id::text as pre_pay_id, movement_id, updated_at`;
-
 export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
   const { recordEvent } = createEventActivities(deps);
   /** this database's installation: workflow ids are scoped by it (decision 0090) */
@@ -155,22 +131,15 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
   const event = async (key: string, tenantId: string | null, type: EventType, data: Record<string, unknown>): Promise<string> =>
     (await recordEvent({ key: `reconcile-${key}`, tenantId, type, data })).eventId;
 
-  async function loadPrepay(prePayId: number): Promise<PrepayRow | null> {
-    const [row] = await deps.orm.em.fork().execute<PrepayRow[]>(
-      `select p.id::text as id, p.tenant_id, p.payment_type, p.status, p.period, p.auto_renewal, p.amount::text as amount, p.usd::text as usd,
-              p.payment_deadline, p.created_at, p.workflow_closed_status, d.address as deposit_address, d.token as deposit_token,
-              (select count(*)::int from prepay_payments pp where pp.prepay_id = p.id) as paid_cycles
-         from prepays p left join deposit_addresses d on d.pre_pay_id = p.id where p.id = ?`,
-      [prePayId],
-    );
-    return row ?? null;
+  async function loadPrepay(prePayId: number): Promise<ReconcilePrepayRow | null> {
+    return loadReconcilePrepay(deps.orm.em.fork(), prePayId);
   }
 
   /**
    * Records that the workflow of a live row closed: the event first, then the flag (a crash in between
    * leaves the row unflagged, and the next run records the same event again, which is a no-op).
    */
-  async function flagPrepay(row: PrepayRow, closeStatus: string, closedAt: Date | undefined): Promise<RepairOutcome> {
+  async function flagPrepay(row: ReconcilePrepayRow, closeStatus: string, closedAt: Date | undefined): Promise<RepairOutcome> {
     const prePayId = Number(row.id);
     const item = `prepay-${prePayId}`;
     const workflowId = prepayWorkflowId(await own(), prePayId);
@@ -182,10 +151,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       row_status: row.status,
       closed_at: (closedAt ?? now).toISOString(),
     });
-    await deps.orm.em.fork().execute(
-      `update prepays set workflow_closed_status = ?, workflow_closed_at = ?, updated_at = ? where id = ? and workflow_closed_status is null`,
-      [closeStatus, closedAt ?? now, now, prePayId],
-    );
+    await flagPrepayWorkflowClosed(deps.orm.em.fork(), prePayId, closeStatus, closedAt ?? now, now);
     return { action: 'workflow_closed', item, workflowId, closeStatus, eventId };
   }
 
@@ -193,7 +159,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
    * Closes a prepay that never had a workflow: first the id is taken by the tombstone workflow, so nothing
    * can start (and charge) it afterwards, then the row says `payment_failed` / `abandoned`.
    */
-  async function abandonPrepay(client: Client, taskQueue: string, row: PrepayRow): Promise<RepairOutcome> {
+  async function abandonPrepay(client: Client, taskQueue: string, row: ReconcilePrepayRow): Promise<RepairOutcome> {
     const prePayId = Number(row.id);
     const workflowId = prepayWorkflowId(await own(), prePayId);
     const item = `prepay-${prePayId}`;
@@ -208,7 +174,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
     return finishAbandon(row);
   }
 
-  async function finishAbandon(row: PrepayRow): Promise<RepairOutcome> {
+  async function finishAbandon(row: ReconcilePrepayRow): Promise<RepairOutcome> {
     const prePayId = Number(row.id);
     // The event first: a crash before the row is written leaves it awaiting_payment, and the next run finishes.
     const eventId = await event(`prepay-${prePayId}-abandoned`, row.tenant_id, 'reconcile.prepay_abandoned', {
@@ -219,11 +185,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       reason: row.payment_type === 'USD' ? 'workflow_never_started' : 'deposit_address_never_issued',
       created_at: toDate(row.created_at).toISOString(),
     });
-    await deps.orm.em.fork().execute(
-      `update prepays set status = 'payment_failed', failure_code = ?, updated_at = ?
-        where id = ? and status = 'awaiting_payment' and not exists (select 1 from prepay_payments pp where pp.prepay_id = prepays.id)`,
-      [ABANDONED, deps.clock.now(), prePayId],
-    );
+    await markPrepayAbandoned(deps.orm.em.fork(), prePayId, ABANDONED, deps.clock.now());
     return { action: 'prepay_abandoned', item: `prepay-${prePayId}`, workflowId: prepayWorkflowId(await own(), prePayId), eventId };
   }
 
@@ -232,7 +194,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
    * deposit address (each was credited to the team's balance while the workflow did not run; crediting
    * is idempotent by the transfer, so the workflow only counts them toward the payment, before the deadline).
    */
-  async function startTokenPrepayOf(client: Client, taskQueue: string, row: PrepayRow, input: ReconcileInput): Promise<RepairOutcome> {
+  async function startTokenPrepayOf(client: Client, taskQueue: string, row: ReconcilePrepayRow, input: ReconcileInput): Promise<RepairOutcome> {
     const prePayId = Number(row.id);
     const installation = await own();
     const workflowId = prepayWorkflowId(installation, prePayId);
@@ -256,10 +218,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       return { action: 'none', item: `prepay-${prePayId}`, workflowId, detail: 'its workflow ran meanwhile' };
     }
-    const earlier = await deps.orm.em.fork().execute<TransferRow[]>(
-      `select ${TRANSFER_COLUMNS} from chain_transfers where pre_pay_id = ? and token = ? and status in ('signalled', 'credited') order by id`,
-      [prePayId, token],
-    );
+    const earlier = await deliveredTransfers(deps.orm.em.fork(), prePayId, token);
     for (const transfer of earlier) await signalTokenTransfer(client, installation, prePayId, signalOf(transfer));
     const eventId = await event(`prepay-${prePayId}-started`, row.tenant_id, 'reconcile.prepay_started', {
       pre_pay_id: prePayId,
@@ -286,29 +245,18 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
         client,
         `WorkflowType = 'prepayWorkflow' AND ExecutionStatus = 'Running'${tenantId ? ` AND TeamId = '${tenantId}'` : ''}`,
       );
-      const prepayRows = await em.execute<{ id: string }[]>(
-        `select id::text as id from prepays where status in (${LIVE_PREPAY_STATUSES.map(() => '?').join(', ')}) and workflow_closed_status is null
-            and (?::text is null or tenant_id = ?) order by id`,
-        [...LIVE_PREPAY_STATUSES, tenantId, tenantId],
-      );
+      const prepayIds = await livePrepayIds(em, LIVE_PREPAY_STATUSES, tenantId);
       const installation = await own();
-      const prepays = prepayRows.map((row) => Number(row.id)).filter((id) => !runningPrepays.has(prepayWorkflowId(installation, id))).slice(0, limit);
+      const prepays = prepayIds.filter((id) => !runningPrepays.has(prepayWorkflowId(installation, id))).slice(0, limit);
 
       const runningSubscriptions = await runningWorkflowIds(
         client,
         `WorkflowType = 'subscriptionWorkflow' AND ExecutionStatus = 'Running'${tenantId ? ` AND TenantId = '${tenantId}'` : ''}`,
       );
-      const subscriptionRows = await em.execute<{ id: string; workflow_id: string }[]>(
-        `select id, workflow_id from subscriptions where status <> 'canceled' and workflow_closed_status is null and (?::text is null or tenant_id = ?) order by created_at, id`,
-        [tenantId, tenantId],
-      );
+      const subscriptionRows = await liveSubscriptions(em, tenantId);
       const subscriptions = subscriptionRows.filter((row) => !runningSubscriptions.has(row.workflow_id)).map((row) => row.id).slice(0, limit);
 
-      const transferRows = await em.execute<{ id: string; pre_pay_id: string }[]>(
-        `select id::text as id, pre_pay_id::text as pre_pay_id from chain_transfers
-          where status = 'signalled' and movement_id is null and pre_pay_id is not null and updated_at < ? and (?::text is null or tenant_id = ?) order by id`,
-        [graceCutoff(input), tenantId, tenantId],
-      );
+      const transferRows = await uncreditedSignalledTransfers(em, graceCutoff(input), tenantId);
       const transfers = transferRows.filter((row) => !runningPrepays.has(prepayWorkflowId(installation, Number(row.pre_pay_id)))).map((row) => row.id).slice(0, limit);
       return { prepays, subscriptions, transfers };
     },
@@ -344,13 +292,13 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       const em = deps.orm.em.fork();
       const subscription = await findSubscription(em, input.subscriptionId);
       if (!subscription || subscription.status === 'canceled') return { action: 'none', item, detail: 'not live' };
-      const [flag] = await em.execute<{ workflow_closed_status: string | null }[]>('select workflow_closed_status from subscriptions where id = ?', [subscription.id]);
+      const closedFlag = await subscriptionClosedFlag(em, subscription.id);
       const workflowId = subscription.workflowId;
       const workflow = await describe(client, workflowId);
       const ours = workflow.found && workflow.memo?.subscriptionId === subscription.id;
       if (workflow.found && workflow.running) return { action: 'none', item, workflowId, detail: ours ? 'running' : 'an earlier subscription of the plan is still closing' };
       if (workflow.found && ours) {
-        if (flag?.workflow_closed_status) return { action: 'none', item, workflowId, detail: 'already flagged' };
+        if (closedFlag) return { action: 'none', item, workflowId, detail: 'already flagged' };
         const now = deps.clock.now();
         const eventId = await event(`${item}-workflow-closed`, subscription.tenantId, 'reconcile.workflow_closed', {
           subscription_id: subscription.id,
@@ -360,10 +308,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
           row_status: subscription.status,
           closed_at: (workflow.closeTime ?? now).toISOString(),
         });
-        await em.execute(
-          `update subscriptions set workflow_closed_status = ?, workflow_closed_at = ?, updated_at = ? where id = ? and status <> 'canceled' and workflow_closed_status is null`,
-          [workflow.status, workflow.closeTime ?? now, now, subscription.id],
-        );
+        await flagSubscriptionWorkflowClosed(em, subscription.id, workflow.status, workflow.closeTime ?? now, now);
         return { action: 'workflow_closed', item, workflowId, closeStatus: workflow.status, eventId };
       }
       // No workflow for this subscription ever ran (none, or only an earlier subscription's, closed).
@@ -385,7 +330,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       const { client, info } = Context.current();
       const item = `chain-transfer-${input.transferId}`;
       const em = deps.orm.em.fork();
-      const [row] = await em.execute<TransferRow[]>(`select ${TRANSFER_COLUMNS} from chain_transfers where id = ?`, [input.transferId]);
+      const row = await loadTransfer(em, input.transferId);
       if (!row || row.status !== 'signalled' || row.movement_id !== null || row.pre_pay_id === null || row.tenant_id === null) return { action: 'none', item, detail: 'not a signalled, uncredited transfer' };
       if (toDate(row.updated_at) > graceCutoff(input)) return { action: 'none', item, detail: 'within the grace period' };
       const installation = await own();
@@ -405,11 +350,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
         token: transfer.token,
         amount: transfer.amount,
       });
-      await em.execute(`update chain_transfers set status = 'credited', movement_id = coalesce(movement_id, ?), updated_at = ? where id = ? and status = 'signalled'`, [
-        movementId,
-        deps.clock.now(),
-        row.id,
-      ]);
+      await markTransferCredited(em, row.id, movementId, deps.clock.now());
       return { action: 'transfer_credited', item, workflowId, eventId };
     },
   };

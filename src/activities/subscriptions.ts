@@ -11,6 +11,7 @@ import type { Clock } from '../domain/clock.ts';
 import { Dec } from '../domain/money.ts';
 import { balanceWillNotCover, periodChargeKey, type SubscriptionStatus } from '../domain/subscriptions.ts';
 import { chargeFromBalance } from '../ledger/balance-charges.ts';
+import { findPlan } from '../db/repositories/catalog.ts';
 import { FAILURES } from '../domain/failures.ts';
 import { InsufficientBalanceError, tenantBalances } from '../ledger/ledger.ts';
 import { signalUnpaidSubscriptions } from '../temporal/subscriptions.ts';
@@ -40,7 +41,7 @@ export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock }) {
           if (!subscription || subscription.status === 'canceled') {
             throw ApplicationFailure.create({ type: FAILURES.subscriptionGone.type, message: `Subscription ${input.subscriptionId} is canceled or unknown.`, nonRetryable: true });
           }
-          const [plan] = await tx.execute<{ name: string }[]>('select name from plans where plan_id = ?', [subscription.planId]);
+          const plan = await findPlan(tx, subscription.planId);
           const now = deps.clock.now();
           const charge = await chargeFromBalance(
             tx,

@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Orm } from '../db/orm.ts';
-import { lockTransfer, recordTransferMovement } from '../db/repositories/chain-transfers.ts';
+import { lockTransfer, recordTransferMovement, reserveTransfer } from '../db/repositories/chain-transfers.ts';
 import { transferMovementId } from '../chain/identity.ts';
 import type { Clock } from '../domain/clock.ts';
 import { FAILURES } from '../domain/failures.ts';
@@ -47,11 +47,7 @@ export function createTokenTransferActivities(deps: { orm: Orm; clock: Clock }) 
         const movement = await settleCredit(em, movementId, {}, now);
         await recordTransferMovement(em, transfer, movementId, now);
         if (input.reserveFor !== undefined) {
-          await em.execute(
-            `insert into token_payment_reservations (chain_id, tx_hash, log_index, prepay_id, tenant_id, currency, amount)
-             values (?, ?, ?, ?, ?, ?, ?::numeric) on conflict do nothing`,
-            [transfer.chainId, transfer.txHash, transfer.logIndex, input.reserveFor, input.tenantId, transfer.token, amount.toFixed()],
-          );
+          await reserveTransfer(em, transfer, { prePayId: input.reserveFor, tenantId: input.tenantId, currency: transfer.token, amount });
         }
         return { movementId, status: movement.status };
       });

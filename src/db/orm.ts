@@ -35,6 +35,12 @@ const MIGRATION_LOCK_ID = 7_413_221_001;
  * replicas, `npm run migrate`): a session advisory lock, held on a connection of its own, lets one run
  * them while the others wait and then find nothing pending.
  */
+/** The names of the applied migrations, in order. */
+export async function appliedMigrations(orm: Orm): Promise<string[]> {
+  const rows = await orm.em.fork().getConnection().execute<{ name: string }[]>('select name from mikro_orm_migrations order by id');
+  return rows.map((row) => row.name);
+}
+
 /** One round trip to PostgreSQL: throws when the database does not answer. */
 export async function pingDatabase(orm: Orm): Promise<void> {
   await orm.em.fork().getConnection().execute('select 1');

@@ -53,9 +53,10 @@ describe('the workflow import allow-list and the HTTP layer without SQL (ESLint)
     expect(await refusals(code)).toEqual([]);
   });
 
-  it('refuses SQL in the HTTP layer, which belongs in a repository', async () => {
+  it('refuses SQL in the HTTP layer and in activities, which belongs in a repository', async () => {
     const code = "import type { EntityManager } from '@mikro-orm/postgresql';\nexport const rows = (em: EntityManager) => em.execute('select 1');\n";
     expect(await refusals(code, 'src/api/v2alpha/planted.ts')).toEqual(['no-restricted-syntax']);
+    expect(await refusals(code, 'src/activities/planted.ts')).toEqual(['no-restricted-syntax']);
     expect(await refusals(code, 'src/db/repositories/planted.ts')).toEqual([]);
   });
 

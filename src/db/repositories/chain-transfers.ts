@@ -6,6 +6,7 @@
  * see the row at all, so its `movement_id` would never be written (seen on a starved core).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Dec, TokenCurrency } from '../../domain/money.ts';
 import { transferKey, type TransferIdentity } from '../../domain/token-transfer.ts';
 
 /** A transaction-scoped advisory lock on one transfer's identity; released at commit or rollback. */
@@ -28,4 +29,16 @@ export async function recordTransferMovement(tx: EntityManager, identity: Transf
 export async function settledTransferMovement(tx: EntityManager, movementId: string): Promise<string | null> {
   const [row] = await tx.execute<{ id: string }[]>(`select id from money_movements where id = ? and status = 'finish'`, [movementId]);
   return row?.id ?? null;
+}
+
+/**
+ * Reserves a credited transfer's amount for the token prepay whose first payment it counts toward (decision
+ * 0052), in the credit's transaction: no other payment from the balance can take it meanwhile.
+ */
+export async function reserveTransfer(tx: EntityManager, identity: TransferIdentity, reservation: { prePayId: number; tenantId: string; currency: TokenCurrency; amount: Dec }): Promise<void> {
+  await tx.execute(
+    `insert into token_payment_reservations (chain_id, tx_hash, log_index, prepay_id, tenant_id, currency, amount)
+     values (?, ?, ?, ?, ?, ?, ?::numeric) on conflict do nothing`,
+    [identity.chainId, identity.txHash, identity.logIndex, reservation.prePayId, reservation.tenantId, reservation.currency, reservation.amount.toFixed()],
+  );
 }
