@@ -36,3 +36,11 @@ export function client(baseUrl: string, defaultKey?: string) {
     return { status: response.status, body, text, headers: response.headers };
   };
 }
+
+/** Asserts an API error answer exactly: the status, and a body of just `code`, a non-empty `message` and `error` {type, field?}. */
+export function expectError(answer: HttpAnswer, status: number, type: string, field?: string): void {
+  expect({ status: answer.status, body: answer.body }).toEqual({
+    status,
+    body: { code: status, message: expect.stringMatching(/\S/), error: field === undefined ? { type } : { type, field } },
+  });
+}

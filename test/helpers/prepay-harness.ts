@@ -30,6 +30,7 @@ import { registerSearchAttributes } from './time-skipping-search-attributes.ts';
 import { testRun } from './test-run.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 import { gatewayIdempotencyKey } from '../../src/domain/installation.ts';
+import { sqlOn } from './db.ts';
 
 export interface PrepayHarness {
   env: TestWorkflowEnvironment;
@@ -193,9 +194,15 @@ export async function setTokenRate(orm: Orm, token: TokenCurrency, usd: string):
     .execute('insert into token_rates (currency, usd, updated_at) values (?, ?::numeric, now()) on conflict (currency) do update set usd = excluded.usd, updated_at = now()', [token, usd]);
 }
 
+/** Moves the test server's clock to `at` (timers due before it fire on the way); a time already passed leaves it. */
+export async function advanceClockTo(env: TestWorkflowEnvironment, at: number): Promise<void> {
+  const now = await env.currentTimeMs();
+  if (at > now) await env.sleep(at - now);
+}
+
 /** Rows and sums that show what happened to a prepay's money. */
 export function moneyOf(orm: Orm, prePayId: number) {
-  const sql = <T>(query: string, params: unknown[]) => orm.em.fork().execute<T[]>(query, params);
+  const sql = sqlOn(() => orm);
   const keyPattern = `prepay-${prePayId}-cycle-%`;
   /**
    * The gateway saw the engine's keys scoped by the installation (`{installation}:{key}`, decision 0090):

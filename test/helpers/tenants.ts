@@ -24,3 +24,14 @@ export function expectStatus<T>(answer: HttpAnswer<T>, status: number): HttpAnsw
   if (answer.status !== status) throw new Error(`expected HTTP ${status}, got ${answer.status}: ${answer.text}`);
   return answer;
 }
+
+/** The tenant's USD balance as the JSON text writes it (the exact digits, not a parsed float). */
+export async function balanceOf(tenant: TestTenant): Promise<string> {
+  const answer = expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200);
+  return /"balance":(-?[0-9.]+)/.exec(answer.text)![1]!;
+}
+
+/** The tenant's balance per currency, from the v2alpha balances route. */
+export async function balances(tenant: TestTenant): Promise<Record<string, string>> {
+  return expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances`), 200).body.balances;
+}

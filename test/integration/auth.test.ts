@@ -3,8 +3,10 @@
  * revoked at once; missing or bad keys are 401, keys outside their scope 403.
  */
 import { createHash } from 'node:crypto';
-import { client, type HttpAnswer } from '../helpers/http.ts';
+import { client, expectError, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { countRows, sqlOn } from '../helpers/db.ts';
+import { createCluster, createRegion, TEN_USD_A_CORE } from '../helpers/catalog.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -17,11 +19,9 @@ beforeAll(async () => {
   stack = await startStack();
   operator = client(stack.url, stack.operatorKey);
   anonymous = client(stack.url);
-  region = uniqueId('auth-region');
-  expect((await operator('PUT', `/operator/v1/regions/${region}`, { body: { region_describe: 'auth tests' } })).status).toBe(200);
+  region = await createRegion(stack, 'auth tests', 'auth-region');
   expect((await operator('POST', '/operator/v1/plans', { body: { region, type: 'C', name: 'only', price: 10, bill_period: 'M', description: 'd', status: 'available' } })).status).toBe(201);
-  clusterId = uniqueId('auth-cluster');
-  expect((await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } })).status).toBe(200);
+  clusterId = await createCluster(stack, TEN_USD_A_CORE, 'auth-cluster');
 });
 afterAll(async () => {
   await stack.close();
@@ -29,21 +29,7 @@ afterAll(async () => {
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().getConnection().execute<T[]>(query, params);
-}
-
-async function countRows(table: string, where = 'true', params: unknown[] = []): Promise<number> {
-  const [row] = await sql<{ count: string | number }>(`select count(*) as count from ${table} where ${where}`, params);
-  return Number(row?.count);
-}
-
-function expectError(answer: HttpAnswer, status: number, type: string, field?: string): void {
-  expect({ status: answer.status, body: answer.body }).toEqual({
-    status,
-    body: { code: status, message: expect.stringMatching(/\S/), error: field === undefined ? { type } : { type, field } },
-  });
-}
+const sql = sqlOn(() => stack.orm);
 
 function expectUnauthorized(answer: HttpAnswer): void {
   expectError(answer, 401, 'unauthorized');
@@ -77,7 +63,7 @@ describe('missing and unknown keys', () => {
   });
 
   it('answers 401 for a garbage, malformed or look-alike key, and creates nothing', async () => {
-    const before = await countRows('quotes');
+    const before = await countRows(stack.orm, 'quotes');
     const attempts: Array<Record<string, string>> = [
       { authorization: 'Bearer garbage' },
       { authorization: 'Bearer pk_tenant_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
@@ -93,7 +79,7 @@ describe('missing and unknown keys', () => {
     for (const headers of attempts) {
       expectUnauthorized(await anonymous('POST', '/v2alpha/USD/acquire_pre_amount', { body: quoteBody(), headers }));
     }
-    expect(await countRows('quotes')).toBe(before);
+    expect(await countRows(stack.orm, 'quotes')).toBe(before);
   });
 
   it('accepts the Bearer scheme in any letter case', async () => {
@@ -164,8 +150,8 @@ describe('tenant keys', () => {
     const tenantId = await createTenant();
     const { api_key: apiKey, key_id: keyId } = await issueTenantKey(tenantId);
     const tenant = client(stack.url, apiKey);
-    const tenantsBefore = await countRows('tenants');
-    const keysBefore = await countRows('api_keys');
+    const tenantsBefore = await countRows(stack.orm, 'tenants');
+    const keysBefore = await countRows(stack.orm, 'api_keys');
     const otherTenant = uniqueId('auth-tenant');
     const attempts: Array<[string, string, unknown]> = [
       ['POST', '/operator/v1/tenants', { tenant_id: otherTenant }],
@@ -181,9 +167,9 @@ describe('tenant keys', () => {
     for (const [method, path, body] of attempts) {
       expectError(await tenant(method, path, body === undefined ? {} : { body }), 403, 'forbidden');
     }
-    expect(await countRows('tenants')).toBe(tenantsBefore);
-    expect(await countRows('api_keys')).toBe(keysBefore);
-    expect(await countRows('api_keys', 'id = ? and revoked_at is null', [keyId])).toBe(1);
+    expect(await countRows(stack.orm, 'tenants')).toBe(tenantsBefore);
+    expect(await countRows(stack.orm, 'api_keys')).toBe(keysBefore);
+    expect(await countRows(stack.orm, 'api_keys', 'id = ? and revoked_at is null', [keyId])).toBe(1);
     expect((await operator('GET', `/operator/v1/clusters/${clusterId}`)).body.cpu_core_month_usd).toBe('10');
     expect((await tenant('GET', '/payment/v1/regions')).body).toContainEqual({ identification: region, region_describe: 'auth tests' });
   });
@@ -191,19 +177,19 @@ describe('tenant keys', () => {
   it('answers 409 for a duplicate tenant and keeps one row', async () => {
     const tenantId = await createTenant();
     expectError(await operator('POST', '/operator/v1/tenants', { body: { tenant_id: tenantId } }), 409, 'conflict', 'tenant_id');
-    expect(await countRows('tenants', 'id = ?', [tenantId])).toBe(1);
+    expect(await countRows(stack.orm, 'tenants', 'id = ?', [tenantId])).toBe(1);
   });
 
   it('refuses a bad tenant id and a key for an unknown tenant', async () => {
-    const before = await countRows('tenants');
+    const before = await countRows(stack.orm, 'tenants');
     expectError(await operator('POST', '/operator/v1/tenants', { body: { tenant_id: 'has space' } }), 400, 'invalid_request', 'tenant_id');
     expectError(await operator('POST', '/operator/v1/tenants', { body: {} }), 400, 'invalid_request', 'tenant_id');
     expectError(await operator('POST', '/operator/v1/tenants', { body: { tenant_id: 'x'.repeat(65) } }), 400, 'invalid_request', 'tenant_id');
-    expect(await countRows('tenants')).toBe(before);
-    const keysBefore = await countRows('api_keys');
+    expect(await countRows(stack.orm, 'tenants')).toBe(before);
+    const keysBefore = await countRows(stack.orm, 'api_keys');
     expectError(await operator('POST', `/operator/v1/tenants/${uniqueId('ghost')}/api_keys`, { body: {} }), 404, 'not_found', 'tenant_id');
     expectError(await operator('GET', `/operator/v1/tenants/${uniqueId('ghost')}`), 404, 'not_found', 'tenant_id');
-    expect(await countRows('api_keys')).toBe(keysBefore);
+    expect(await countRows(stack.orm, 'api_keys')).toBe(keysBefore);
   });
 });
 
@@ -213,14 +199,14 @@ describe('watcher and operator keys', () => {
     expect(issued.status).toBe(201);
     expect(issued.body).toEqual({ api_key: expect.stringMatching(/^pk_watcher_/), key_id: expect.stringMatching(/^key_/), scope: 'watcher' });
     const watcher = client(stack.url, issued.body.api_key);
-    const quotesBefore = await countRows('quotes');
+    const quotesBefore = await countRows(stack.orm, 'quotes');
     expectError(await watcher('POST', '/v2alpha/USD/acquire_pre_amount', { body: quoteBody() }), 403, 'forbidden');
     expectError(await watcher('POST', '/v2alpha/ANKR_ERC20/acquire_pre_amount', { body: quoteBody() }), 403, 'forbidden');
     expectError(await watcher('GET', `/payment/v1/market?region=${region}`), 403, 'forbidden');
     expectError(await watcher('GET', '/payment/v1/regions'), 403, 'forbidden');
     expectError(await watcher('POST', '/operator/v1/tenants', { body: { tenant_id: uniqueId('w') } }), 403, 'forbidden');
     expectError(await watcher('POST', '/operator/v1/api_keys', { body: { scope: 'operator' } }), 403, 'forbidden');
-    expect(await countRows('quotes')).toBe(quotesBefore);
+    expect(await countRows(stack.orm, 'quotes')).toBe(quotesBefore);
   });
 
   it('issues an operator key that works on operator routes', async () => {
@@ -233,12 +219,12 @@ describe('watcher and operator keys', () => {
   });
 
   it('refuses to issue a key of an unknown scope, or a tenant key without a tenant', async () => {
-    const before = await countRows('api_keys');
+    const before = await countRows(stack.orm, 'api_keys');
     expectError(await operator('POST', '/operator/v1/api_keys', { body: { scope: 'tenant' } }), 400, 'invalid_request', 'scope');
     expectError(await operator('POST', '/operator/v1/api_keys', { body: { scope: 'root' } }), 400, 'invalid_request', 'scope');
     expectError(await operator('POST', '/operator/v1/api_keys', { body: {} }), 400, 'invalid_request', 'scope');
     expectError(await operator('POST', '/operator/v1/api_keys', { body: { scope: 'watcher', tenant_id: 'x' } }), 400, 'invalid_request', 'tenant_id');
-    expect(await countRows('api_keys')).toBe(before);
+    expect(await countRows(stack.orm, 'api_keys')).toBe(before);
   });
 });
 
@@ -291,9 +277,9 @@ describe('keys at rest', () => {
 
     for (const clear of [apiKey, watcher.api_key, stack.operatorKey]) {
       const secret = clear.replace(/^pk_[a-z]+_/, '');
-      expect(await countRows('api_keys', 'position(? in row_to_json(api_keys)::text) > 0', [secret])).toBe(0);
+      expect(await countRows(stack.orm, 'api_keys', 'position(? in row_to_json(api_keys)::text) > 0', [secret])).toBe(0);
     }
     // the environment's operator key lives outside the database altogether
-    expect(await countRows('api_keys', 'key_hash = ?', [createHash('sha256').update(stack.operatorKey).digest('hex')])).toBe(0);
+    expect(await countRows(stack.orm, 'api_keys', 'key_hash = ?', [createHash('sha256').update(stack.operatorKey).digest('hex')])).toBe(0);
   });
 });

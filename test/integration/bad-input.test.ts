@@ -14,6 +14,7 @@ import { testRun } from '../helpers/test-run.ts';
 import { ServiceError } from '@temporalio/client';
 import { ConnectionException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { isDependencyUnavailable } from '../../src/api/middleware/unavailable.ts';
+import { createCluster } from '../helpers/catalog.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -129,8 +130,7 @@ describe('methods', () => {
 
 describe('starting_after', () => {
   it("another tenant's prepay, or no prepay, is 404 naming starting_after, as on the other lists", async () => {
-    const clusterId = uniqueId('cursor-cluster');
-    expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '2', storage_gib_month_usd: '0.1' } }), 200);
+    const clusterId = await createCluster(stack, { cpu_core_month_usd: '10', memory_gib_month_usd: '2', storage_gib_month_usd: '0.1' }, 'cursor-cluster');
     const owner = await createTenant(stack);
     const cardId = await addCard(owner, 'tok_visa');
     const quote = expectStatus(

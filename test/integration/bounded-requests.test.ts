@@ -12,9 +12,10 @@ import { installationOf } from '../../src/db/repositories/installation.ts';
 import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
 import { statusQuery } from '../../src/workflows/prepay.ts';
-import { client, type HttpAnswer } from '../helpers/http.ts';
+import { client } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
+import { eventually } from '../helpers/wait.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -31,15 +32,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** Asks again until the answer satisfies `done` (the outcome, not a clock, ends the wait). */
-async function until(ask: () => Promise<HttpAnswer>, done: (answer: HttpAnswer) => boolean): Promise<HttpAnswer> {
-  for (;;) {
-    const answer = await ask();
-    if (done(answer)) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 describe('requests that wait on a workflow with no worker', () => {
   it('a refund answers 202 refund_pending, then completes once a worker runs; its retry answers the refund', async () => {
     const tenant = await createTenant(stack, 'bounded-refund');
@@ -50,7 +42,7 @@ describe('requests that wait on a workflow with no worker', () => {
     expect([pending.status, pending.body]).toEqual([202, { trans_id: transId, status: 'refund_pending' }]);
 
     await stack.withWorker(async () => {
-      await until(() => operator('GET', `/payment/v1/amount/${transId}?namespace=${tenant.id}`), (answer) => answer.body?.status === 'refunded');
+      await eventually(() => operator('GET', `/payment/v1/amount/${transId}?namespace=${tenant.id}`), (answer) => answer.body?.status === 'refunded');
       const retried = expectStatus(await operator('POST', `/payment/v1/amount/${transId}/refund`, { body: { reason: 'customer asked' }, headers }), 200);
       expect(retried.body).toMatchObject({ trans_id: transId, status: 'refunded' });
     });
@@ -68,7 +60,7 @@ describe('requests that wait on a workflow with no worker', () => {
       const created = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, { body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 } });
       expect([200, 202]).toContain(created.status);
       const id = created.body.pre_pay_id as number;
-      await until(() => tenant.call('GET', path(id)), (answer) => answer.body?.status === 'awaiting_binding');
+      await eventually(() => tenant.call('GET', path(id)), (answer) => answer.body?.status === 'awaiting_binding');
       const app = { app_id: 'bounded-app', pre_pay_id: id, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: '', project_name: 'b' };
       expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
       return id;
@@ -81,7 +73,7 @@ describe('requests that wait on a workflow with no worker', () => {
     expect([cancel.status, cancel.body.pre_pay_id, cancel.body.status]).toEqual([202, prePayId, 'active']);
 
     await stack.withWorker(async () => {
-      const canceled = await until(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'canceled');
+      const canceled = await eventually(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'canceled');
       expect(Number(canceled.body.refunded_usd)).toBeGreaterThan(0);
       // The retry of the 202'd cancel answers the cancel it made; another cancel request is refused.
       const retried = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
@@ -103,7 +95,7 @@ describe('requests that wait on a workflow with no worker', () => {
       const created = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, { body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 } });
       expect([200, 202]).toContain(created.status);
       const prePayId = created.body.pre_pay_id as number;
-      await until(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'awaiting_binding');
+      await eventually(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'awaiting_binding');
 
       // The read model's write waits behind this lock, as behind a starved worker: the workflow has
       // canceled and refunded (paid, not bound yet: nothing else writes the row on the way), its row
@@ -118,7 +110,7 @@ describe('requests that wait on a workflow with no worker', () => {
         expect([first.status, first.body.status]).toEqual([202, 'awaiting_binding']);
         // The workflow's own view: canceled (and refunded) while the row still says active.
         const workflow = temporal.client.workflow.getHandle(prepayWorkflowId(await installationOf(stack.orm), prePayId));
-        for (let view = await workflow.query(statusQuery); view.status !== 'canceled'; view = await workflow.query(statusQuery)) await new Promise((resolve) => setTimeout(resolve, 200));
+        await eventually(() => workflow.query(statusQuery), (view) => view.status === 'canceled');
         expect(expectStatus(await tenant.call('GET', path(prePayId)), 200).body.status).toBe('awaiting_binding');
 
         const retried = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
@@ -127,7 +119,7 @@ describe('requests that wait on a workflow with no worker', () => {
         expect([another.status, another.body.error, another.body.message]).toEqual([409, { type: 'conflict', field: 'pre_pay_id' }, `Prepay ${prePayId} is canceled; it can no longer be changed.`]);
 
         await holder.query('commit');
-        await until(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'canceled');
+        await eventually(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'canceled');
         const settled = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
         expect([settled.status, settled.body.status]).toEqual([200, 'canceled']);
       } finally {

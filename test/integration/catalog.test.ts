@@ -2,8 +2,11 @@
  * The catalog over HTTP: operators manage regions, plans, cluster price books and token rates; tenants
  * read regions and the market in the shapes of seed 001 (prices as exact JSON numbers).
  */
-import { client, type HttpAnswer } from '../helpers/http.ts';
+import { client, expectError, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { countRows, sqlOn } from '../helpers/db.ts';
+import { createRegion } from '../helpers/catalog.ts';
+import { createTenant } from '../helpers/tenants.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -12,11 +15,7 @@ let tenant: ReturnType<typeof client>;
 beforeAll(async () => {
   stack = await startStack();
   operator = client(stack.url, stack.operatorKey);
-  const tenantId = uniqueId('catalog-tenant');
-  expect((await operator('POST', '/operator/v1/tenants', { body: { tenant_id: tenantId } })).status).toBe(201);
-  const key = await operator('POST', `/operator/v1/tenants/${tenantId}/api_keys`, { body: {} });
-  expect(key.status).toBe(201);
-  tenant = client(stack.url, key.body.api_key);
+  tenant = (await createTenant(stack, 'catalog-tenant')).call;
 });
 afterAll(async () => {
   await stack.close();
@@ -24,32 +23,11 @@ afterAll(async () => {
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().getConnection().execute<T[]>(query, params);
-}
-
-async function countRows(table: string, where = 'true', params: unknown[] = []): Promise<number> {
-  const [row] = await sql<{ count: string | number }>(`select count(*) as count from ${table} where ${where}`, params);
-  return Number(row?.count);
-}
-
-function expectError(answer: HttpAnswer, status: number, type: string, field?: string): void {
-  expect({ status: answer.status, body: answer.body }).toEqual({
-    status,
-    body: { code: status, message: expect.stringMatching(/\S/), error: field === undefined ? { type } : { type, field } },
-  });
-}
+const sql = sqlOn(() => stack.orm);
 
 function expectRecent(timestamp: string): void {
   expect(timestamp).toMatch(TIMESTAMP);
   expect(Math.abs(Date.parse(timestamp) - Date.now())).toBeLessThan(60_000);
-}
-
-async function createRegion(describe = '铸造一区'): Promise<string> {
-  const id = uniqueId('region');
-  const answer = await operator('PUT', `/operator/v1/regions/${id}`, { body: { region_describe: describe } });
-  expect(answer.status).toBe(200);
-  return id;
 }
 
 /** Posts a plan with the price written verbatim into the JSON text (an exact JSON number). */
@@ -73,17 +51,17 @@ describe('regions', () => {
   });
 
   it('renames a region when it is put again, keeping one row', async () => {
-    const id = await createRegion('old name');
+    const id = await createRegion(stack, 'old name');
     const renamed = await operator('PUT', `/operator/v1/regions/${id}`, { body: { region_describe: '铸造二区' } });
     expect(renamed.status).toBe(200);
     expect(renamed.body).toEqual({ identification: id, region_describe: '铸造二区' });
     const list = await tenant('GET', '/payment/v1/regions');
     expect(list.body.filter((region: { identification: string }) => region.identification === id)).toEqual([{ identification: id, region_describe: '铸造二区' }]);
-    expect(await countRows('regions', 'identification = ?', [id])).toBe(1);
+    expect(await countRows(stack.orm, 'regions', 'identification = ?', [id])).toBe(1);
   });
 
   it('rejects a bad identification or body and stores nothing', async () => {
-    const before = await countRows('regions');
+    const before = await countRows(stack.orm, 'regions');
     expectError(await operator('PUT', '/operator/v1/regions/bad%20id', { body: { region_describe: 'x' } }), 400, 'invalid_request', 'identification');
     expectError(await operator('PUT', '/operator/v1/regions/-leading-dash', { body: { region_describe: 'x' } }), 400, 'invalid_request', 'identification');
     expectError(await operator('PUT', `/operator/v1/regions/${'r'.repeat(65)}`, { body: { region_describe: 'x' } }), 400, 'invalid_request', 'identification');
@@ -93,13 +71,13 @@ describe('regions', () => {
     expectError(await operator('PUT', `/operator/v1/regions/${id}`, { body: { region_describe: 7 } }), 400, 'invalid_request', 'region_describe');
     expectError(await operator('PUT', `/operator/v1/regions/${id}`, { body: { region_describe: 'x'.repeat(257) } }), 400, 'invalid_request', 'region_describe');
     expectError(await operator('PUT', `/operator/v1/regions/${id}`, { body: { region_describe: 'x', colour: 'red' } }), 400, 'invalid_request', 'colour');
-    expect(await countRows('regions')).toBe(before);
+    expect(await countRows(stack.orm, 'regions')).toBe(before);
   });
 });
 
 describe('plans', () => {
   it('creates a plan with an exact price and answers it with plan_id and creation_time', async () => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     const created = await postPlan({ region, type: 'C', level: 'S', name: 'asdwe', bill_period: 'M', description: '2 CPU Cores, 1G Memory', comment: 'taocan 1', status: 'available' }, '40.88');
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
@@ -128,7 +106,7 @@ describe('plans', () => {
   });
 
   it('accepts an integer price and optional fields left out', async () => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     const created = await operator('POST', '/operator/v1/plans', {
       body: { region, type: 'normal', name: 'basic', price: 20, bill_period: 'Y', description: '1 CPU Core, 512M Memory', status: 'unavailable' },
     });
@@ -138,7 +116,7 @@ describe('plans', () => {
   });
 
   it('keeps prices exact that a float would not: 999999.99 and 0.1', async () => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     const big = await postPlan({ region, type: 'C', name: 'big', bill_period: 'M', description: '', status: 'available' }, '999999.99');
     expect(big.status).toBe(201);
     expect(big.text).toContain('"price":999999.99,');
@@ -159,14 +137,14 @@ describe('plans', () => {
     ['null', 'null'],
     ['a huge integer', '123456789012345678901234567890'],
   ])('rejects a price that is %s with 400 and stores nothing', async (_what, price) => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     const answer = await postPlan({ region, type: 'C', name: 'p', bill_period: 'M', description: 'd', status: 'available' }, price);
     expectError(answer, 400, 'invalid_request', 'price');
-    expect(await countRows('plans', 'region = ?', [region])).toBe(0);
+    expect(await countRows(stack.orm, 'plans', 'region = ?', [region])).toBe(0);
   });
 
   it('rejects other bad fields with 400 naming the field, and stores nothing', async () => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     const good = { region, type: 'C', name: 'p', price: 10, bill_period: 'M', description: 'd', status: 'available' };
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ ...good, bill_period: 'monthly' }, 'bill_period'],
@@ -182,18 +160,18 @@ describe('plans', () => {
     for (const [body, field] of cases) {
       expectError(await operator('POST', '/operator/v1/plans', { body }), 400, 'invalid_request', field);
     }
-    expect(await countRows('plans', 'region = ?', [region])).toBe(0);
+    expect(await countRows(stack.orm, 'plans', 'region = ?', [region])).toBe(0);
   });
 
   it('answers 404 for a plan in an unknown region, storing nothing', async () => {
     const region = uniqueId('no-such-region');
     const answer = await operator('POST', '/operator/v1/plans', { body: { region, type: 'C', name: 'p', price: 10, bill_period: 'M', description: 'd', status: 'available' } });
     expectError(answer, 404, 'not_found', 'region');
-    expect(await countRows('plans', 'region = ?', [region])).toBe(0);
+    expect(await countRows(stack.orm, 'plans', 'region = ?', [region])).toBe(0);
   });
 
   it('changes a plan with PATCH and answers the whole plan', async () => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     const created = await postPlan({ region, type: 'C', level: 'S', name: 'before', bill_period: 'M', description: 'old', status: 'available' }, '20');
     const planId = created.body.plan_id;
     const patched = await operator('PATCH', `/operator/v1/plans/${planId}`, { rawBody: '{"price":41.5,"name":"after","comment":"new comment"}' });
@@ -207,7 +185,7 @@ describe('plans', () => {
   });
 
   it('rejects a bad PATCH and leaves the plan unchanged', async () => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     const created = await postPlan({ region, type: 'C', name: 'stable', bill_period: 'M', description: 'd', status: 'available' }, '12.34');
     const planId = created.body.plan_id;
     expectError(await operator('PATCH', `/operator/v1/plans/${planId}`, { body: {} }), 400, 'invalid_request');
@@ -228,8 +206,8 @@ describe('plans', () => {
 
 describe('GET /payment/v1/market', () => {
   it('lists only the available plans of the region, cheapest first, in the seed shape', async () => {
-    const region = await createRegion();
-    const other = await createRegion();
+    const region = await createRegion(stack);
+    const other = await createRegion(stack);
     const base = { bill_period: 'M', status: 'available' };
     const p88 = await postPlan({ ...base, region, type: 'C', name: 'large', description: '4 CPU Cores, 2G Memory' }, '88.88');
     const p20 = await postPlan({ ...base, region, type: 'C', level: 'S', name: 'asdwe', description: '1 CPU Core, 512M Memory' }, '20');
@@ -272,7 +250,7 @@ describe('GET /payment/v1/market', () => {
   });
 
   it('drops a plan made unavailable and shows it again when made available', async () => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     const plan = await postPlan({ region, type: 'C', name: 'toggle', bill_period: 'M', description: 'd', status: 'available' }, '15.5');
     const ids = async () => (await tenant('GET', `/payment/v1/market?region=${region}`)).body.plans.map((entry: { plan_id: string }) => entry.plan_id);
     expect(await ids()).toEqual([plan.body.plan_id]);
@@ -283,7 +261,7 @@ describe('GET /payment/v1/market', () => {
   });
 
   it('answers an empty list for a region without plans', async () => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     const market = await tenant('GET', `/payment/v1/market?region=${region}`);
     expect(market.status).toBe(200);
     expect(market.body).toEqual({ plans: [] });
@@ -353,7 +331,7 @@ describe('cluster price books', () => {
       updated_at: expect.stringMatching(TIMESTAMP),
     });
     expect((await operator('GET', `/operator/v1/clusters/${clusterId}`)).body).toEqual(second.body);
-    expect(await countRows('clusters', 'cluster_id = ?', [clusterId])).toBe(1);
+    expect(await countRows(stack.orm, 'clusters', 'cluster_id = ?', [clusterId])).toBe(1);
   });
 
   it('answers 404 for an unknown cluster', async () => {
@@ -406,7 +384,7 @@ describe('token rates', () => {
 
   it('rejects a rate for a currency that has none, or a bad rate, and keeps the stored one', async () => {
     expect((await operator('PUT', '/operator/v1/rates/ANKR_ERC20', { body: { usd: '0.031' } })).status).toBe(200);
-    const otherRates = await countRows('token_rates', "currency <> 'ANKR_ERC20'");
+    const otherRates = await countRows(stack.orm, 'token_rates', "currency <> 'ANKR_ERC20'");
     expectError(await operator('PUT', '/operator/v1/rates/USD', { body: { usd: '1' } }), 400, 'invalid_request', 'type');
     expectError(await operator('PUT', '/operator/v1/rates/USDT_ERC20', { body: { usd: '1' } }), 400, 'invalid_request', 'type');
     expectError(await operator('PUT', '/operator/v1/rates/ankr_erc20', { body: { usd: '1' } }), 400, 'invalid_request', 'type');
@@ -417,19 +395,19 @@ describe('token rates', () => {
     expectError(await operator('PUT', '/operator/v1/rates/ANKR_ERC20', { body: {} }), 400, 'invalid_request', 'usd');
     const rows = await sql<{ usd: string }>("select usd::text as usd from token_rates where currency = 'ANKR_ERC20'");
     expect(rows).toEqual([{ usd: '0.031000000000' }]);
-    expect(await countRows('token_rates', "currency <> 'ANKR_ERC20'")).toBe(otherRates);
+    expect(await countRows(stack.orm, 'token_rates', "currency <> 'ANKR_ERC20'")).toBe(otherRates);
   });
 });
 
 describe('who may use the catalog routes', () => {
   it('lets a tenant read the market but not change the catalog', async () => {
-    const region = await createRegion();
+    const region = await createRegion(stack);
     expectError(await tenant('PUT', `/operator/v1/regions/${region}`, { body: { region_describe: 'taken over' } }), 403, 'forbidden');
     expectError(await tenant('POST', '/operator/v1/plans', { body: { region, type: 'C', name: 'p', price: 1, bill_period: 'M', description: '', status: 'available' } }), 403, 'forbidden');
     expectError(await tenant('PUT', '/operator/v1/rates/ANKR_ERC20', { body: { usd: '100' } }), 403, 'forbidden');
     expectError(await tenant('PUT', `/operator/v1/clusters/${uniqueId('cluster')}`, { body: { cpu_core_month_usd: '0', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 403, 'forbidden');
     const list = await tenant('GET', '/payment/v1/regions');
     expect(list.body.filter((entry: { identification: string }) => entry.identification === region)).toEqual([{ identification: region, region_describe: '铸造一区' }]);
-    expect(await countRows('plans', 'region = ?', [region])).toBe(0);
+    expect(await countRows(stack.orm, 'plans', 'region = ?', [region])).toBe(0);
   });
 });

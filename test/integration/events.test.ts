@@ -1,7 +1,7 @@
 /** A team's events over HTTP: recorded by the workflows, listed newest first, paginated, private to the team. */
-import { client } from '../helpers/http.ts';
-import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
+import { createCluster } from '../helpers/catalog.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -13,9 +13,7 @@ afterAll(async () => {
 
 describe('events', () => {
   it('lists the prepay events of a team, newest first, with pagination', async () => {
-    const operator = client(stack.url, stack.operatorKey);
-    const clusterId = uniqueId('events-cluster');
-    expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '2', storage_gib_month_usd: '0.1' } }), 200);
+    const clusterId = await createCluster(stack, { cpu_core_month_usd: '10', memory_gib_month_usd: '2', storage_gib_month_usd: '0.1' }, 'events-cluster');
     const tenant = await createTenant(stack);
     const other = await createTenant(stack);
     const cardId = await addCard(tenant, 'tok_visa');

@@ -10,6 +10,7 @@ import { client } from '../helpers/http.ts';
 import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { gatewayKey } from '../helpers/installation.ts';
+import { sqlOn } from '../helpers/db.ts';
 
 let stack: TestStack;
 let stopWorker: () => Promise<void>;
@@ -24,7 +25,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) => stack.orm.em.fork().execute<T[]>(query, params);
+const sql = sqlOn(() => stack.orm);
 
 describe('a card the gateway refuses for good', () => {
   it('a prepay with a detached card ends payment_failed at once: 402 with the gateway code, nothing charged', async () => {

@@ -20,8 +20,10 @@ import { AppError } from '../../src/domain/errors.ts';
 import { idempotent, transient } from '../../src/api/middleware/idempotency.ts';
 import { client, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
-import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { addCard, balanceOf, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { gatewayKey } from '../helpers/installation.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { createCluster, createRegion, TEN_USD_A_CORE } from '../helpers/catalog.ts';
 
 const DEPOSIT_XPUB = HDKey.fromMasterSeed(mnemonicToSeedSync('zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong')).derive("m/44'/60'/0'/0").publicExtendedKey;
 
@@ -40,8 +42,7 @@ beforeAll(async () => {
     TOKEN_ANKR_ERC20_ADDRESS: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
   });
   operator = client(stack.url, stack.operatorKey);
-  clusterId = uniqueId('idem-cluster');
-  expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 200);
+  clusterId = await createCluster(stack, TEN_USD_A_CORE, 'idem-cluster');
   expectStatus(await operator('PUT', '/operator/v1/rates/ANKR_ERC20', { body: { usd: '0.032' } }), 200);
   stopWorker = await stack.startWorker();
 }, 120_000);
@@ -50,9 +51,7 @@ afterAll(async () => {
   await stack?.close();
 }, 60_000);
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().execute<T[]>(query, params);
-}
+const sql = sqlOn(() => stack.orm);
 
 /** What an API that died after doing the work, before storing its answer, leaves behind: a claim whose heartbeat stopped. */
 async function apiDiedBeforeStoringTheAnswer(key: string): Promise<void> {
@@ -81,11 +80,6 @@ async function count(query: string, params: unknown[]): Promise<number> {
 const succeededCharges = async (prefix: string) => count(`select count(*)::text as count from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `${prefix}%`)]);
 const movements = (tenantId: string) => count('select count(*)::text as count from money_movements where tenant_id = ?', [tenantId]);
 const prepaysOf = (tenantId: string) => count('select count(*)::text as count from prepays where tenant_id = ?', [tenantId]);
-
-async function balanceOf(tenant: TestTenant): Promise<string> {
-  const answer = expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200);
-  return /"balance":(-?[0-9.]+)/.exec(answer.text)![1]!;
-}
 
 async function usdQuote(tenant: TestTenant): Promise<string> {
   const body = { cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 3 };
@@ -136,8 +130,7 @@ describe('a retry after the API died re-attaches before any check that time can 
 
   it('checkout: the plan is no longer sold since the charge; the retry answers the subscription, charged once', async () => {
     const tenant = await createTenant(stack);
-    const region = uniqueId('region');
-    expectStatus(await operator('PUT', `/operator/v1/regions/${region}`, { body: { region_describe: '铸造一区' } }), 200);
+    const region = await createRegion(stack);
     const json = JSON.stringify({ region, type: 'C', level: 'S', name: uniqueId('Plan'), bill_period: 'M', description: '1 CPU Core', status: 'available' });
     const plan = expectStatus(await operator('POST', '/operator/v1/plans', { rawBody: `${json.slice(0, -1)},"price":7.25}` }), 201).body;
     expectStatus(await operator('POST', '/payment/v1/recharge', { body: { amount: 10, namespace: tenant.id, payment_method: 'manual' } }), 200);

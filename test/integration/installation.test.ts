@@ -12,10 +12,11 @@ import { claimInstallation, installationOf, lastPrepayId } from '../../src/db/re
 import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 import { checkNamespace, NamespaceCheckError } from '../../src/temporal/namespace-check.ts';
 import { installationSearchAttribute } from '../../src/temporal/search-attributes.ts';
-import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
-import { client as httpClient } from '../helpers/http.ts';
 import { testRun } from '../helpers/test-run.ts';
+import { sql } from '../helpers/db.ts';
+import { createCluster, TEN_USD_A_CORE } from '../helpers/catalog.ts';
 
 let first: TestStack;
 let second: TestStack | undefined;
@@ -60,7 +61,6 @@ afterAll(async () => {
   await admin.end();
 });
 
-const sql = <T = Record<string, unknown>>(orm: Orm, query: string, params: unknown[] = []) => orm.em.fork().execute<T[]>(query, params);
 
 async function cardPrepay(stack: TestStack, label: string, clusterId: string) {
   const tenant = await createTenant(stack, label);
@@ -72,18 +72,12 @@ async function cardPrepay(stack: TestStack, label: string, clusterId: string) {
   return { tenant, prePayId };
 }
 
-async function cluster(stack: TestStack): Promise<string> {
-  const clusterId = uniqueId('installation-cluster');
-  const operator = httpClient(stack.url, stack.operatorKey);
-  expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 200);
-  return clusterId;
-}
 
 describe('two databases beside one Temporal namespace', () => {
   it('hand out the same prepay id, and each prepay runs in its own installation’s workflow, charged under its own key', async () => {
     const own = await installationOf(first.orm);
     expect(own.legacy).toBe(false);
-    const { tenant: owner, prePayId } = await cardPrepay(first, 'owner', await cluster(first));
+    const { tenant: owner, prePayId } = await cardPrepay(first, 'owner', await createCluster(first, TEN_USD_A_CORE, 'installation-cluster'));
     const ownerWorkflow = prepayWorkflowId(own, prePayId);
     expect(ownerWorkflow).toBe(`prepay-${own.id}-${prePayId}`);
     leftRunning.push(ownerWorkflow);
@@ -113,7 +107,7 @@ describe('two databases beside one Temporal namespace', () => {
     const theirs = await installationOf(second.orm);
     const stopSecondWorker = await second.startWorker();
     try {
-      const { prePayId: otherId } = await cardPrepay(second, 'other', await cluster(second));
+      const { prePayId: otherId } = await cardPrepay(second, 'other', await createCluster(second, TEN_USD_A_CORE, 'installation-cluster'));
       expect(otherId).toBe(prePayId);
       leftRunning.push(prepayWorkflowId(theirs, otherId));
       expect(prepayWorkflowId(theirs, otherId)).not.toBe(ownerWorkflow);

@@ -22,6 +22,8 @@ import { FIXTURES } from '../helpers/prepay-harness.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 import { subscriptionWorkflowId } from '../../src/domain/subscriptions.ts';
 import { gatewayKey } from '../helpers/installation.ts';
+import { eventually } from '../helpers/wait.ts';
+import { createCluster, createRegion, TEN_USD_A_CORE } from '../helpers/catalog.ts';
 
 const HistoryProto = proto.temporal.api.history.v1.History;
 
@@ -97,18 +99,9 @@ async function recordHistories(workflowId: string, scenario: string, runs: numbe
   }
 }
 
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep every run short; bind and cancel still answer', async () => {
   const operator = client(stack.url, stack.operatorKey);
-  const clusterId = uniqueId('history-cluster');
-  expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 200);
+  const clusterId = await createCluster(stack, TEN_USD_A_CORE, 'history-cluster');
   const tenant = await createTenant(stack);
   const cardId = await addCard(tenant, 'tok_visa');
   const created = expectStatus(
@@ -162,8 +155,7 @@ it('a paid subscription sent 1,000 retryCharge signals continues as new in the s
   const operator = client(stack.url, stack.operatorKey);
   const tenant = await createTenant(stack);
   expectStatus(await operator('POST', '/payment/v1/recharge', { rawBody: `{"amount":100,"namespace":"${tenant.id}","payment_method":"manual"}` }), 200);
-  const region = uniqueId('region');
-  expectStatus(await operator('PUT', `/operator/v1/regions/${region}`, { body: { region_describe: 'history' } }), 200);
+  const region = await createRegion(stack, 'history');
   const plan = expectStatus(
     await operator('POST', '/operator/v1/plans', {
       rawBody: `{"region":"${region}","type":"C","level":"S","name":"${uniqueId('Plan')}","bill_period":"M","description":"1 CPU","status":"available","price":40}`,

@@ -6,11 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { Connection, Client } from '@temporalio/client';
 import { client } from '../helpers/http.ts';
-import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { gatewayKey } from '../helpers/installation.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 import { prepayWorkflowId } from '../../src/domain/prepay.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { createCluster, TEN_USD_A_CORE } from '../helpers/catalog.ts';
+import { until } from '../helpers/wait.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -20,19 +23,13 @@ let clusterId: string;
 beforeAll(async () => {
   stack = await startStack({ WORKFLOW_WAIT_SECONDS: '20' });
   operator = client(stack.url, stack.operatorKey);
-  clusterId = uniqueId('prepay-cluster');
-  expectStatus(
-    await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }),
-    200,
-  );
+  clusterId = await createCluster(stack, TEN_USD_A_CORE, 'prepay-cluster');
 });
 afterAll(async () => {
   await stack.close();
 });
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().execute<T[]>(query, params);
-}
+const sql = sqlOn(() => stack.orm);
 
 async function quote(tenant: TestTenant, period = 3, cpu = 1000): Promise<{ quote_id: string; usd: string }> {
   const body = { cluster_id: clusterId, chart_name: 'nginx', cpu_limit: cpu, mem_limit: 0, storage_limit: 0, period };
@@ -114,13 +111,13 @@ describe('a card prepayment over HTTP', () => {
       try {
         const temporal = new Client({ connection });
         const installation = await installationOf(stack.orm);
-        await waitUntil(async () => {
+        await until(async () => {
           const query = `PrePayId = ${prePayId} AND PrepayStatus = 'active' AND TeamId = '${tenant.id}' AND EngineInstallation = '${installation.id}'`;
           for await (const workflow of temporal.workflow.list({ query })) {
             return workflow.workflowId === prepayWorkflowId(installation, prePayId);
           }
           return false;
-        }, 20_000);
+        }, { timeoutMs: 20_000 });
       } finally {
         await connection.close();
       }
@@ -186,7 +183,7 @@ describe('a slow gateway', () => {
         expect([answer.status, answer.body]).toEqual([202, { code: 0, message: 'pending', pre_pay_id: expect.any(Number), status: 'awaiting_payment' }]);
         const path = `/v2alpha/teams/${tenant.id}/prepays/${answer.body.pre_pay_id}`;
         expect(expectStatus(await tenant.call('GET', path), 200).body.status).toBe('awaiting_payment');
-        await waitUntil(async () => (await tenant.call('GET', path)).body.status === 'awaiting_binding', 30_000);
+        await until(async () => (await tenant.call('GET', path)).body.status === 'awaiting_binding', { timeoutMs: 30_000 });
         expect(await chargesOf(answer.body.pre_pay_id)).toEqual(['succeeded']);
       });
     } finally {
@@ -286,11 +283,3 @@ describe('CallBackAppInfo', () => {
     });
   }, 60_000);
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}

@@ -8,12 +8,13 @@ import { startCardPrepay, updatePrepay } from '../../src/temporal/prepays.ts';
 import { bindAppUpdate, cancelUpdate, setAutoRenewalUpdate, type PrepayInput } from '../../src/workflows/prepay.ts';
 import { AppError } from '../../src/domain/errors.ts';
 import { Client, Connection } from '@temporalio/client';
-import { client } from '../helpers/http.ts';
-import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { testRun } from '../helpers/test-run.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 import { gatewayKey } from '../helpers/installation.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { createCluster, TEN_USD_A_CORE } from '../helpers/catalog.ts';
 
 let stack: TestStack;
 let stopWorker: () => Promise<void>;
@@ -31,12 +32,10 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) => stack.orm.em.fork().execute<T[]>(query, params);
+const sql = sqlOn(() => stack.orm);
 
 it("a request for another tenant's prepay workflow under a reused id is refused: nothing charged, bound, switched or canceled", async () => {
-  const operator = client(stack.url, stack.operatorKey);
-  const clusterId = uniqueId('identity-cluster');
-  expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 200);
+  const clusterId = await createCluster(stack, TEN_USD_A_CORE, 'identity-cluster');
   const owner = await createTenant(stack, 'owner');
   const ownerCard = await addCard(owner, 'tok_visa');
   const created = expectStatus(await owner.call('POST', `/v2alpha/teams/${owner.id}/cards/${ownerCard}`, { body: { team_id: owner.id, card_id: ownerCard, amount: '30', period: 3, auto_renewal: 1 } }), 200);

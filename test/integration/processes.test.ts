@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/dev/temporal-dev-server.ts';
 import { uniqueId } from '../helpers/stack.ts';
 import { testRun } from '../helpers/test-run.ts';
+import { until } from '../helpers/wait.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -29,15 +30,6 @@ function run(script: string, env: Record<string, string>): Started {
   return { child, output: () => output, exited };
 }
 
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 function baseEnv(): Record<string, string> {
   const testRunEnv = testRun();
   return {
@@ -58,13 +50,13 @@ describe('production entry points', () => {
   it('the API serves, then drains and exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const api = run('src/api/server.ts', { ...baseEnv(), PORT: String(port) });
-    await waitFor(async () => {
+    await until(async () => {
       try {
         return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
       } catch {
         return false;
       }
-    }, 'the API to be ready');
+    }, { timeoutMs: 60_000, what: 'the API to be ready' });
     api.child.kill('SIGTERM');
     expect(await api.exited).toBe(0);
     expect(api.output()).toContain('"msg":"api stopped"');
@@ -72,7 +64,7 @@ describe('production entry points', () => {
 
   it('the worker polls, then exits 0 on SIGTERM', async () => {
     const worker = run('src/worker.ts', baseEnv());
-    await waitFor(() => worker.output().includes('worker started'), 'the worker to start');
+    await until(() => worker.output().includes('worker started'), { timeoutMs: 60_000, what: 'the worker to start' });
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(worker.output()).toContain('worker stopped');

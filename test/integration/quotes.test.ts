@@ -4,8 +4,11 @@
  */
 import { request } from 'node:http';
 import { Dec } from '../../src/domain/money.ts';
-import { client, type HttpAnswer } from '../helpers/http.ts';
+import { client, expectError } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { createCluster } from '../helpers/catalog.ts';
+import { createTenant } from '../helpers/tenants.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -20,12 +23,10 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 beforeAll(async () => {
   stack = await startStack();
   operator = client(stack.url, stack.operatorKey);
-  tenantId = uniqueId('quotes-tenant');
-  expect((await operator('POST', '/operator/v1/tenants', { body: { tenant_id: tenantId } })).status).toBe(201);
-  const key = await operator('POST', `/operator/v1/tenants/${tenantId}/api_keys`, { body: {} });
-  expect(key.status).toBe(201);
-  tenant = client(stack.url, key.body.api_key);
-  clusterId = await createCluster({
+  const created = await createTenant(stack, 'quotes-tenant');
+  tenantId = created.id;
+  tenant = created.call;
+  clusterId = await createCluster(stack, {
     cpu_core_month_usd: '13.37',
     memory_gib_month_usd: '4.99',
     storage_gib_month_usd: '0.123',
@@ -37,32 +38,16 @@ afterAll(async () => {
   await stack.close();
 });
 
-async function createCluster(book: Record<string, unknown>): Promise<string> {
-  const id = uniqueId('cluster');
-  const answer = await operator('PUT', `/operator/v1/clusters/${id}`, { body: book });
-  expect(answer.status).toBe(200);
-  return id;
-}
-
 async function setAnkrRate(usd: string): Promise<void> {
   const answer = await operator('PUT', '/operator/v1/rates/ANKR_ERC20', { body: { usd } });
   expect(answer.status).toBe(200);
 }
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().getConnection().execute<T[]>(query, params);
-}
+const sql = sqlOn(() => stack.orm);
 
 async function quoteCount(): Promise<number> {
   const [row] = await sql<{ count: string | number }>('select count(*) as count from quotes');
   return Number(row?.count);
-}
-
-function expectError(answer: HttpAnswer, status: number, type: string, field?: string): void {
-  expect({ status: answer.status, body: answer.body }).toEqual({
-    status,
-    body: { code: status, message: expect.stringMatching(/\S/), error: field === undefined ? { type } : { type, field } },
-  });
 }
 
 /** The seed's example request on the test cluster: 250 millicores, 700 MiB, 7 GiB. */
@@ -162,7 +147,7 @@ describe('quoting in USD, USDT and ANKR', () => {
     expect(rounded.body).toMatchObject({ amount: '253.67', usd: '7.61', rate: '0.03' });
 
     await setAnkrRate('0.025');
-    const flat = await createCluster({ cpu_core_month_usd: '100', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
+    const flat = await createCluster(stack, { cpu_core_month_usd: '100', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
     // 1 core × 100 × 1 month = 100; 100 / 0.025 = 4000 exactly
     const exact = await tenant('POST', '/v2alpha/ANKR_ERC20/acquire_pre_amount', { body: { cluster_id: flat, chart_name: '', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 } });
     expect(exact.status).toBe(200);
@@ -208,7 +193,7 @@ describe('chart multiplier and period discount', () => {
   });
 
   it('prices the seed request on a flat price book', async () => {
-    const flat = await createCluster({ cpu_core_month_usd: '10', memory_gib_month_usd: '2', storage_gib_month_usd: '0.1' });
+    const flat = await createCluster(stack, { cpu_core_month_usd: '10', memory_gib_month_usd: '2', storage_gib_month_usd: '0.1' });
     // (0.1 × 10 + 100/1024 × 2 + 100 × 0.1) × 3 = 33.5859375 → 33.59
     const answer = await tenant('POST', '/v2alpha/USD/acquire_pre_amount', { body: { cluster_id: flat, chart_name: '', cpu_limit: 100, mem_limit: 100, storage_limit: 100, period: 3 } });
     expect(answer.status).toBe(200);
@@ -335,7 +320,7 @@ describe('requests that are well formed but cannot be quoted', () => {
   });
 
   it('answers 422 amount_too_small when the total rounds to $0.00', async () => {
-    const cheap = await createCluster({ cpu_core_month_usd: '1', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
+    const cheap = await createCluster(stack, { cpu_core_month_usd: '1', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
     const before = await quoteCount();
     // 1 millicore × $1 per core-month = $0.001
     const answer = await tenant('POST', '/v2alpha/USD/acquire_pre_amount', { body: { cluster_id: cheap, chart_name: '', cpu_limit: 1, mem_limit: 0, storage_limit: 0, period: 1 } });
@@ -348,7 +333,7 @@ describe('requests that are well formed but cannot be quoted', () => {
   });
 
   it('answers 422 amount_too_large, not a 500, when in-bounds resources exceed what a quote can hold', async () => {
-    const dear = await createCluster({
+    const dear = await createCluster(stack, {
       cpu_core_month_usd: '999999999',
       memory_gib_month_usd: '999999999',
       storage_gib_month_usd: '999999999',
@@ -363,7 +348,7 @@ describe('requests that are well formed but cannot be quoted', () => {
   });
 
   it('answers 422 amount_too_large when a tiny token rate makes the token amount too large to hold', async () => {
-    const cluster = await createCluster({ cpu_core_month_usd: '999999999', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
+    const cluster = await createCluster(stack, { cpu_core_month_usd: '999999999', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
     const body = { cluster_id: cluster, chart_name: '', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 };
     await setAnkrRate('0.000000000001');
     try {

@@ -5,6 +5,7 @@
 import { startStack, type TestStack } from '../helpers/stack.ts';
 import { client } from '../helpers/http.ts';
 import { createTenant, expectStatus } from '../helpers/tenants.ts';
+import { sqlOn } from '../helpers/db.ts';
 
 let replicaA: TestStack;
 let replicaB: TestStack;
@@ -20,7 +21,7 @@ afterAll(async () => {
   await replicaA?.close();
 });
 
-const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) => replicaA.orm.em.fork().execute<T[]>(query, params);
+const sql = sqlOn(() => replicaA.orm);
 
 describe('rate limits', () => {
   it('a tenant key over its read limit gets 429 with Retry-After from either replica; other classes, tenants and operators go on', async () => {

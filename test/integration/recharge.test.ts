@@ -6,8 +6,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { client } from '../helpers/http.ts';
 import { startStack, type TestStack } from '../helpers/stack.ts';
-import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { addCard, balanceOf, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { gatewayKey } from '../helpers/installation.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { until } from '../helpers/wait.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -19,18 +21,11 @@ afterAll(async () => {
   await stack.close();
 });
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().execute<T[]>(query, params);
-}
+const sql = sqlOn(() => stack.orm);
 
 async function succeededCharges(transId: string): Promise<number> {
   const [row] = await sql<{ count: string }>(`select count(*)::text as count from sandbox_charges where idempotency_key = ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `recharge-${transId}`)]);
   return Number(row!.count);
-}
-
-async function balanceOf(tenant: TestTenant): Promise<string> {
-  const answer = expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200);
-  return /"balance":([0-9.]+)/.exec(answer.text)![1]!;
 }
 
 /** Waits until a movement reached its end (`finish`); fails on any other end. */
@@ -217,7 +212,7 @@ describe('a worker that dies between the charge and the credit', () => {
     crashing.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     crashing.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => crashing.once('exit', resolve));
-    await waitUntil(() => output.includes('crashing worker ready'), 60_000, () => output);
+    await until(() => output.includes('crashing worker ready'), { timeoutMs: 60_000, detail: () => output });
 
     const pending = tenant.call('POST', '/payment/v1/recharge', { body: { amount: 42.42, namespace: tenant.id } });
     expect(await exited).toBe(137);
@@ -228,7 +223,7 @@ describe('a worker that dies between the charge and the credit', () => {
 
     const answer = await stack.withWorker(async () => {
       const first = await pending;
-      await waitUntil(async () => (await sql<{ status: string }>('select status from money_movements where id = ?', [movement!.id]))[0]!.status === 'finish', 60_000);
+      await until(async () => (await sql<{ status: string }>('select status from money_movements where id = ?', [movement!.id]))[0]!.status === 'finish', { timeoutMs: 60_000 });
       return first;
     });
     expect([200, 202]).toContain(answer.status);
@@ -236,12 +231,3 @@ describe('a worker that dies between the charge and the credit', () => {
     expect(await balanceOf(tenant)).toBe('42.42');
   }, 120_000);
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, describe?: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`condition not met in ${timeoutMs} ms${describe ? `: ${describe()}` : ''}`);
-}

@@ -25,6 +25,8 @@ import type { ReconcileResult } from '../../src/workflows/index.ts';
 import { client as http } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus } from '../helpers/tenants.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { createRegion } from '../helpers/catalog.ts';
 
 const CHAIN_ID = 31337;
 const HOUR_MS = 3600_000;
@@ -52,7 +54,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) => stack.orm.em.fork().execute<T[]>(query, params);
+const sql = sqlOn(() => stack.orm);
 
 async function reconcile(tenantId: string): Promise<ReconcileResult> {
   return temporal.client.workflow.execute('reconcileWorkflow', {
@@ -106,8 +108,7 @@ async function waitForVisibility(workflowId: string, status: string): Promise<vo
 
 async function newPlan(): Promise<{ planId: string; region: string }> {
   const operator = http(stack.url, stack.operatorKey);
-  const region = uniqueId('region');
-  expectStatus(await operator('PUT', `/operator/v1/regions/${region}`, { body: { region_describe: 'test region' } }), 200);
+  const region = await createRegion(stack, 'test region');
   const json = JSON.stringify({ region, type: 'C', level: 'S', name: uniqueId('Plan'), bill_period: 'M', description: '1 CPU Core', status: 'available' });
   const plan = expectStatus(await operator('POST', '/operator/v1/plans', { rawBody: `${json.slice(0, -1)},"price":10}` }), 201).body as { plan_id: string };
   return { planId: plan.plan_id, region };

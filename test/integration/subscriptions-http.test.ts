@@ -15,6 +15,9 @@ import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 import { subscriptionWorkflowId } from '../../src/domain/subscriptions.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { until } from '../helpers/wait.ts';
+import { createRegion } from '../helpers/catalog.ts';
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -29,19 +32,11 @@ afterAll(async () => {
   await stack.close();
 });
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().execute<T[]>(query, params);
-}
+const sql = sqlOn(() => stack.orm);
 
 async function count(table: string, tenantId: string): Promise<number> {
   const [row] = await sql<{ count: string }>(`select count(*)::text as count from ${table} where tenant_id = ?`, [tenantId]);
   return Number(row!.count);
-}
-
-async function newRegion(): Promise<string> {
-  const region = uniqueId('region');
-  expectStatus(await operator('PUT', `/operator/v1/regions/${region}`, { body: { region_describe: '铸造一区' } }), 200);
-  return region;
 }
 
 /** A plan with its price written verbatim into the JSON (an exact number). */
@@ -77,20 +72,11 @@ async function workflowExists(workflowId: string): Promise<boolean> {
   }
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`condition not met in ${timeoutMs} ms`);
-}
-
 describe('checkout', () => {
   it('with too little balance is a 402 that creates nothing', async () => {
     const tenant = await createTenant(stack, 'sub');
     await fund(tenant, '9.99');
-    const region = await newRegion();
+    const region = await createRegion(stack);
     const plan = await newPlan(region, '10');
 
     const answer = await checkout(tenant, plan.plan_id, region);
@@ -105,7 +91,7 @@ describe('checkout', () => {
   it('charges the first period from the balance, lists it in amounts and starts the workflow', async () => {
     const tenant = await createTenant(stack, 'sub');
     await fund(tenant, '100');
-    const region = await newRegion();
+    const region = await createRegion(stack);
     const plan = await newPlan(region, '40.88');
 
     const answer = expectStatus(await checkout(tenant, plan.plan_id, region), 200);
@@ -138,8 +124,8 @@ describe('checkout', () => {
     const tenant = await createTenant(stack, 'sub');
     const other = await createTenant(stack, 'sub');
     await fund(tenant, '100');
-    const region = await newRegion();
-    const elsewhere = await newRegion();
+    const region = await createRegion(stack);
+    const elsewhere = await createRegion(stack);
     const plan = await newPlan(region, '10');
     const retired = await newPlan(region, '10', { status: 'unavailable' });
 
@@ -169,7 +155,7 @@ describe('checkout', () => {
   it('replays an Idempotency-Key without charging again, and refuses the key with another body', async () => {
     const tenant = await createTenant(stack, 'sub');
     await fund(tenant, '50');
-    const region = await newRegion();
+    const region = await createRegion(stack);
     const plan = await newPlan(region, '12.34');
     const headers = { 'Idempotency-Key': `checkout-${randomUUID()}` };
 
@@ -186,7 +172,7 @@ describe('checkout', () => {
   it('a retried checkout starts the workflow that an earlier attempt committed but failed to start', async () => {
     const tenant = await createTenant(stack, 'sub');
     await fund(tenant, '30');
-    const region = await newRegion();
+    const region = await createRegion(stack);
     const { plan_id: planId } = await newPlan(region, '10');
     // The first attempt's transaction committed, then the API died before starting the workflow.
     const plan = (await findPlan(stack.orm.em.fork(), planId))!;
@@ -205,7 +191,7 @@ describe('checkout', () => {
   it('ten concurrent checkouts of one plan charge once', async () => {
     const tenant = await createTenant(stack, 'sub');
     await fund(tenant, '100');
-    const region = await newRegion();
+    const region = await createRegion(stack);
     const plan = await newPlan(region, '10');
 
     const answers = await Promise.all(Array.from({ length: 10 }, () => checkout(tenant, plan.plan_id, region)));
@@ -223,7 +209,7 @@ describe('checkout', () => {
 describe('account and balance in the seed shapes', () => {
   it('answer every field of seed 001, before and after a checkout, and after a cancel', async () => {
     const tenant = await createTenant(stack, 'sub');
-    const region = await newRegion();
+    const region = await createRegion(stack);
     const plan = await newPlan(region, '10.5');
     const account = () => tenant.call('GET', `/payment/v1/account?namespace=${tenant.id}`);
 
@@ -265,7 +251,7 @@ describe('account and balance in the seed shapes', () => {
   it('an unpaid subscription shows in arrears, and a manual credit charges it at once', async () => {
     const tenant = await createTenant(stack, 'sub');
     await fund(tenant, '10');
-    const region = await newRegion();
+    const region = await createRegion(stack);
     const { plan_id: planId } = await newPlan(region, '10');
     // A subscription that began 32 days ago: its first month is over, its second period is due now and the balance is 0.
     const anchor = new Date(Date.now() - 32 * 24 * 3600 * 1000);
@@ -276,7 +262,7 @@ describe('account and balance in the seed shapes', () => {
 
     await stack.withWorker(async () => {
       await ensureSubscriptionWorkflow(temporal.client, await installationOf(stack.orm), stack.config.TEMPORAL_TASK_QUEUE, outcome.subscription);
-      await waitUntil(async () => (await balance()).body.status === 'arrears');
+      await until(async () => (await balance()).body.status === 'arrears', { timeoutMs: 20_000 });
       expect(expectStatus(await tenant.call('GET', `/payment/v1/account?namespace=${tenant.id}`), 200).body).toEqual({
         purchased: false,
         notification: true,
@@ -285,7 +271,7 @@ describe('account and balance in the seed shapes', () => {
         balance: { balance: 0 },
       });
       await fund(tenant, '25');
-      await waitUntil(async () => (await balance()).body.status === 'active');
+      await until(async () => (await balance()).body.status === 'active', { timeoutMs: 20_000 });
     });
     expect(expectStatus(await balance(), 200).text).toBe('{"balance":15,"status":"active"}');
     const charges = await sql<{ description: string }>(`select description from money_movements where tenant_id = ? and payment_method = 'balance'`, [tenant.id]);

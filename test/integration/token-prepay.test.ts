@@ -17,16 +17,19 @@ import { chainSettingsOf } from '../../src/chain/settings.ts';
 import { signWatcherReport } from '../../src/chain/watcher-signature.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { Dec } from '../../src/domain/money.ts';
-import { creditTransferWorkflowId } from '../../src/domain/token-transfer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
 import { createScanner, type Scanner } from '../../src/watcher/scanner.ts';
 import { startAnvil, type TestChain } from '../helpers/anvil.ts';
 import { client, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
-import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { balances, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 import { prepayWorkflowId } from '../../src/domain/prepay.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { eventually } from '../helpers/wait.ts';
+import { passAwaitingCredits } from '../helpers/watcher.ts';
+import { createCluster } from '../helpers/catalog.ts';
 
 const CONFIRMATIONS = 2;
 const QUOTE_TTL_SECONDS = 8;
@@ -62,8 +65,7 @@ beforeAll(async () => {
   });
   operator = client(stack.url, stack.operatorKey);
   watcherKey = expectStatus(await operator('POST', '/operator/v1/api_keys', { body: { scope: 'watcher' } }), 201).body.api_key;
-  clusterId = uniqueId('token-cluster');
-  expectStatus(await operator('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '100', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 200);
+  clusterId = await createCluster(stack, { cpu_core_month_usd: '100', memory_gib_month_usd: '0', storage_gib_month_usd: '0' }, 'token-cluster');
   expectStatus(await operator('PUT', '/operator/v1/rates/ANKR_ERC20', { body: { usd: '0.032' } }), 200);
   temporal = await connectTemporal({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE });
   await forgetCursors();
@@ -102,9 +104,7 @@ async function forgetCursors(): Promise<void> {
   await sql('delete from watcher_cursors where chain_id = ? and token_contract in (?, ?)', [chain.chainId, chain.tokens.ANKR_ERC20, chain.tokens.USDT_ERC20]);
 }
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().execute<T[]>(query, params);
-}
+const sql = sqlOn(() => stack.orm);
 
 async function quote(tenant: TestTenant, type: string, period = 1): Promise<{ quote_id: string; amount: string; usd: string; expires_at: string }> {
   const body = { cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period };
@@ -128,10 +128,6 @@ async function prepayOf(tenant: TestTenant, prePayId: number) {
   return expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`), 200).body;
 }
 
-async function balances(tenant: TestTenant): Promise<Record<string, string>> {
-  return expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances`), 200).body.balances;
-}
-
 /** Sends `units` of a token and mines until the transfer is deep enough to count. */
 async function pay(token: 'ANKR_ERC20' | 'USDT_ERC20', to: string, units: bigint) {
   const sent = await chain.transfer(token, to, units);
@@ -140,13 +136,8 @@ async function pay(token: 'ANKR_ERC20' | 'USDT_ERC20', to: string, units: bigint
 }
 
 /** A scanner pass; waits for the credit workflows it started (transfers to closed prepays). */
-async function scan(with_: Scanner = scanner) {
-  const report = await with_.runPass();
-  for (const outcome of report.delivered.filter((delivered) => delivered.status === 'credited' && !delivered.duplicate)) {
-    const [row] = await sql<{ tx_hash: string; log_index: number }>('select tx_hash, log_index from chain_transfers where movement_id = ?', [outcome.movementId]);
-    await temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: chain.chainId, txHash: row!.tx_hash, logIndex: row!.log_index })).result();
-  }
-  return report;
+function scan(with_: Scanner = scanner) {
+  return passAwaitingCredits(with_, { orm: stack.orm, temporal: temporal.client, chainId: chain.chainId });
 }
 
 /** Reports a mined transfer through the watcher route, as an external watcher would. */
@@ -169,18 +160,11 @@ async function report(token: 'ANKR_ERC20' | 'USDT_ERC20', sent: { txHash: `0x${s
   return client(stack.url, watcherKey)('POST', '/v2alpha/watchers/transfers', { rawBody: body, headers });
 }
 
-async function waitFor<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** how long and how often effects that follow a transfer (a scan, a workflow, an activity) are polled */
+const POLL = { timeoutMs: 20_000, intervalMs: 100 };
 
 const statusOf = (tenant: TestTenant, prePayId: number, status: string) =>
-  waitFor(() => prepayOf(tenant, prePayId), (prepay) => prepay.status === status, `prepay ${prePayId} ${status}`);
+  eventually(() => prepayOf(tenant, prePayId), (prepay) => prepay.status === status, { ...POLL, what: `prepay ${prePayId} ${status}` });
 
 function appBody(prePayId: number) {
   return { app_id: `app-${prePayId}`, pre_pay_id: prePayId, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: 'https://icons.example/app.png', project_name: 'shop' };
@@ -250,7 +234,7 @@ describe('a token prepayment', () => {
     const reported = expectStatus(await report('USDT_ERC20', first, '41.234567', created.deposit_address), 200).body;
     expect(reported).toMatchObject({ status: 'signalled', reason: 'prepay_open', duplicate: false, pre_pay_id: created.pre_pay_id });
     expect(expectStatus(await report('USDT_ERC20', first, '41.234567', created.deposit_address), 200).body).toMatchObject({ status: 'signalled', duplicate: true });
-    const partial = await waitFor(() => prepayOf(tenant, created.pre_pay_id), (prepay) => prepay.received_amount === '41.234567', 'the first transfer');
+    const partial = await eventually(() => prepayOf(tenant, created.pre_pay_id), (prepay) => prepay.received_amount === '41.234567', { ...POLL, what: 'the first transfer' });
     expect(partial.status).toBe('awaiting_payment');
 
     await pay('USDT_ERC20', created.deposit_address, 58_765_433n);
@@ -274,10 +258,10 @@ describe('a token prepayment', () => {
     await statusOf(tenant, usdt.pre_pay_id, 'awaiting_binding');
     expect(await balances(tenant)).toEqual({ USD: '0', USDT_ERC20: '0.000001', ANKR_ERC20: '0.000000000000000001' });
     // the event follows the status by an activity
-    const events = await waitFor(
+    const events = await eventually(
       () => sql<{ type: string; data: Record<string, unknown> }>(`select type, data from events where tenant_id = ? and type = 'prepay.paid' order by data->>'token'`, [tenant.id]),
       (rows) => rows.length === 2,
-      'both prepay.paid events',
+      { ...POLL, what: 'both prepay.paid events' },
     );
     expect(events.map((event) => [event.data.token, event.data.amount, event.data.received, event.data.excess_credited])).toEqual([
       ['ANKR_ERC20', '3125', '3125.000000000000000001', '0.000000000000000001'],
@@ -287,7 +271,7 @@ describe('a token prepayment', () => {
     // The prepay is paid and waits for its app: a further transfer to its address is credited, not counted.
     await pay('USDT_ERC20', usdt.deposit_address, 5n * USDT);
     await scan();
-    await waitFor(() => balances(tenant), (balance) => balance.USDT_ERC20 === '5.000001', 'the later USDT deposit');
+    await eventually(() => balances(tenant), (balance) => balance.USDT_ERC20 === '5.000001', { ...POLL, what: 'the later USDT deposit' });
     expect((await prepayOf(tenant, usdt.pre_pay_id)).received_amount).toBe('100.000001');
   }, 60_000);
 
@@ -297,7 +281,7 @@ describe('a token prepayment', () => {
     const created = expectStatus(await tenant.call('POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, { body: { quote_id, amount, period: 1, auto_renewal: 1 } }), 200).body;
     await pay('USDT_ERC20', created.deposit_address, 99_999_999n);
     await scan();
-    await waitFor(() => prepayOf(tenant, created.pre_pay_id), (prepay) => prepay.received_amount === '99.999999', 'the short transfer');
+    await eventually(() => prepayOf(tenant, created.pre_pay_id), (prepay) => prepay.received_amount === '99.999999', { ...POLL, what: 'the short transfer' });
 
     const result = await temporal.client.workflow.getHandle(prepayWorkflowId(await installationOf(stack.orm), Number(created.pre_pay_id))).result();
     expect(result).toMatchObject({ status: 'expired' });
@@ -344,7 +328,7 @@ describe('a token prepayment', () => {
         getHandle: (workflowId: string) => ({
           signal: async (...args: unknown[]) => {
             await (temporal.client.workflow.getHandle(workflowId).signal as (...signalArgs: unknown[]) => Promise<void>)(...args);
-            await waitFor(creditedOrWaiting, Boolean, 'the credit or its wait for the delivery');
+            await eventually(creditedOrWaiting, Boolean, { ...POLL, what: 'the credit or its wait for the delivery' });
           },
         }),
       },

@@ -2,10 +2,11 @@
  * Token quotes with PRICE_FEED=http (a local stand-in of the feed): a fresh rate prices ANKR, a stale,
  * missing or failing one makes token quotes 503 price_unavailable, and USD and USDT quotes still work.
  */
-import { client, type HttpAnswer } from '../helpers/http.ts';
+import type { HttpAnswer } from '../helpers/http.ts';
 import { startPriceFeedStandIn, type PriceFeedStandIn } from '../helpers/price-feed-stand-in.ts';
-import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
+import { startStack, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { createCluster } from '../helpers/catalog.ts';
 
 let feed: PriceFeedStandIn;
 let stack: TestStack;
@@ -16,9 +17,8 @@ beforeAll(async () => {
   feed = await startPriceFeedStandIn();
   stack = await startStack({ PRICE_FEED: 'http', PRICE_FEED_URL: feed.url, PRICE_FEED_MAX_AGE_SECONDS: '300' });
   tenant = await createTenant(stack);
-  clusterId = uniqueId('cluster');
   // 1 core at $100 a month: 1000 millicores for one month cost exactly $100
-  expectStatus(await client(stack.url, stack.operatorKey)('PUT', `/operator/v1/clusters/${clusterId}`, { body: { cpu_core_month_usd: '100', memory_gib_month_usd: '1', storage_gib_month_usd: '1' } }), 200);
+  clusterId = await createCluster(stack, { cpu_core_month_usd: '100', memory_gib_month_usd: '1', storage_gib_month_usd: '1' });
 }, 60_000);
 afterAll(async () => {
   await stack?.close();

@@ -13,11 +13,13 @@ import { signWatcherReport } from '../../src/chain/watcher-signature.ts';
 import type { TokenCurrency } from '../../src/domain/money.ts';
 import { creditTransferWorkflowId } from '../../src/domain/token-transfer.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
-import { client, type HttpAnswer } from '../helpers/http.ts';
+import { client, expectError, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
-import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { balances, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 import { prepayWorkflowId } from '../../src/domain/prepay.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { freshPrePayId } from '../helpers/watcher.ts';
 
 const CHAIN_ID = 31337;
 const SECRET = `whsec_${randomBytes(24).toString('hex')}`;
@@ -43,10 +45,6 @@ afterAll(async () => {
 }, 60_000);
 
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}`;
-
-function freshPrePayId(): number {
-  return 1_000_000_000 + Math.floor(Math.random() * 1_000_000_000);
-}
 
 async function depositAddress(tenant: TestTenant, token: TokenCurrency, prePayId = freshPrePayId()): Promise<DepositAddress> {
   return registerDepositAddress(stack.orm.em.fork(), { tenantId: tenant.id, prePayId, token, chainId: CHAIN_ID, depositXpub: DEPOSIT_XPUB });
@@ -85,13 +83,7 @@ async function post(body: Record<string, unknown> | string, options: PostOptions
   return client(stack.url, options.key ?? watcherKey)('POST', '/v2alpha/watchers/transfers', { rawBody: options.tamper ? options.tamper(raw) : raw, headers });
 }
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().execute<T[]>(query, params);
-}
-
-async function balances(tenant: TestTenant): Promise<Record<string, string>> {
-  return expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances`), 200).body.balances;
-}
+const sql = sqlOn(() => stack.orm);
 
 async function creditFinished(body: Record<string, unknown>): Promise<void> {
   await temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: CHAIN_ID, txHash: String(body.tx_hash), logIndex: Number(body.log_index) })).result();
@@ -100,13 +92,6 @@ async function creditFinished(body: Record<string, unknown>): Promise<void> {
 async function transferCount(txHash: unknown): Promise<number> {
   const [row] = await sql<{ count: string }>('select count(*)::text as count from chain_transfers where tx_hash = ?', [txHash]);
   return Number(row!.count);
-}
-
-function expectError(answer: HttpAnswer, status: number, type: string, field?: string): void {
-  expect({ status: answer.status, body: answer.body }).toEqual({
-    status,
-    body: { code: status, message: expect.stringMatching(/\S/), error: field === undefined ? { type } : { type, field } },
-  });
 }
 
 describe('the watcher route', () => {

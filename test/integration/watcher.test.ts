@@ -22,9 +22,12 @@ import { createPublicClient, http, type PublicClient } from 'viem';
 import { startAnvil, type TestChain } from '../helpers/anvil.ts';
 import { client } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
-import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
+import { balances, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 import { prepayWorkflowId } from '../../src/domain/prepay.ts';
+import { sqlOn } from '../helpers/db.ts';
+import { until } from '../helpers/wait.ts';
+import { freshPrePayId, passAwaitingCredits } from '../helpers/watcher.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONFIRMATIONS = 3;
@@ -80,22 +83,11 @@ function newScanner(client?: PublicClient): Scanner {
   });
 }
 
-/** Prepay ids far above any sequence other test files use, so their deposit addresses never collide. */
-function freshPrePayId(): number {
-  return 1_000_000_000 + Math.floor(Math.random() * 1_000_000_000);
-}
-
 async function depositAddress(tenant: TestTenant, token: TokenCurrency, prePayId = freshPrePayId()): Promise<DepositAddress> {
   return registerDepositAddress(stack.orm.em.fork(), { tenantId: tenant.id, prePayId, token, chainId: chain.chainId, depositXpub: DEPOSIT_XPUB });
 }
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return stack.orm.em.fork().execute<T[]>(query, params);
-}
-
-async function balances(tenant: TestTenant): Promise<Record<string, string>> {
-  return expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances`), 200).body.balances;
-}
+const sql = sqlOn(() => stack.orm);
 
 async function transferRow(txHash: string): Promise<{ status: string; confirmations: number; amount: string; tenant_id: string | null; movement_id: string | null } | undefined> {
   const [row] = await sql<{ status: string; confirmations: number; amount: string; tenant_id: string | null; movement_id: string | null }>(
@@ -106,14 +98,7 @@ async function transferRow(txHash: string): Promise<{ status: string; confirmati
 }
 
 /** Runs a pass and waits for the credit workflows it started. */
-async function passAndCredits(scan: Scanner = scanner) {
-  const report = await scan.runPass();
-  for (const outcome of report.delivered.filter((delivered) => delivered.status === 'credited' && !delivered.duplicate)) {
-    const [row] = await sql<{ tx_hash: string; log_index: number }>('select tx_hash, log_index from chain_transfers where movement_id = ?', [outcome.movementId]);
-    await temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: chain.chainId, txHash: row!.tx_hash, logIndex: row!.log_index })).result();
-  }
-  return report;
-}
+const passAndCredits = (scan: Scanner = scanner) => passAwaitingCredits(scan, { orm: stack.orm, temporal: temporal.client, chainId: chain.chainId });
 
 async function rewindCursors(): Promise<void> {
   const genesis = await chain.client.getBlock({ blockNumber: 0n });
@@ -298,14 +283,14 @@ describe('the chain watcher', () => {
     await chain.transfer('ANKR_ERC20', deposit.address, 7n * 10n ** 18n);
     await chain.mine(CONFIRMATIONS);
     const first = runWatcherProcess();
-    await waitFor(async () => (await balances(tenant)).ANKR_ERC20 === '7', 'the first credit', first.output);
+    await until(async () => (await balances(tenant)).ANKR_ERC20 === '7', { timeoutMs: 60_000, what: 'the first credit', detail: () => `watcher output:\n${first.output()}` });
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
     await chain.transfer('ANKR_ERC20', deposit.address, 5n * 10n ** 17n);
     await chain.mine(CONFIRMATIONS);
     const second = runWatcherProcess();
-    await waitFor(async () => (await balances(tenant)).ANKR_ERC20 === '7.5', 'the second credit', second.output);
+    await until(async () => (await balances(tenant)).ANKR_ERC20 === '7.5', { timeoutMs: 60_000, what: 'the second credit', detail: () => `watcher output:\n${second.output()}` });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     expect(await ledgerTransactions(tenant.id)).toBe(2);
@@ -333,15 +318,6 @@ function runWatcherProcess() {
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited, output: () => output };
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, output: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}; watcher output:\n${output()}`);
 }
 
 async function blockTimeOf(blockNumber: number): Promise<string> {

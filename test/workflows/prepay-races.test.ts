@@ -9,7 +9,7 @@ import { createActivities } from '../../src/activities/index.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { CardGateway } from '../../src/gateway/card-gateway.ts';
 import { bindAppUpdate, setAutoRenewalUpdate, statusQuery, type PrepayResult } from '../../src/workflows/prepay.ts';
-import { appOn, createCluster, createTeam, moneyOf, replayHistories, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
+import { advanceClockTo, appOn, createCluster, createTeam, moneyOf, replayHistories, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
 import { gatewayKey } from '../helpers/installation.ts';
 
 const HOUR = 3600 * 1000;
@@ -76,10 +76,7 @@ function gatedGateway(inner: CardGateway) {
 
 const handleOf = (workflowId: string) => harness.env.client.workflow.getHandle(workflowId);
 const started = (request: Parameters<typeof startPrepay>[1]) => startPrepay({ env: harness.env, orm: harness.orm, taskQueue }, request);
-async function advanceTo(at: number): Promise<void> {
-  const now = await harness.env.currentTimeMs();
-  if (at > now) await harness.env.sleep(at - now);
-}
+const advanceTo = (at: number) => advanceClockTo(harness.env, at);
 
 describe('binding against the binding-timeout refund', () => {
   it('a CallBackAppInfo that arrives while the refund is at the gateway is refused, and the prepay ends refunded', async () => {

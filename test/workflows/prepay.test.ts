@@ -20,7 +20,8 @@ import { monthlyShares } from '../../src/domain/prepay.ts';
 import { priceResources } from '../../src/domain/pricing.ts';
 import { startCardPrepay } from '../../src/temporal/prepays.ts';
 import { bindAppUpdate, cancelUpdate, changeCardUpdate, prepaySearchAttributes, requestAutoRenewalSignal, requestCancelSignal, statusQuery, type PrepayResult, type PrepayView } from '../../src/workflows/prepay.ts';
-import { appOn, createCluster, createTeam, FIXTURES, moneyOf, replayHistories, setClusterPrice, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
+import { advanceClockTo, appOn, createCluster, createTeam, FIXTURES, moneyOf, replayHistories, setClusterPrice, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
+import { until } from '../helpers/wait.ts';
 import { testRun } from '../helpers/test-run.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 
@@ -44,11 +45,7 @@ async function bind(workflowId: string, app: ReturnType<typeof appOn>, costUsd: 
   return handleOf(workflowId).executeUpdate(bindAppUpdate, { args: [{ paymentType: 'USD', app, costUsd }] });
 }
 
-/** Moves the test server's clock to `at` (timers due before it fire on the way). */
-async function advanceTo(at: number): Promise<void> {
-  const now = await harness.env.currentTimeMs();
-  if (at > now) await harness.env.sleep(at - now);
-}
+const advanceTo = (at: number) => advanceClockTo(harness.env, at);
 
 const replayAllRuns = (workflowId: string, scenario: string) => replayHistories(harness, workflowId, scenario);
 
@@ -218,7 +215,7 @@ describe('binding', () => {
     // The operators' signal does what the update does, without an answer.
     await handleOf(workflowId).signal(requestAutoRenewalSignal, { autoRenewal: false });
     expect((await statusOf(workflowId)).autoRenewal).toBe(false);
-    await waitUntil(async () => (await findPrepay(harness.orm.em.fork(), prePayId))?.autoRenewal === false, 10_000, () => 'auto_renewal still on in the read model');
+    await until(async () => (await findPrepay(harness.orm.em.fork(), prePayId))?.autoRenewal === false, { timeoutMs: 10_000, intervalMs: 100, detail: () => 'auto_renewal still on in the read model' });
   }, 120_000);
 });
 
@@ -299,7 +296,7 @@ describe('a worker killed during the charge', () => {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      await waitUntil(() => output.includes('crashing charge worker ready'), 60_000, () => output);
+      await until(() => output.includes('crashing charge worker ready'), { timeoutMs: 60_000, intervalMs: 100, detail: () => output });
       const { workflowId, prePayId, outcome } = await startPrepay({ ...harness, taskQueue }, {
         tenantId: team.tenantId,
         cardId,
@@ -332,14 +329,6 @@ describe('a worker killed during the charge', () => {
     }
   }, 120_000);
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('histories recorded by earlier versions of the workflow', () => {
   it('still replay without nondeterminism errors', async () => {

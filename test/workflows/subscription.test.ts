@@ -25,9 +25,11 @@ import { ensureSubscriptionWorkflow, signalUnpaidSubscriptions } from '../../src
 import { WORKFLOWS_PATH } from '../../src/worker.ts';
 import type { RechargeInput } from '../../src/workflows/index.ts';
 import { cancelSubscriptionUpdate, SUBSCRIPTION_SEARCH_ATTRIBUTES, subscriptionStatusQuery } from '../../src/workflows/subscription-messages.ts';
+import { sqlOn } from '../helpers/db.ts';
 import { testRun } from '../helpers/test-run.ts';
 import { createTimeSkippingEnv } from '../helpers/time-skipping.ts';
 import { registerSearchAttributes } from '../helpers/time-skipping-search-attributes.ts';
+import { eventually } from '../helpers/wait.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
 
 const TASK_QUEUE = 'subscriptions-time-skipping';
@@ -60,9 +62,7 @@ afterAll(async () => {
   await orm?.close();
 });
 
-async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
-  return orm.em.fork().execute<T[]>(query, params);
-}
+const sql = sqlOn(() => orm);
 
 const uniqueId = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
 
@@ -133,14 +133,8 @@ async function searchStatus(handle: WorkflowHandle): Promise<string | undefined>
 }
 
 /** Polls (in real time, so workflow time barely moves) until `read` answers `expected`. */
-async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (JSON.stringify(last) === JSON.stringify(expected)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+async function eventuallyIs<T>(read: () => Promise<T>, expected: T, timeoutMs = 20_000): Promise<void> {
+  const last = await eventually(read, (value) => JSON.stringify(value) === JSON.stringify(expected), { timeoutMs, intervalMs: 100, orLast: true });
   expect(last).toEqual(expected);
 }
 
@@ -153,10 +147,10 @@ describe('SubscriptionWorkflow', () => {
     expect(await searchStatus(subscription.handle)).toBe('active');
 
     await skipTo(new Date(subscription.boundary(1).getTime() + HOUR_MS));
-    await eventually(() => chargeKeys(subscription.id), keys(subscription.id, 1, 2));
+    await eventuallyIs(() => chargeKeys(subscription.id), keys(subscription.id, 1, 2));
     expect(await balance(tenantId)).toBe('79.98');
     await skipTo(new Date(subscription.boundary(2).getTime() + HOUR_MS));
-    await eventually(() => chargeKeys(subscription.id), keys(subscription.id, 1, 2, 3));
+    await eventuallyIs(() => chargeKeys(subscription.id), keys(subscription.id, 1, 2, 3));
     expect(await balance(tenantId)).toBe('69.97');
 
     expect(await subscription.handle.query(subscriptionStatusQuery)).toMatchObject({
@@ -209,9 +203,9 @@ describe('SubscriptionWorkflow', () => {
     expect(await balance(tenantId)).toBe('130');
 
     await skipTo(new Date(subscription.boundary(1).getTime() + HOUR_MS));
-    await eventually(() => chargeKeys(subscription.id), keys(subscription.id, 1, 2));
+    await eventuallyIs(() => chargeKeys(subscription.id), keys(subscription.id, 1, 2));
     expect(await balance(tenantId)).toBe('10');
-    await eventually(async () => (await eventsOf(tenantId)).map((event) => [event.type, event.data.period, event.data.balance]), [['balance.low', 2, '10']]);
+    await eventuallyIs(async () => (await eventsOf(tenantId)).map((event) => [event.type, event.data.period, event.data.balance]), [['balance.low', 2, '10']]);
     await subscription.handle.terminate('test over');
   });
 
@@ -222,8 +216,8 @@ describe('SubscriptionWorkflow', () => {
     expect(await balance(tenantId)).toBe('0');
 
     await skipTo(new Date(subscription.boundary(1).getTime() + HOUR_MS));
-    await eventually(() => statusOf(subscription.handle), 'arrears');
-    await eventually(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'arrears');
+    await eventuallyIs(() => statusOf(subscription.handle), 'arrears');
+    await eventuallyIs(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'arrears');
     expect(await chargeKeys(subscription.id)).toEqual(keys(subscription.id, 1));
     expect((await eventsOf(tenantId)).map((event) => [event.type, event.data.period])).toEqual([['subscription.arrears', 2]]);
     expect(await searchStatus(subscription.handle)).toBe('arrears');
@@ -236,11 +230,11 @@ describe('SubscriptionWorkflow', () => {
     const input: RechargeInput = { transId, tenantId, cardId: card.id, amount: '25', description: 'Balance recharge' };
     await env.client.workflow.start('rechargeWorkflow', { taskQueue: TASK_QUEUE, workflowId: `recharge-${transId}`, args: [input] });
 
-    await eventually(() => statusOf(subscription.handle), 'active');
+    await eventuallyIs(() => statusOf(subscription.handle), 'active');
     expect((await env.currentTimeMs()) - before).toBeLessThan(HOUR_MS);
     expect(await chargeKeys(subscription.id)).toEqual(keys(subscription.id, 1, 2));
     expect(await balance(tenantId)).toBe('15');
-    await eventually(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'active');
+    await eventuallyIs(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'active');
     expect(await findSubscription(orm.em.fork(), subscription.id)).toMatchObject({ period: 2, arrearsSince: null, currentPeriodEnd: subscription.boundary(2) });
     expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears']);
     await subscription.handle.terminate('test over');
@@ -274,14 +268,14 @@ describe('SubscriptionWorkflow', () => {
     const subscription = await subscribe(tenantId, plan);
 
     await skipTo(new Date(subscription.boundary(2).getTime() + HOUR_MS));
-    await eventually(() => statusOf(subscription.handle), 'suspended');
+    await eventuallyIs(() => statusOf(subscription.handle), 'suspended');
     await credit(tenantId, '30');
     expect(await signalUnpaidSubscriptions(orm.em.fork(), env.client, tenantId)).toBe(1);
 
-    await eventually(() => statusOf(subscription.handle), 'active');
+    await eventuallyIs(() => statusOf(subscription.handle), 'active');
     expect(await chargeKeys(subscription.id)).toEqual(keys(subscription.id, 1, 3));
     expect(await balance(tenantId)).toBe('20');
-    await eventually(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'active');
+    await eventuallyIs(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'active');
     expect(await findSubscription(orm.em.fork(), subscription.id)).toMatchObject({ period: 3, suspendedAt: null, currentPeriodStart: subscription.boundary(2) });
     expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears', 'subscription.suspended']);
     await subscription.handle.terminate('test over');
@@ -292,7 +286,7 @@ describe('SubscriptionWorkflow', () => {
     const plan = await newPlan('5', 'M');
     const subscription = await subscribe(tenantId, plan);
     await skipTo(new Date(subscription.boundary(1).getTime() + HOUR_MS));
-    await eventually(() => statusOf(subscription.handle), 'arrears');
+    await eventuallyIs(() => statusOf(subscription.handle), 'arrears');
 
     expect(await subscription.handle.executeUpdate(cancelSubscriptionUpdate)).toMatchObject({ status: 'canceled', period: 2 });
     expect(await subscription.handle.result()).toEqual({ status: 'canceled', reason: 'canceled_by_customer', period: 2 });

@@ -12,6 +12,7 @@ import { tenantBalances } from '../../src/ledger/ledger.ts';
 import { bindAppUpdate, cancelUpdate, statusQuery, tokenTransferSignal, type PrepayResult, type PrepayView } from '../../src/workflows/prepay.ts';
 import {
   appOn,
+  advanceClockTo,
   createCluster,
   createTeam,
   moneyOf,
@@ -23,6 +24,7 @@ import {
   transferOf,
   type PrepayHarness,
 } from '../helpers/prepay-harness.ts';
+import { eventually } from '../helpers/wait.ts';
 
 const DAY = 24 * 3600 * 1000;
 const HOUR = 3600 * 1000;
@@ -41,10 +43,9 @@ const statusOf = (workflowId: string) => handleOf(workflowId).query(statusQuery)
 const send = (workflowId: string, transfer: ReturnType<typeof transferOf>) => handleOf(workflowId).signal(tokenTransferSignal, transfer);
 const replay = (workflowId: string, scenario: string) => replayHistories(harness, workflowId, scenario);
 
-async function advanceTo(at: number): Promise<void> {
-  const now = await harness.env.currentTimeMs();
-  if (at > now) await harness.env.sleep(at - now);
-}
+const advanceTo = (at: number) => advanceClockTo(harness.env, at);
+/** how long and how often effects that follow a workflow's state (by an activity or a query) are polled */
+const POLL = { timeoutMs: 15_000, intervalMs: 100 };
 
 async function balanceOf(orm: Orm, tenantId: string, token: TokenCurrency): Promise<string> {
   return (await tenantBalances(orm.em.fork(), tenantId))[token].toFixed();
@@ -55,14 +56,8 @@ async function bind(workflowId: string, token: TokenCurrency, app: ReturnType<ty
 }
 
 /** Polls the status query until `check` holds (signals are handled asynchronously). */
-async function statusWhen(workflowId: string, check: (view: PrepayView) => boolean, timeoutMs = 15_000): Promise<PrepayView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const view = await statusOf(workflowId);
-    if (check(view)) return view;
-    if (Date.now() > deadline) throw new Error(`status never matched; last: ${JSON.stringify(view)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+async function statusWhen(workflowId: string, check: (view: PrepayView) => boolean): Promise<PrepayView> {
+  return eventually(() => statusOf(workflowId), check, { ...POLL, what: 'status' });
 }
 
 async function eventsOf(orm: Orm, tenantId: string): Promise<{ type: string; data: Record<string, unknown> }[]> {
@@ -87,7 +82,7 @@ describe('a USDT prepay', () => {
     expect(paid).toMatchObject({ cardId: null, amount: '10', usd: '10', tokenPayment: { received: '10', transfers: 2 } });
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
     // the read model follows the workflow's state by an activity
-    const row = await eventually(() => findPrepay(harness.orm.em.fork(), prepay.prePayId), (found) => found?.status === 'awaiting_binding');
+    const row = await eventually(() => findPrepay(harness.orm.em.fork(), prepay.prePayId), (found) => found?.status === 'awaiting_binding', POLL);
     expect(row).toMatchObject({ paymentType: 'USDT_ERC20', cardId: null });
     expect(row!.receivedAmount.toFixed()).toBe('10');
 
@@ -95,7 +90,7 @@ describe('a USDT prepay', () => {
     const later = transferOf('USDT_ERC20', '12.5');
     await send(prepay.workflowId, later);
     await waitForBalance(team.tenantId, 'USDT_ERC20', '12.5');
-    const credited = (await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'transfer.credited'))).find(
+    const credited = (await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'transfer.credited'), POLL)).find(
       (event) => event.type === 'transfer.credited',
     );
     expect(credited?.data).toMatchObject({ pre_pay_id: prepay.prePayId, reason: 'payment_window_closed', tx_hash: later.txHash, amount: '12.5' });
@@ -239,7 +234,7 @@ describe('a transfer mined before the deadline', () => {
 
     const minedLate = { ...transferOf('USDT_ERC20', '6'), blockTime: new Date(prepay.deadline + 1_000).toISOString() };
     await send(prepay.workflowId, minedLate);
-    await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'transfer.credited'));
+    await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'transfer.credited'), POLL);
     expect((await statusOf(prepay.workflowId)).status).toBe('awaiting_payment');
     const minedInTime = { ...transferOf('USDT_ERC20', '6'), blockTime: new Date(prepay.deadline - 5_000).toISOString() };
     await send(prepay.workflowId, minedInTime);
@@ -262,7 +257,7 @@ describe('an ANKR prepay', () => {
     await send(prepay.workflowId, transferOf('ANKR_ERC20', '200.000000000000000001'));
     await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
     expect(await balanceOf(harness.orm, team.tenantId, 'ANKR_ERC20')).toBe('0.000000000000000001');
-    const paidEvent = (await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'prepay.paid'))).find(
+    const paidEvent = (await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'prepay.paid'), POLL)).find(
       (event) => event.type === 'prepay.paid',
     );
     expect(paidEvent?.data).toMatchObject({ token: 'ANKR_ERC20', amount: '200', received: '200.000000000000000001', excess_credited: '0.000000000000000001', usd: '10' });
@@ -340,17 +335,6 @@ describe('an ANKR prepay', () => {
 });
 
 async function waitForBalance(tenantId: string, token: TokenCurrency, expected: string): Promise<void> {
-  await eventually(() => balanceOf(harness.orm, tenantId, token), (balance) => balance === expected);
-}
-
-/** What `read` answers once `check` holds (effects that follow a workflow's state by an activity). */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`never held; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await eventually(() => balanceOf(harness.orm, tenantId, token), (balance) => balance === expected, POLL);
 }
 
