@@ -226,7 +226,7 @@ describe('unreachable dependencies', () => {
       await cut.close();
       await proxy.close();
     }
-  }, 120_000);
+  });
 
   it('Temporal unreachable: 503 service_unavailable with Retry-After, no money moved, the idempotency key free for the retry', async () => {
     const [host, port] = testRun().temporalAddress.split(':');
@@ -269,5 +269,5 @@ describe('unreachable dependencies', () => {
       await cut.close();
       await proxy.close();
     }
-  }, 180_000);
+  });
 });

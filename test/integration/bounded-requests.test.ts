@@ -25,7 +25,7 @@ beforeAll(async () => {
   stack = await startStack({ WORKFLOW_WAIT_SECONDS: '2' });
   operator = client(stack.url, stack.operatorKey);
   temporal = await connectTemporal({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE });
-}, 120_000);
+});
 
 afterAll(async () => {
   await temporal?.connection.close();
@@ -48,7 +48,7 @@ describe('requests that wait on a workflow with no worker', () => {
     });
     const balance = expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200).text;
     expect(/"balance":(-?[0-9.]+)/.exec(balance)![1]).toBe('0');
-  }, 120_000);
+  });
 
   it('a prepay update answers 503 (safe to repeat) and a cancel 202; both take effect once a worker runs', async () => {
     const clusterId = uniqueId('bounded-cluster');
@@ -86,7 +86,7 @@ describe('requests that wait on a workflow with no worker', () => {
       [`%prepay-${prePayId}-cycle-1`],
     );
     expect(refunds!.count).toBe('1');
-  }, 180_000);
+  });
   it('a cancel retried after its workflow decided but before the prepay row says so answers 202, never a 409 that says the prepay can still be changed', async () => {
     const tenant = await createTenant(stack, 'bounded-cancel');
     const card = await addCard(tenant, 'tok_visa');
@@ -126,5 +126,5 @@ describe('requests that wait on a workflow with no worker', () => {
         await holder.end();
       }
     });
-  }, 180_000);
+  });
 });

@@ -47,7 +47,7 @@ beforeAll(async () => {
   stopFirstWorker = await first.startWorker();
   const connection = await Connection.connect({ address: first.config.TEMPORAL_ADDRESS });
   temporal = { connection, client: new Client({ connection }) };
-}, 120_000);
+});
 
 afterAll(async () => {
   for (const workflowId of leftRunning) await temporal.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
@@ -119,7 +119,7 @@ describe('two databases beside one Temporal namespace', () => {
     expect(ownerView).toMatchObject({ pre_pay_id: prePayId, status: 'active' });
     const view = await temporal.client.workflow.getHandle(ownerWorkflow).query<{ tenantId: string; app: { appId: string } | null }>('status');
     expect(view.app?.appId).toBe('owner-app');
-  }, 240_000);
+  });
 
   it('refuses a database restored behind Temporal: its next prepay ids are taken', async () => {
     const own = await installationOf(first.orm);

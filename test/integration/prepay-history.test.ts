@@ -46,7 +46,7 @@ beforeAll(async () => {
   stopWorker = await stack.startWorker();
   connection = await Connection.connect({ address: server.address });
   temporal = new Client({ connection });
-}, 180_000);
+});
 afterAll(async () => {
   await stopWorker?.();
   await connection?.close();
@@ -174,4 +174,4 @@ it('a paid subscription sent 1,000 retryCharge signals continues as new in the s
   const charges = await stack.orm.em.fork().execute<{ id: string }[]>('select id from ledger_transactions where idempotency_key like ?', [`subscription-${checkout.body.subscription_id}-period-%`]);
   expect(charges).toHaveLength(1);
   expect(expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200).text).toContain('"balance":60');
-}, 300_000);
+});

@@ -137,7 +137,7 @@ describe('a card prepayment over HTTP', () => {
       expect(refunds!.count).toBe('1');
     });
     expect(expectStatus(await operator('GET', '/operator/v1/ledger/check'), 200).body.ok).toBe(true);
-  }, 120_000);
+  });
 
   it('a declined card is a 402 with the pre_pay_id, and the prepay shows payment_failed', async () => {
     const tenant = await createTenant(stack);
@@ -149,7 +149,7 @@ describe('a card prepayment over HTTP', () => {
     expect(expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`), 200).body).toMatchObject({ status: 'payment_failed', failure_code: 'insufficient_funds' });
     expect(await chargesOf(prePayId)).toEqual(['declined']);
     expect(expectStatus(await tenant.call('GET', `/v2alpha/${tenant.id}/invoice_list`), 200).body).toEqual({ invoice_list: [] });
-  }, 60_000);
+  });
 
   it('an Idempotency-Key sent twice makes one prepay and one charge, and the second answer is replayed', async () => {
     const tenant = await createTenant(stack);
@@ -169,7 +169,7 @@ describe('a card prepayment over HTTP', () => {
     expect(prepays!.count).toBe('1');
     const reused = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, { body: prepayBody(tenant, cardId, { period: 2, amount: '20' }), headers });
     expect([reused.status, reused.body.error]).toEqual([422, { type: 'idempotency_key_reused', field: 'Idempotency-Key' }]);
-  }, 60_000);
+  });
 });
 
 describe('a slow gateway', () => {
@@ -189,7 +189,7 @@ describe('a slow gateway', () => {
     } finally {
       await impatient.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('CreatePrePaymentCard refuses bad input with a 4xx and creates nothing', () => {
@@ -232,7 +232,7 @@ describe('CreatePrePaymentCard refuses bad input with a 4xx and creates nothing'
     }
     const [prepays] = await sql<{ count: string }>('select count(*)::text as count from prepays where tenant_id in (?, ?)', [tenant.id, other.id]);
     expect(prepays!.count).toBe('0');
-  }, 60_000);
+  });
 });
 
 describe('a token prepayment on an engine without a chain', () => {
@@ -281,5 +281,5 @@ describe('CallBackAppInfo', () => {
       expect((await other.call('GET', `/v2alpha/teams/${other.id}/prepays/${prePayId}`)).status).toBe(404);
       expect((await other.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`)).status).toBe(403);
     });
-  }, 60_000);
+  });
 });

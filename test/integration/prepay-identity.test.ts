@@ -71,4 +71,4 @@ it("a request for another tenant's prepay workflow under a reused id is refused:
   expect(charges).toHaveLength(1);
   const [otherRef] = await sql<{ gateway_ref: string }>('select gateway_ref from cards where id = ?', [otherCard]);
   expect(charges.map((row) => row.card_ref)).not.toContain(otherRef!.gateway_ref);
-}, 120_000);
+});

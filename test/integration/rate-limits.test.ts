@@ -14,7 +14,7 @@ const LIMITS = { RATE_LIMIT_READS: '4', RATE_LIMIT_MONEY: '2', RATE_LIMIT_QUOTES
 beforeAll(async () => {
   replicaA = await startStack(LIMITS);
   replicaB = await startStack({ ...LIMITS, DATABASE_URL: replicaA.config.DATABASE_URL });
-}, 120_000);
+});
 
 afterAll(async () => {
   await replicaB?.close();

@@ -45,7 +45,7 @@ beforeAll(async () => {
   temporal = await connectTemporal({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE });
   stopWorker = await stack.startWorker();
   installation = await installationOf(stack.orm);
-}, 120_000);
+});
 
 afterAll(async () => {
   for (const workflowId of leftRunning) await temporal.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
@@ -157,7 +157,7 @@ describe('reconcileWorkflow', () => {
     expect(second.errors).toEqual([]);
     expect(await reconcileEvents(tenant.id)).toEqual(events);
     expect(await prepayRow(prePayId)).toMatchObject({ status: 'payment_failed', failure_code: 'abandoned' });
-  }, 60_000);
+  });
 
   it('starts the workflow of a token prepay whose deposit address was handed out, and abandons one that never got an address', async () => {
     const tenant = await createTenant(stack);
@@ -188,7 +188,7 @@ describe('reconcileWorkflow', () => {
     const second = await reconcile(tenant.id);
     expect(second).toMatchObject({ repairs: [], errors: [] });
     expect(await reconcileEvents(tenant.id)).toEqual(events);
-  }, 60_000);
+  });
 
   it('a token prepay paid in full while its workflow did not run is paid once its workflow is started: the transfers are re-sent and counted, never credited twice', async () => {
     const tenant = await createTenant(stack);
@@ -222,7 +222,7 @@ describe('reconcileWorkflow', () => {
     const second = await reconcile(tenant.id);
     expect(second).toMatchObject({ repairs: [], errors: [] });
     expect(await reconcileEvents(tenant.id)).toEqual(events);
-  }, 60_000);
+  });
 
   it('a token prepay started after its deadline still counts a re-sent transfer mined before the deadline (its block time is kept)', async () => {
     const tenant = await createTenant(stack);
@@ -248,7 +248,7 @@ describe('reconcileWorkflow', () => {
     for (let i = 0; i < 100 && (await prepayRow(prePayId)).status === 'awaiting_payment'; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await prepayRow(prePayId)).toMatchObject({ status: 'awaiting_binding' });
     expect((await tenantBalances(stack.orm.em.fork(), tenant.id)).USDT_ERC20.toFixed()).toBe('0');
-  }, 60_000);
+  });
 
   it('starts the workflow of a subscription checked out without one (same id, idempotently)', async () => {
     const tenant = await createTenant(stack);
@@ -268,7 +268,7 @@ describe('reconcileWorkflow', () => {
     expect(second).toMatchObject({ repairs: [], errors: [] });
     expect(await reconcileEvents(tenant.id)).toEqual(events);
     expect((await findSubscription(stack.orm.em.fork(), subscription.id))?.status).toBe('active');
-  }, 60_000);
+  });
 
   it('flags a prepay and a subscription whose workflows an operator terminated while their rows say live', async () => {
     const tenant = await createTenant(stack);
@@ -313,7 +313,7 @@ describe('reconcileWorkflow', () => {
     const second = await reconcile(tenant.id);
     expect(second).toMatchObject({ repairs: [], errors: [] });
     expect(await reconcileEvents(tenant.id)).toEqual(events);
-  }, 60_000);
+  });
 
   it('credits a transfer signalled to a prepay workflow that closed without crediting it, through CreditTransferWorkflow', async () => {
     const tenant = await createTenant(stack);
@@ -344,7 +344,7 @@ describe('reconcileWorkflow', () => {
     expect(second).toMatchObject({ repairs: [], errors: [] });
     expect(await reconcileEvents(tenant.id)).toEqual(events);
     expect((await tenantBalances(stack.orm.em.fork(), tenant.id)).USDT_ERC20.minus(before).toFixed()).toBe('12.345678');
-  }, 60_000);
+  });
 });
 
 describe('the reconcile schedule', () => {
@@ -377,5 +377,5 @@ describe('the reconcile schedule', () => {
     const updated = await handle.describe();
     expect(updated.spec.intervals).toEqual([expect.objectContaining({ every: 180_000 })]);
     expect(updated.state).toMatchObject({ paused: true, note: 'operator: investigating' });
-  }, 120_000);
+  });
 });

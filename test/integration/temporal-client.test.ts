@@ -35,5 +35,5 @@ describe('closing the Temporal connection', () => {
       process.off('uncaughtException', onUncaught);
       await proxy.close();
     }
-  }, 60_000);
+  });
 });

@@ -72,14 +72,14 @@ beforeAll(async () => {
   scanner = newScanner();
   await scanner.verifyChain();
   stopWorker = await stack.startWorker();
-}, 120_000);
+});
 afterAll(async () => {
   if (stack && chain) await forgetCursors();
   await stopWorker?.();
   await temporal?.connection.close();
   await stack?.close();
   await chain?.stop();
-}, 60_000);
+});
 
 /** The built-in watcher's scanner; a new one is a restarted watcher (its only state is the cursor in PostgreSQL). */
 function newScanner(): Scanner {
@@ -223,7 +223,7 @@ describe('a token prepayment', () => {
     const [ledger] = await sql<{ count: string }>('select count(*)::text as count from ledger_transactions where tenant_id = ?', [tenant.id]);
     expect(ledger!.count).toBe('2'); // the transfer's credit to the balance, and the payment from it
     expect(expectStatus(await operator('GET', '/operator/v1/ledger/check'), 200).body).toMatchObject({ ok: true });
-  }, 60_000);
+  });
 
   it('in USDT (6 decimals), paid by two transfers — one reported twice by an external watcher and then seen by the scanner — counts each once', async () => {
     const tenant = await createTenant(stack);
@@ -245,7 +245,7 @@ describe('a token prepayment', () => {
     ]);
     expect((await statusOf(tenant, created.pre_pay_id, 'awaiting_binding')).received_amount).toBe('100');
     expect(await balances(tenant)).toEqual({ USD: '0', USDT_ERC20: '0', ANKR_ERC20: '0' });
-  }, 60_000);
+  });
 
   it('overpaid by the smallest unit keeps exactly that on the balance (1 wei of ANKR, 0.000001 USDT), and a transfer after the payment goes there too', async () => {
     const tenant = await createTenant(stack);
@@ -273,7 +273,7 @@ describe('a token prepayment', () => {
     await scan();
     await eventually(() => balances(tenant), (balance) => balance.USDT_ERC20 === '5.000001', { ...POLL, what: 'the later USDT deposit' });
     expect((await prepayOf(tenant, usdt.pre_pay_id)).received_amount).toBe('100.000001');
-  }, 60_000);
+  });
 
   it('underpaid at the deadline ends expired with what arrived on the balance; a transfer after it closed is credited there too', async () => {
     const tenant = await createTenant(stack);
@@ -300,7 +300,7 @@ describe('a token prepayment', () => {
     // The expired quote cannot open another prepay.
     const again = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, { body: { quote_id, amount, period: 1, auto_renewal: 1 } });
     expect([again.status, again.body.error]).toEqual([422, { type: 'quote_expired', field: 'quote_id' }]);
-  }, 60_000);
+  });
 
   it('records which movement credited a transfer whose credit ran before its delivery was committed (a slow API process)', async () => {
     const tenant = await createTenant(stack);
@@ -344,7 +344,7 @@ describe('a token prepayment', () => {
     const [row] = await sql<{ status: string; movement_id: string | null }>('select status, movement_id from chain_transfers where tx_hash = ?', [transfer.txHash]);
     expect(row).toEqual({ status: 'signalled', movement_id: movementId });
     expect(await balances(tenant)).toEqual({ USD: '0', USDT_ERC20: '0', ANKR_ERC20: '0' });
-  }, 60_000);
+  });
 
   it('answers a repeated Idempotency-Key with the same prepay and refuses bad requests with the DESIGN §8 body', async () => {
     const tenant = await createTenant(stack);
@@ -379,5 +379,5 @@ describe('a token prepayment', () => {
     expect(await refused(path, body, other)).toEqual([403, { type: 'forbidden', field: 'team_id' }]);
     const [after] = await sql<{ count: string }>('select count(*)::text as count from prepays where tenant_id in (?, ?)', [tenant.id, other.id]);
     expect(after!.count).toBe('1');
-  }, 60_000);
+  });
 });

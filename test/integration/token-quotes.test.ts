@@ -19,7 +19,7 @@ beforeAll(async () => {
   tenant = await createTenant(stack);
   // 1 core at $100 a month: 1000 millicores for one month cost exactly $100
   clusterId = await createCluster(stack, { cpu_core_month_usd: '100', memory_gib_month_usd: '1', storage_gib_month_usd: '1' });
-}, 60_000);
+});
 afterAll(async () => {
   await stack?.close();
   await feed?.close();

@@ -37,12 +37,12 @@ beforeAll(async () => {
   watcherKey = expectStatus(await operator('POST', '/operator/v1/api_keys', { body: { scope: 'watcher' } }), 201).body.api_key;
   temporal = await connectTemporal({ address: stack.config.TEMPORAL_ADDRESS, namespace: stack.config.TEMPORAL_NAMESPACE });
   stopWorker = await stack.startWorker();
-}, 120_000);
+});
 afterAll(async () => {
   await stopWorker?.();
   await temporal?.connection.close();
   await stack?.close();
-}, 60_000);
+});
 
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}`;
 

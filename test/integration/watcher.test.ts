@@ -60,7 +60,7 @@ beforeAll(async () => {
   scanner = newScanner();
   await scanner.verifyChain();
   stopWorker = await stack.startWorker();
-}, 120_000);
+});
 afterAll(async () => {
   await stopWorker?.();
   await temporal?.connection.close();
@@ -296,7 +296,7 @@ describe('the chain watcher', () => {
     expect(await ledgerTransactions(tenant.id)).toBe(2);
     const [cursor] = await sql<{ block_number: string }>('select block_number::text as block_number from watcher_cursors where token_contract = ?', [chain.tokens.ANKR_ERC20]);
     expect(Number(cursor!.block_number)).toBe((await chain.head()) - CONFIRMATIONS + 1);
-  }, 120_000);
+  });
 });
 
 async function signalsOf(workflowId: string): Promise<unknown[]> {

@@ -114,7 +114,7 @@ describe('the dependency rules (dependency-cruiser)', () => {
         'workflows-deterministic-imports: src/workflows/planted.ts → src/ledger/ledger.ts',
       ].sort(),
     );
-  }, 60_000);
+  });
 
   it('allows the directions of the layers, type-only cycles, and activities taking workflow types and message definitions', async () => {
     const found = await violations({
@@ -128,5 +128,5 @@ describe('the dependency rules (dependency-cruiser)', () => {
       'src/api/route.ts': "import { start } from '../temporal/starter.ts';\nimport { ledger } from '../ledger/ledger.ts';\nexport const route = [start, ledger];\n",
     });
     expect(found).toEqual([]);
-  }, 60_000);
+  });
 });

@@ -31,7 +31,7 @@ beforeAll(async () => {
     activities: createActivities({ orm: harness.orm, gateway: gate.gateway, clock: systemClock }),
   });
   running = worker.run();
-}, 120_000);
+});
 afterAll(async () => {
   gate?.releaseAll();
   worker?.shutdown();
@@ -104,7 +104,7 @@ describe('binding against the binding-timeout refund', () => {
     expect(await money.refunds()).toEqual([{ key: `prepay-${prePayId}-cycle-1-refund`, amount: '10' }]);
     expect(await money.ledger()).toEqual({ card_clearing: '0', deferred_revenue: '0' });
     expect(await replayHistories(harness, workflowId, 'bind-during-timeout-refund')).toBe(1);
-  }, 90_000);
+  });
 });
 
 describe('auto-renewal against the renewal charge', () => {
@@ -142,5 +142,5 @@ describe('auto-renewal against the renewal charge', () => {
     ]);
     expect(await moneyOf(harness.orm, prePayId).ledger()).toEqual({ card_clearing: '-20', deferred_revenue: '0', revenue: '20' });
     expect(await replayHistories(harness, workflowId, 'auto-renewal-off-during-renewal')).toBe(2);
-  }, 90_000);
+  });
 });

@@ -32,7 +32,7 @@ const HOUR = 3600 * 1000;
 let harness: PrepayHarness;
 beforeAll(async () => {
   harness = await startPrepayHarness();
-}, 120_000);
+});
 afterAll(async () => {
   await harness?.close();
 });
@@ -105,7 +105,7 @@ describe('a 12-month card prepay', () => {
     ]);
 
     expect(await replayAllRuns(workflowId, 'twelve-months')).toBe(2);
-  }, 90_000);
+  });
 });
 
 describe('renewal dunning', () => {
@@ -143,7 +143,7 @@ describe('renewal dunning', () => {
     expect(payments[1]!.paidAt.getTime()).toBeLessThan(end + 3 * DAY + HOUR);
     expect(await money.ledger()).toEqual({ card_clearing: '-20', deferred_revenue: '10', revenue: '10' });
     expect(await replayAllRuns(workflowId, 'dunning-paid')).toBe(2);
-  }, 90_000);
+  });
 
   it('a renewal declined at every attempt (now, +1, +3, +7 days) ends the prepay expired', async () => {
     const team = await createTeam(harness);
@@ -167,7 +167,7 @@ describe('renewal dunning', () => {
     expect((await money.events()).at(-1)).toBe('1:prepay.expired');
     expect(await findPrepay(harness.orm.em.fork(), prePayId)).toMatchObject({ status: 'expired', cycle: 1, monthsRecognized: 1 });
     expect(await replayAllRuns(workflowId, 'dunning-expired')).toBe(1);
-  }, 90_000);
+  });
 });
 
 describe('binding', () => {
@@ -188,7 +188,7 @@ describe('binding', () => {
     expect(await findPrepay(harness.orm.em.fork(), prePayId)).toMatchObject({ status: 'refunded', app: null });
     expect(await monthlyPayments(harness.orm.em.fork(), team.tenantId)).toEqual([]);
     expect(await replayAllRuns(workflowId, 'binding-timeout')).toBe(1);
-  }, 120_000);
+  });
 
   it('the validator refuses another payment type, an app that costs more than was paid, and a second app', async () => {
     const team = await createTeam(harness);
@@ -216,7 +216,7 @@ describe('binding', () => {
     await handleOf(workflowId).signal(requestAutoRenewalSignal, { autoRenewal: false });
     expect((await statusOf(workflowId)).autoRenewal).toBe(false);
     await until(async () => (await findPrepay(harness.orm.em.fork(), prePayId))?.autoRenewal === false, { timeoutMs: 10_000, intervalMs: 100, detail: () => 'auto_renewal still on in the read model' });
-  }, 120_000);
+  });
 });
 
 describe('payment', () => {
@@ -231,7 +231,7 @@ describe('payment', () => {
     expect((await moneyOf(harness.orm, started.prePayId).charges()).map((charge) => charge.outcome)).toEqual(['declined']);
     expect(await findPrepay(harness.orm.em.fork(), started.prePayId)).toMatchObject({ status: 'payment_failed', failureCode: 'generic_decline' });
     expect(await replayAllRuns(started.workflowId, 'declined')).toBe(1);
-  }, 120_000);
+  });
 });
 
 describe('an operator cancel', () => {
@@ -246,7 +246,7 @@ describe('an operator cancel', () => {
     expect(await money.refunds()).toEqual([{ key: `prepay-${prePayId}-cycle-1-cancel-refund`, amount: '60' }]);
     expect(await money.ledger()).toEqual({ card_clearing: '0', deferred_revenue: '0' });
     expect(await replayAllRuns(workflowId, 'cancel-signal')).toBe(1);
-  }, 120_000);
+  });
 
   it('during the 4th of 12 months keeps 4 months and refunds the 8 unused whole months, exactly', async () => {
     const team = await createTeam(harness);
@@ -275,7 +275,7 @@ describe('an operator cancel', () => {
     const [invoiceMonth] = await monthlyPayments(harness.orm.em.fork(), team.tenantId);
     expect(invoiceMonth?.usd.toFixed()).toBe('33.32');
     expect(await replayAllRuns(workflowId, 'cancel-month-4')).toBe(1);
-  }, 120_000);
+  });
 });
 
 describe('a worker killed during the charge', () => {
@@ -327,7 +327,7 @@ describe('a worker killed during the charge', () => {
       workflows.shutdown();
       await workflowsRunning;
     }
-  }, 120_000);
+  });
 });
 
 describe('histories recorded by earlier versions of the workflow', () => {
@@ -338,5 +338,5 @@ describe('histories recorded by earlier versions of the workflow', () => {
       const history = HistoryProto.decode(readFileSync(join(FIXTURES, file)));
       await expect(Worker.runReplayHistory({ workflowBundle: harness.bundle }, history, file)).resolves.toBeUndefined();
     }
-  }, 120_000);
+  });
 });

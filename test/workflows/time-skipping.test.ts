@@ -6,7 +6,7 @@ import { createTimeSkippingEnv } from '../helpers/time-skipping.ts';
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
-}, 120_000);
+});
 afterAll(async () => {
   await env?.teardown();
 });

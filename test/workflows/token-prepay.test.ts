@@ -33,7 +33,7 @@ const WINDOW = 15 * 60 * 1000;
 let harness: PrepayHarness;
 beforeAll(async () => {
   harness = await startPrepayHarness();
-}, 120_000);
+});
 afterAll(async () => {
   await harness?.close();
 });
@@ -114,7 +114,7 @@ describe('a USDT prepay', () => {
       ['USDT_ERC20', '10', '10'],
     ]);
     expect(await replay(prepay.workflowId, 'token-usdt-renewed')).toBe(2);
-  }, 90_000);
+  });
 
   it('underpaid at the deadline ends expired, and what arrived stays on the balance', async () => {
     const team = await createTeam(harness);
@@ -136,7 +136,7 @@ describe('a USDT prepay', () => {
     expect(row).toMatchObject({ status: 'expired', failureCode: 'underpaid' });
     expect(row!.receivedAmount.toFixed()).toBe('29.999999');
     expect(await replay(prepay.workflowId, 'token-underpaid')).toBe(1);
-  }, 120_000);
+  });
 
   it('canceled while waiting for its payment ends canceled, and what arrived stays on the balance', async () => {
     const team = await createTeam(harness);
@@ -147,7 +147,7 @@ describe('a USDT prepay', () => {
     expect(await handleOf(prepay.workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'customer changed their mind' }] })).toMatchObject({ status: 'canceled' });
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('1');
     expect(await moneyOf(harness.orm, prepay.prePayId).ledger()).toEqual({});
-  }, 120_000);
+  });
 
   it('paid but never bound is credited back to the token balance after the binding timeout and ends refunded', async () => {
     const team = await createTeam(harness);
@@ -167,7 +167,7 @@ describe('a USDT prepay', () => {
     expect(await money.events()).toEqual(['1:prepay.paid', '1:prepay.refunded']);
     expect(await monthlyPayments(harness.orm.em.fork(), team.tenantId)).toEqual([]);
     expect(await replay(prepay.workflowId, 'token-binding-timeout')).toBe(1);
-  }, 120_000);
+  });
 });
 
 describe('two prepays of one team', () => {
@@ -200,7 +200,7 @@ describe('two prepays of one team', () => {
     // Time is the test server's, shared by every workflow: end these so later tests skip time without them.
     await handleOf(renewing.workflowId).terminate('test done');
     await handleOf(paying.workflowId).terminate('test done');
-  }, 90_000);
+  });
 
   it("a prepay paid a moment ago whose read model still says awaiting_payment does not hold its tokens against another's payment", async () => {
     // Found by the fault test on a starved core: the first prepay's payment is booked, and the row that says so
@@ -220,7 +220,7 @@ describe('two prepays of one team', () => {
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
     await handleOf(first.workflowId).terminate('test done');
     await handleOf(second.workflowId).terminate('test done');
-  }, 90_000);
+  });
 });
 
 describe('a transfer mined before the deadline', () => {
@@ -244,7 +244,7 @@ describe('a transfer mined before the deadline', () => {
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('6'); // the late-mined transfer is the team's
     expect(await replay(prepay.workflowId, 'token-mined-before-deadline')).toBe(1);
     await handleOf(prepay.workflowId).terminate('test done'); // time is shared: later tests skip it without this one
-  }, 90_000);
+  });
 });
 
 describe('an ANKR prepay', () => {
@@ -290,7 +290,7 @@ describe('an ANKR prepay', () => {
     expect(renewed.periodStart).toBe(new Date(end).toISOString());
     expect((await money.events()).at(-1)).toBe('2:prepay.renewed');
     expect(await replay(prepay.workflowId, 'token-ankr-grace-paid')).toBe(2);
-  }, 90_000);
+  });
 
   it('whose renewal the balance never pays expires at the end of the grace period', async () => {
     await setTokenRate(harness.orm, 'ANKR_ERC20', '0.05');
@@ -309,7 +309,7 @@ describe('an ANKR prepay', () => {
     expect((await money.events()).at(-1)).toBe('1:prepay.expired');
     expect(await findPrepay(harness.orm.em.fork(), prepay.prePayId)).toMatchObject({ status: 'expired', failureCode: 'insufficient_balance', monthsRecognized: 1 });
     expect(await replay(prepay.workflowId, 'token-grace-expired')).toBe(1);
-  }, 120_000);
+  });
 
   it('canceled by an operator in its second of three months gets the last month back on its token balance', async () => {
     await setTokenRate(harness.orm, 'ANKR_ERC20', '0.03');
@@ -331,7 +331,7 @@ describe('an ANKR prepay', () => {
     expect(await money.ledger()).toEqual({ deferred_revenue: '0', revenue: '666.666666666666666666', tenant_balance: '-666.666666666666666666' });
     const [invoice] = await monthlyPayments(harness.orm.em.fork(), team.tenantId);
     expect([invoice?.amount.toFixed(), invoice?.usd.toFixed()]).toEqual(['666.666666666666666666', '20']);
-  }, 120_000);
+  });
 });
 
 async function waitForBalance(tenantId: string, token: TokenCurrency, expected: string): Promise<void> {
