@@ -1,143 +1,90 @@
 /**
- * The token side of PrepayWorkflow (DESIGN §5), as helpers of prepay.ts (not a workflow of its own):
+ * The token side of PrepayWorkflow:
  *
- * * the transfer inbox: every `tokenTransfer` signal is credited to the team's token balance once per
- *   `(chain_id, tx_hash, log_index)`; while the payment window is open, those in the prepay's token also
- *   count toward its payment;
- * * the payment: wait until the counted sum reaches the token amount or the deadline passes, then move
- *   exactly the token amount from the balance to deferred revenue (an excess simply stays there);
+ * * the payment: wait until the transfers counted by the run's inbox (./prepay-transfer-inbox.ts) reach
+ *   the token amount or the deadline passes, then move exactly the token amount from the balance to
+ *   deferred revenue (an excess simply stays there);
  * * the renewal: convert the USD price at the current rate and pay it from the balance, else wait for a
  *   deposit (or the next scheduled check) until the grace period ends.
  */
-import { ActivityFailure, condition, log, patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
+import { condition, patched } from '@temporalio/workflow';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
 import type { PrepayTimings } from '../domain/prepay.ts';
-import { transferAmount, transferKey, type TokenTransferSignal } from '../domain/token-transfer.ts';
-import { failedWith, failureTypes } from './failures.ts';
-import type { RenewalView } from './prepay-messages.ts';
+import { failedWith, refusal } from './failures.ts';
+import { credits } from './prepay-activities.ts';
+import type { PrepayResult, RenewalView } from './prepay-messages.ts';
+import type { PrepayRun } from './prepay-run.ts';
+import type { TransferInbox } from './prepay-transfer-inbox.ts';
 
-// A credit that is owed must land: outages are retried without limit; only bad input fails for good.
-const steps = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: failureTypes('invalidTransfer') },
-});
-
-/** Why a transfer went to the balance without counting toward a payment (`transfer.credited` events). */
-export type UncountedReason = 'payment_window_closed' | 'token_mismatch';
-
-export interface TransferInbox {
-  /** the `tokenTransfer` signal's handler */
-  receive(transfer: TokenTransferSignal): Promise<void>;
-  /** no transfer counts toward the payment after this */
-  closePayment(): void;
-  /** the window closed at `deadline`, but transfers whose block time is at or before it still count */
-  acceptMinedBefore(deadline: number): void;
-  isPaymentOpen(): boolean;
-  /** token units counted toward the payment and already on the balance */
-  counted(): Dec;
-  /** how many distinct transfers counted */
-  countedTransfers(): number;
-  /** no credit is in flight */
-  idle(): boolean;
-  /** transfers credited so far (in this run): a renewal waiting for money retries when it grows */
-  deposits(): number;
+/** The first payment of a token prepay; answers the prepay's result when it ended unpaid, undefined when paid. */
+export async function payByTransfers(run: PrepayRun, currency: TokenCurrency): Promise<PrepayResult | undefined> {
+  const { id, input, inbox } = run;
+  const terms = input.tokenPayment;
+  if (!terms) throw refusal('prepayInvalidRequest', `Token prepay ${id} started without its payment terms.`);
+  const amount = new Dec(input.amount);
+  const outcome = await awaitTokenPayment({
+    prePayId: id,
+    tenantId: input.tenantId,
+    token: currency,
+    amount,
+    usd: new Dec(run.paidUsd),
+    deadline: new Date(terms.deadline).getTime(),
+    confirmationGraceMs: run.timings.tokenConfirmationGraceMs,
+    inbox,
+    canceled: () => run.cancelRequest !== undefined,
+  });
+  const received = outcome.received.toFixed();
+  if (outcome.status === 'unpaid') {
+    run.payment = { status: 'unpaid', prePayId: id, reason: outcome.reason };
+    // Canceled before it was paid: nothing was booked, what arrived stays on the team's balance.
+    if (outcome.reason === 'canceled') return run.finish('canceled');
+    run.failureCode = outcome.reason;
+    // What arrived is on the team's balance already (each transfer was credited when it came).
+    await run.event('prepay.expired', 'expired', { reason: outcome.reason, token: currency, amount: input.amount, received, credited: received, deadline: terms.deadline });
+    return run.finish('expired');
+  }
+  await run.publish('awaiting_binding');
+  run.payment = { status: 'paid', prePayId: id, chargeId: outcome.ledgerTransactionId };
+  await run.event('prepay.paid', 'paid', { usd: run.paidUsd, token: currency, amount: input.amount, received, excess_credited: outcome.excess.toFixed(), transfers: inbox.countedTransfers() });
+  return undefined;
 }
 
-/**
- * The inbox of one run. Its payment window starts open for the first cycle of a token prepay, so that a
- * transfer signalled before the workflow's first await counts too; later runs never count (the set of
- * seen transfers is per run: crediting is idempotent by the transfer's identity, so a duplicate signal
- * in a later run credits nothing, and nothing is counted there).
- */
-export function createTransferInbox(options: {
-  prePayId: number;
-  tenantId: string;
-  /** the prepay's token; null for a card prepay (any transfer only goes to the balance) */
-  token: TokenCurrency | null;
-  paymentOpen: boolean;
-  /** after a counted transfer is on the balance (the workflow publishes its progress) */
-  onCounted: () => Promise<void>;
-}): TransferInbox {
-  const seen = new Set<string>();
-  let open = options.paymentOpen;
-  /** after the deadline: transfers mined at or before this time (epoch ms) still count */
-  let minedBefore: number | null = null;
-  let counted = new Dec(0);
-  let countedTransfers = 0;
-  let inFlight = 0;
-  let deposits = 0;
-
-  async function receive(transfer: TokenTransferSignal): Promise<void> {
-    const amount = transferAmount(transfer);
-    if (amount === null || typeof transfer.txHash !== 'string' || !Number.isSafeInteger(transfer.chainId) || !Number.isSafeInteger(transfer.logIndex)) {
-      log.error('tokenTransfer ignored: not a transfer the engine can credit', { prePayId: options.prePayId, transfer });
-      return;
-    }
-    const key = transferKey(transfer);
-    if (seen.has(key)) return;
-    seen.add(key);
-    const minedInTime = minedBefore !== null && typeof transfer.blockTime === 'string' && Date.parse(transfer.blockTime) <= minedBefore;
-    const counts = (open || minedInTime) && transfer.token === options.token;
-    inFlight += 1;
-    try {
-      // A counted transfer is reserved for this payment as it is credited: no other payment from the balance can take it.
-      await steps.creditTokenTransfer({ transfer, tenantId: options.tenantId, ...(counts ? { reserveFor: options.prePayId } : {}) });
-      if (counts) {
-        counted = counted.plus(amount);
-        countedTransfers += 1;
-      } else {
-        await recordUncounted(transfer, transfer.token === options.token ? 'payment_window_closed' : 'token_mismatch');
-      }
-      deposits += 1;
-    } catch (error) {
-      if (!(error instanceof ActivityFailure)) throw error;
-      // Only a transfer the activity refuses for good lands here; failing the prepay for it would be worse.
-      log.error('tokenTransfer could not be credited', { prePayId: options.prePayId, transferKey: key, error: error.message });
-      return;
-    } finally {
-      inFlight -= 1;
-    }
-    if (counts) await options.onCounted();
-  }
-
-  async function recordUncounted(transfer: TokenTransferSignal, reason: UncountedReason): Promise<void> {
-    // The same key as the credit workflow's event: one `transfer.credited` per transfer, whichever path credited it.
-    await steps.recordEvent({
-      key: `transfer-${transferKey(transfer)}-credited`,
-      tenantId: options.tenantId,
-      type: 'transfer.credited',
-      data: {
-        pre_pay_id: options.prePayId,
-        reason,
-        chain_id: transfer.chainId,
-        tx_hash: transfer.txHash,
-        log_index: transfer.logIndex,
-        token: transfer.token,
-        amount: transfer.amount,
-        from: transfer.from,
-        to: transfer.to,
-        block_number: transfer.blockNumber,
-      },
-    });
-  }
-
-  return {
-    receive,
-    closePayment: () => {
-      open = false;
-      minedBefore = null;
+/** A token prepay's renewal from the team's token balance. */
+export async function renewWithTokens(run: PrepayRun, currency: TokenCurrency): Promise<PrepayResult> {
+  const { cycle } = run;
+  await run.publish('renewing');
+  const usd = await run.priceOfRenewal();
+  if (usd === null) return run.finish('expired');
+  const renewal: RenewalView = { amount: usd, attempt: 0, attempts: 0, nextAttemptAt: null, lastDeclineCode: null, tokenAmount: null, graceEndsAt: null };
+  run.renewal = renewal;
+  const outcome = await renewFromTokenBalance({
+    prePayId: run.id,
+    tenantId: run.input.tenantId,
+    token: currency,
+    nextCycle: cycle + 1,
+    usd,
+    end: run.periodEnd()!.getTime(),
+    timings: run.timings,
+    inbox: run.inbox,
+    renewal,
+    canceled: () => run.cancelRequest !== undefined,
+    autoRenewal: () => run.autoRenewal,
+    setCharging: (value) => {
+      run.charging = value;
     },
-    acceptMinedBefore: (deadline) => {
-      open = false;
-      minedBefore = deadline;
+    failed: async (code) => {
+      run.failureCode = code;
+      await run.publish('past_due');
     },
-    isPaymentOpen: () => open,
-    counted: () => counted,
-    countedTransfers: () => countedTransfers,
-    idle: () => inFlight === 0,
-    deposits: () => deposits,
-  };
+  });
+  if (outcome.status === 'canceled' || outcome.status === 'completed') return run.finish(outcome.status);
+  if (outcome.status === 'expired') {
+    run.failureCode = outcome.code;
+    await run.event('prepay.expired', 'expired', { reason: `the team's ${currency} balance did not pay the renewal within the grace period`, code: outcome.code, usd, token: currency });
+    return run.finish('expired');
+  }
+  await run.event('prepay.renewed', 'renewed', { usd, token: currency, amount: outcome.amount, rate: outcome.rate, attempt: renewal.attempt }, cycle + 1);
+  return run.nextCycle(outcome.amount, outcome.ledgerTransactionId, usd);
 }
 
 export type TokenPaymentOutcome =
@@ -178,7 +125,7 @@ export async function awaitTokenPayment(input: {
   const received = inbox.counted();
   if (received.lt(amount)) return { status: 'unpaid', reason: input.canceled() ? 'canceled' : 'underpaid', received };
   try {
-    const { ledgerTransactionId } = await steps.bookTokenPrepayPayment({
+    const { ledgerTransactionId } = await credits.bookTokenPrepayPayment({
       prePayId: input.prePayId,
       tenantId: input.tenantId,
       cycle: 1,
@@ -253,7 +200,7 @@ export async function renewFromTokenBalance(input: {
   async function tryRenewal(): Promise<TokenRenewalOutcome | string> {
     let price: { amount: string; rate: string };
     try {
-      price = await steps.convertUsdToToken({ currency: input.token, usd: input.usd });
+      price = await credits.convertUsdToToken({ currency: input.token, usd: input.usd });
     } catch (error) {
       if (failedWith(error, 'priceUnavailable')) return 'price_unavailable';
       throw error;
@@ -261,7 +208,7 @@ export async function renewFromTokenBalance(input: {
     renewal.tokenAmount = price.amount;
     input.setCharging(true);
     try {
-      const { ledgerTransactionId } = await steps.bookTokenPrepayPayment({
+      const { ledgerTransactionId } = await credits.bookTokenPrepayPayment({
         prePayId: input.prePayId,
         tenantId: input.tenantId,
         cycle: input.nextCycle,
