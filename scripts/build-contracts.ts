@@ -26,7 +26,9 @@ const ARTIFACTS = join(CONTRACTS, 'artifacts');
 const EVM_VERSION = 'cancun';
 
 const solc = createRequire(import.meta.url)('solc') as Solc;
-const files = readdirSync(CONTRACTS).filter((name) => name.endsWith('.sol')).sort();
+const files = readdirSync(CONTRACTS)
+  .filter((name) => name.endsWith('.sol'))
+  .sort();
 const input = {
   language: 'Solidity',
   sources: Object.fromEntries(files.map((name) => [name, { content: readFileSync(join(CONTRACTS, name), 'utf8') }])),

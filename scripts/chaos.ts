@@ -111,7 +111,15 @@ async function main(): Promise<number> {
   const temporal = await startTemporal(life, cli);
 
   const bundlePath = join(work, 'workflow-bundle.js');
-  writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined, trace: () => undefined, log: () => undefined } })).code);
+  writeFileSync(
+    bundlePath,
+    (
+      await bundleWorkflowCode({
+        workflowsPath: WORKFLOWS_PATH,
+        logger: { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined, trace: () => undefined, log: () => undefined },
+      })
+    ).code,
+  );
 
   const env = {
     DATABASE_URL: postgres.url,
@@ -139,7 +147,20 @@ async function main(): Promise<number> {
   await waitUntil(async () => (await once(run, 'GET', '/readyz', run.operatorKey))?.status === 200, 'the first API');
   apis[1]!.start();
   for (const worker of workers) worker.start();
-  await waitUntil(async () => (await Promise.all(run.apiUrls.map((url) => fetch(`${url}/readyz`).then((r) => r.ok, () => false)))).every(Boolean), 'both APIs');
+  await waitUntil(
+    async () =>
+      (
+        await Promise.all(
+          run.apiUrls.map((url) =>
+            fetch(`${url}/readyz`).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+        )
+      ).every(Boolean),
+    'both APIs',
+  );
 
   // The catalog and the tenants, before any fault.
   await prepare(run, SEED, TENANTS);
@@ -153,7 +174,20 @@ async function main(): Promise<number> {
   const workloadSeconds = (Date.now() - workloadStarted) / 1000;
 
   // Quiet: everything up, then the invariants.
-  await waitUntil(async () => (await Promise.all(run.apiUrls.map((url) => fetch(`${url}/readyz`).then((r) => r.ok, () => false)))).every(Boolean), 'both APIs after the faults');
+  await waitUntil(
+    async () =>
+      (
+        await Promise.all(
+          run.apiUrls.map((url) =>
+            fetch(`${url}/readyz`).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+        )
+      ).every(Boolean),
+    'both APIs after the faults',
+  );
   const connection = await Connection.connect({ address: temporal.server.address });
   const client = new Client({ connection });
   let checks: Check[];

@@ -24,9 +24,28 @@ export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../dist/workflow-bundl
 export interface WorkerDeps {
   config: Pick<
     Config,
-    'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKFLOW_BUNDLE_PATH' | 'NODE_ENV' | 'SHUTDOWN_GRACE_SECONDS' | 'PRICE_FEED' | 'PRICE_FEED_URL' | 'PRICE_FEED_MAX_AGE_SECONDS'
+    | 'TEMPORAL_ADDRESS'
+    | 'TEMPORAL_NAMESPACE'
+    | 'TEMPORAL_TASK_QUEUE'
+    | 'WORKFLOW_BUNDLE_PATH'
+    | 'NODE_ENV'
+    | 'SHUTDOWN_GRACE_SECONDS'
+    | 'PRICE_FEED'
+    | 'PRICE_FEED_URL'
+    | 'PRICE_FEED_MAX_AGE_SECONDS'
   > &
-    Partial<Pick<Config, 'RECONCILE_SCHEDULE' | 'RECONCILE_INTERVAL_SECONDS' | 'RECONCILE_GRACE_SECONDS' | 'PREPAY_BINDING_TIMEOUT_SECONDS' | 'PREPAY_RENEWAL_NOTICE_SECONDS' | 'PREPAY_TOKEN_RENEWAL_GRACE_SECONDS' | 'PREPAY_TOKEN_CONFIRMATION_GRACE_SECONDS'>>;
+    Partial<
+      Pick<
+        Config,
+        | 'RECONCILE_SCHEDULE'
+        | 'RECONCILE_INTERVAL_SECONDS'
+        | 'RECONCILE_GRACE_SECONDS'
+        | 'PREPAY_BINDING_TIMEOUT_SECONDS'
+        | 'PREPAY_RENEWAL_NOTICE_SECONDS'
+        | 'PREPAY_TOKEN_RENEWAL_GRACE_SECONDS'
+        | 'PREPAY_TOKEN_CONFIRMATION_GRACE_SECONDS'
+      >
+    >;
   orm: Orm;
   gateway: CardGateway;
   clock?: Clock;
@@ -62,7 +81,9 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
   });
   // The reconciliation schedule (decision 0080): made sure of by every worker, before it polls.
   const reconcileSchedule =
-    deps.config.RECONCILE_SCHEDULE === 'on' ? await ensureReconcileSchedule(new Client({ connection, namespace: deps.config.TEMPORAL_NAMESPACE }), reconcileSettings(deps.config)) : undefined;
+    deps.config.RECONCILE_SCHEDULE === 'on'
+      ? await ensureReconcileSchedule(new Client({ connection, namespace: deps.config.TEMPORAL_NAMESPACE }), reconcileSettings(deps.config))
+      : undefined;
   return {
     worker,
     reconcileSchedule,

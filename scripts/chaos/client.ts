@@ -31,7 +31,11 @@ export async function once(api: Api, method: string, path: string, key: string, 
   try {
     const response = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(60_000),
     });
@@ -67,7 +71,9 @@ export async function call(api: Api, method: string, path: string, key: string, 
     if (answer && definitive(answer)) return answer;
     if (attempt === 1) api.counters.ambiguous += 1;
     if (Date.now() > deadline) {
-      throw new NoDefinitiveAnswer(`${method} ${path}: no definitive answer in ${api.opTimeoutSeconds} s (last: ${answer ? `HTTP ${answer.status} ${answer.text.slice(0, 200)}` : 'no connection'})`);
+      throw new NoDefinitiveAnswer(
+        `${method} ${path}: no definitive answer in ${api.opTimeoutSeconds} s (last: ${answer ? `HTTP ${answer.status} ${answer.text.slice(0, 200)}` : 'no connection'})`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(3000, 100 * attempt)));
   }

@@ -50,8 +50,14 @@ export async function checkInvariants(run: Workload, databaseUrl: string, tempor
     checks.push({ name: 'no movement written twice, each in the state its answers imply', ok: wrongMovements.length === 0, detail: wrongMovements.slice(0, 5).join('; ') });
 
     const doubleRefunds = await rows<{ charge_id: string; n: number }>('select charge_id, count(*)::int as n from sandbox_refunds group by charge_id having count(*) > 1');
-    const doubleReversals = await rows<{ reverses_id: string }>('select reverses_id from ledger_transactions where reverses_id is not null group by reverses_id having count(*) > 1');
-    checks.push({ name: 'no refund written twice (gateway and ledger)', ok: doubleRefunds.length === 0 && doubleReversals.length === 0, detail: JSON.stringify({ doubleRefunds, doubleReversals }) });
+    const doubleReversals = await rows<{ reverses_id: string }>(
+      'select reverses_id from ledger_transactions where reverses_id is not null group by reverses_id having count(*) > 1',
+    );
+    checks.push({
+      name: 'no refund written twice (gateway and ledger)',
+      ok: doubleRefunds.length === 0 && doubleReversals.length === 0,
+      detail: JSON.stringify({ doubleRefunds, doubleReversals }),
+    });
 
     // Each reported transfer is credited to its team's token balance by exactly one ledger transaction (its movement).
     const transfers = await rows<{ tx_hash: string; credits: number }>(
@@ -64,7 +70,9 @@ export async function checkInvariants(run: Workload, databaseUrl: string, tempor
     const [prepayRows] = await rows<{ n: number }>(`select count(*)::int as n from prepays where tenant_id = any($1)`, [run.model.map((tenant) => tenant.id)]);
     checks.push({ name: 'no prepay written twice', ok: prepayRows!.n === acknowledged, detail: `${prepayRows!.n} rows for ${acknowledged} acknowledged prepays` });
 
-    const charged = await rows<{ key: string; n: number }>(`select idempotency_key as key, count(*)::int as n from sandbox_charges where outcome = 'succeeded' group by idempotency_key having count(*) > 1`);
+    const charged = await rows<{ key: string; n: number }>(
+      `select idempotency_key as key, count(*)::int as n from sandbox_charges where outcome = 'succeeded' group by idempotency_key having count(*) > 1`,
+    );
     const declinedCharged = await rows<{ id: string }>(
       `select m.id from money_movements m join sandbox_charges c on c.idempotency_key like '%recharge-' || m.id and c.outcome = 'succeeded' where m.status = 'failed'`,
     );

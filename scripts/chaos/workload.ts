@@ -62,7 +62,16 @@ export async function prepare(run: Workload, seed: number, tenants: number): Pro
   const region = `chaos-region-${randomBytes(3).toString('hex')}`;
   await operator(run, 'PUT', `/operator/v1/regions/${region}`, { region_describe: 'chaos' });
   for (const price of ['12.5', '40']) {
-    const created = await operator(run, 'POST', '/operator/v1/plans', { region, type: 'C', level: 'S', name: `Chaos ${price}`, bill_period: 'M', description: 'chaos', status: 'available', price: Number(price) });
+    const created = await operator(run, 'POST', '/operator/v1/plans', {
+      region,
+      type: 'C',
+      level: 'S',
+      name: `Chaos ${price}`,
+      bill_period: 'M',
+      description: 'chaos',
+      status: 'available',
+      price: Number(price),
+    });
     run.plans.push({ id: created.body.plan_id, region, price: new Dec(price) });
   }
   for (let index = 0; index < tenants; index += 1) {
@@ -90,7 +99,13 @@ export async function prepare(run: Workload, seed: number, tenants: number): Pro
  * `concurrency` runners take the plan's operations in order, each injecting its operation's fault (without
  * waiting for it) before running it; `progress` hears of every hundredth operation done.
  */
-export async function runWorkload(run: Workload, plan: readonly PlannedOp[], concurrency: number, inject: (fault: FaultKind) => void, progress: (done: number) => void): Promise<void> {
+export async function runWorkload(
+  run: Workload,
+  plan: readonly PlannedOp[],
+  concurrency: number,
+  inject: (fault: FaultKind) => void,
+  progress: (done: number) => void,
+): Promise<void> {
   let next = 0;
   let done = 0;
   const runner = async () => {
@@ -173,11 +188,27 @@ export async function runOp(run: Workload, op: PlannedOp): Promise<void> {
     case 'prepay': {
       // at least the price of one CPU for three months at the cluster's 10 USD per CPU-month
       const whole = amount.plus(30).toFixed(2);
-      const created = await call(run, 'POST', `/v2alpha/teams/${tenant.id}/cards/${tenant.cardVisa}`, tenant.key, { team_id: tenant.id, card_id: tenant.cardVisa, amount: whole, period: 3, auto_renewal: 1 });
+      const created = await call(run, 'POST', `/v2alpha/teams/${tenant.id}/cards/${tenant.cardVisa}`, tenant.key, {
+        team_id: tenant.id,
+        card_id: tenant.cardVisa,
+        amount: whole,
+        period: 3,
+        auto_renewal: 1,
+      });
       if (!expectOne(run, op, created, [200])) return;
       const prePayId = created.body.pre_pay_id as number;
       tenant.prepays.set(prePayId, 'awaiting_binding');
-      const app = { app_id: `app-${op.index}`, pre_pay_id: prePayId, cluster_id: run.clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: '', project_name: 'chaos' };
+      const app = {
+        app_id: `app-${op.index}`,
+        pre_pay_id: prePayId,
+        cluster_id: run.clusterId,
+        chart_name: 'nginx',
+        cpu_limit: 1000,
+        mem_limit: 0,
+        storage_limit: 0,
+        icon_url: '',
+        project_name: 'chaos',
+      };
       const bound = await call(run, 'POST', '/v2alpha/USD/callback_app_info', tenant.key, app, { idempotent: false });
       if (!expectOne(run, op, bound, [200]) || bound.body?.message !== 'success') return;
       tenant.prepays.set(prePayId, 'active');
@@ -188,7 +219,12 @@ export async function runOp(run: Workload, op: PlannedOp): Promise<void> {
       const body = { cluster_id: run.clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 };
       const quote = await call(run, 'POST', '/v2alpha/USDT_ERC20/acquire_pre_amount', tenant.key, body, { idempotent: false });
       if (!expectOne(run, op, quote, [200])) return;
-      const created = await call(run, 'POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, tenant.key, { quote_id: quote.body.quote_id, amount: quote.body.amount, period: 1, auto_renewal: 0 });
+      const created = await call(run, 'POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, tenant.key, {
+        quote_id: quote.body.quote_id,
+        amount: quote.body.amount,
+        period: 1,
+        auto_renewal: 0,
+      });
       if (!expectOne(run, op, created, [200])) return;
       const prePayId = created.body.pre_pay_id as number;
       tenant.prepays.set(prePayId, 'awaiting_binding');
@@ -207,7 +243,11 @@ export async function runOp(run: Workload, op: PlannedOp): Promise<void> {
       const reported = await watcherReport(run, transfer);
       if (!expectOne(run, op, reported, [200])) return;
       // credited to the token balance, then taken by the prepay: the balance nets to zero, the prepay is paid
-      const paid = await until(run, () => call(run, 'GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`, tenant.key, undefined, { idempotent: false }), (answer) => answer.body?.status !== 'awaiting_payment');
+      const paid = await until(
+        run,
+        () => call(run, 'GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`, tenant.key, undefined, { idempotent: false }),
+        (answer) => answer.body?.status !== 'awaiting_payment',
+      );
       if (paid.body?.status !== 'awaiting_binding') run.unexpected.push(`op ${op.index} token_prepay: prepay ${prePayId} is ${paid.body?.status} after its full payment`);
       return;
     }
@@ -227,4 +267,3 @@ export async function runOp(run: Workload, op: PlannedOp): Promise<void> {
     }
   }
 }
-

@@ -241,10 +241,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       if (tenantId !== null && !SAFE_TENANT.test(tenantId)) throw new Error(`tenantId ${JSON.stringify(tenantId)} is not an identifier`);
       const em = deps.orm.em.fork();
 
-      const runningPrepays = await runningWorkflowIds(
-        client,
-        `WorkflowType = 'prepayWorkflow' AND ExecutionStatus = 'Running'${tenantId ? ` AND TeamId = '${tenantId}'` : ''}`,
-      );
+      const runningPrepays = await runningWorkflowIds(client, `WorkflowType = 'prepayWorkflow' AND ExecutionStatus = 'Running'${tenantId ? ` AND TeamId = '${tenantId}'` : ''}`);
       const prepayIds = await livePrepayIds(em, LIVE_PREPAY_STATUSES, tenantId);
       const installation = await own();
       const prepays = prepayIds.filter((id) => !runningPrepays.has(prepayWorkflowId(installation, id))).slice(0, limit);
@@ -254,10 +251,16 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
         `WorkflowType = 'subscriptionWorkflow' AND ExecutionStatus = 'Running'${tenantId ? ` AND TenantId = '${tenantId}'` : ''}`,
       );
       const subscriptionRows = await liveSubscriptions(em, tenantId);
-      const subscriptions = subscriptionRows.filter((row) => !runningSubscriptions.has(row.workflow_id)).map((row) => row.id).slice(0, limit);
+      const subscriptions = subscriptionRows
+        .filter((row) => !runningSubscriptions.has(row.workflow_id))
+        .map((row) => row.id)
+        .slice(0, limit);
 
       const transferRows = await uncreditedSignalledTransfers(em, graceCutoff(input), tenantId);
-      const transfers = transferRows.filter((row) => !runningPrepays.has(prepayWorkflowId(installation, Number(row.pre_pay_id)))).map((row) => row.id).slice(0, limit);
+      const transfers = transferRows
+        .filter((row) => !runningPrepays.has(prepayWorkflowId(installation, Number(row.pre_pay_id))))
+        .map((row) => row.id)
+        .slice(0, limit);
       return { prepays, subscriptions, transfers };
     },
 
@@ -277,7 +280,8 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
         return flagPrepay(row, workflow.status, workflow.closeTime);
       }
       // No workflow. A paid, bound or renewing prepay had one: it is gone (retention), the row can only be flagged.
-      if (row.status !== 'awaiting_payment' || row.paid_cycles > 0) return row.workflow_closed_status === null ? flagPrepay(row, 'NOT_FOUND', undefined) : { action: 'none', item, detail: 'already flagged' };
+      if (row.status !== 'awaiting_payment' || row.paid_cycles > 0)
+        return row.workflow_closed_status === null ? flagPrepay(row, 'NOT_FOUND', undefined) : { action: 'none', item, detail: 'already flagged' };
       if (toDate(row.created_at) > graceCutoff(input)) return { action: 'none', item, detail: 'within the grace period' };
       // Never started. A card is never charged behind the customer's back; a token prepay whose deposit
       // address was handed out may receive money, so its workflow must run; one without an address cannot.
@@ -331,13 +335,20 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       const item = `chain-transfer-${input.transferId}`;
       const em = deps.orm.em.fork();
       const row = await loadTransfer(em, input.transferId);
-      if (!row || row.status !== 'signalled' || row.movement_id !== null || row.pre_pay_id === null || row.tenant_id === null) return { action: 'none', item, detail: 'not a signalled, uncredited transfer' };
+      if (!row || row.status !== 'signalled' || row.movement_id !== null || row.pre_pay_id === null || row.tenant_id === null)
+        return { action: 'none', item, detail: 'not a signalled, uncredited transfer' };
       if (toDate(row.updated_at) > graceCutoff(input)) return { action: 'none', item, detail: 'within the grace period' };
       const installation = await own();
       const prepay = await describe(client, prepayWorkflowId(installation, Number(row.pre_pay_id)));
-      if (prepay.found && prepay.running) return { action: 'none', item, workflowId: prepayWorkflowId(installation, Number(row.pre_pay_id)), detail: 'the prepay still runs and credits it' };
+      if (prepay.found && prepay.running)
+        return { action: 'none', item, workflowId: prepayWorkflowId(installation, Number(row.pre_pay_id)), detail: 'the prepay still runs and credits it' };
       const transfer = signalOf(row);
-      const workflowId = await startCreditTransfer(client, installation, info.taskQueue, { transfer, tenantId: row.tenant_id, prePayId: Number(row.pre_pay_id), reason: 'no_open_prepay' });
+      const workflowId = await startCreditTransfer(client, installation, info.taskQueue, {
+        transfer,
+        tenantId: row.tenant_id,
+        prePayId: Number(row.pre_pay_id),
+        reason: 'no_open_prepay',
+      });
       const movementId = transferMovementId(transfer);
       const eventId = await event(`${item}-credited`, row.tenant_id, 'reconcile.transfer_credited', {
         pre_pay_id: Number(row.pre_pay_id),

@@ -58,7 +58,10 @@ export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock }) {
           await markPeriodPaid(tx, subscription.id, { period: input.period, start: new Date(input.start), end: new Date(input.end) }, now);
           const balance = (await tenantBalances(tx, subscription.tenantId)).USD;
           const { live } = await tenantSubscriptions(tx, subscription.tenantId);
-          const balanceLow = balanceWillNotCover(balance, live.map((row) => ({ status: row.status, price: new Dec(row.price) })));
+          const balanceLow = balanceWillNotCover(
+            balance,
+            live.map((row) => ({ status: row.status, price: new Dec(row.price) })),
+          );
           return { transId: charge.movementId, balance: balance.toFixed(), balanceLow };
         });
       } catch (error) {

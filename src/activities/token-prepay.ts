@@ -54,7 +54,16 @@ export function createTokenPrepayActivities(deps: { orm: Orm; clock: Clock; pric
     },
 
     /** Gives part or all of a token cycle back to the team's token balance (no transfer on chain); the key makes it happen once. */
-    async returnTokenPrepay(input: { prePayId: number; tenantId: string; cycle: number; amount: string; usd: string; idempotencyKey: string; reason: string; refundedAt: string }): Promise<void> {
+    async returnTokenPrepay(input: {
+      prePayId: number;
+      tenantId: string;
+      cycle: number;
+      amount: string;
+      usd: string;
+      idempotencyKey: string;
+      reason: string;
+      refundedAt: string;
+    }): Promise<void> {
       await bookPrepayRefund(deps.orm.em.fork(), {
         prePayId: input.prePayId,
         tenantId: input.tenantId,
@@ -81,7 +90,11 @@ export function createTokenPrepayActivities(deps: { orm: Orm; clock: Clock; pric
       }
       const amount = tokenAmountFor(usd, input.currency, rate);
       if (amount.gt(MAX_QUOTE_AMOUNT)) {
-        throw ApplicationFailure.create({ type: FAILURES.priceUnavailable.type, message: `The ${input.currency} rate ${rate.toFixed()} is too small to price ${usd.toFixed()} USD.`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: FAILURES.priceUnavailable.type,
+          message: `The ${input.currency} rate ${rate.toFixed()} is too small to price ${usd.toFixed()} USD.`,
+          nonRetryable: true,
+        });
       }
       return { amount: amount.toFixed(), rate: rate.toFixed() };
     },

@@ -65,7 +65,13 @@ export function createApp(deps: AppDeps): Koa {
   app.use(health.routes());
 
   const routers = [
-    watcherRouter({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, chain: deps.settings.chain, signingSecret: deps.settings.watcherSigningSecret }),
+    watcherRouter({
+      temporal: deps.temporal,
+      taskQueue: deps.settings.taskQueue,
+      clock: deps.clock,
+      chain: deps.settings.chain,
+      signingSecret: deps.settings.watcherSigningSecret,
+    }),
     v1Router({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, waitSeconds: deps.settings.workflowWaitSeconds }),
     v2alphaRouter({
       priceFeed: deps.priceFeed,

@@ -10,10 +10,7 @@ export function healthRouter(deps: { orm: Orm; temporal: Client }): Router {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', async (ctx) => {
-    const [database, temporal] = await Promise.all([
-      probe(() => pingDatabase(deps.orm)),
-      probe(() => deps.temporal.workflowService.getSystemInfo({})),
-    ]);
+    const [database, temporal] = await Promise.all([probe(() => pingDatabase(deps.orm)), probe(() => deps.temporal.workflowService.getSystemInfo({}))]);
     if (!database || !temporal) {
       throw new AppError('service_unavailable', `Not ready: ${[!database && 'PostgreSQL', !temporal && 'Temporal'].filter(Boolean).join(' and ')} unreachable.`, {
         details: { checks: { database, temporal } },

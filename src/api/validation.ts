@@ -63,11 +63,7 @@ export function jsonNumberAmount(options: { maxDecimals: number; maxIntegerDigit
     });
 }
 
-function checkDecimal(
-  value: Dec,
-  options: { maxDecimals: number; maxIntegerDigits?: number; positive?: boolean; max?: string },
-  ctx: z.RefinementCtx,
-): Dec {
+function checkDecimal(value: Dec, options: { maxDecimals: number; maxIntegerDigits?: number; positive?: boolean; max?: string }, ctx: z.RefinementCtx): Dec {
   if (value.isNegative()) {
     ctx.addIssue({ code: 'custom', message: 'must not be negative' });
     return z.NEVER;

@@ -45,14 +45,7 @@ export interface ObservedTransfer extends TransferIdentity {
 
 export type TransferStatus = 'seen' | 'signalled' | 'credited' | 'orphaned';
 
-export type DeliveryReason =
-  | 'below_depth'
-  | 'unknown_address'
-  | 'too_large'
-  | 'orphaned'
-  | 'prepay_open'
-  | 'already_delivered'
-  | CreditTransferReason;
+export type DeliveryReason = 'below_depth' | 'unknown_address' | 'too_large' | 'orphaned' | 'prepay_open' | 'already_delivered' | CreditTransferReason;
 
 export interface DeliveryOutcome {
   status: TransferStatus;
@@ -143,13 +136,19 @@ export async function deliverTransfer(deps: DeliveryDeps, transfer: ObservedTran
 
     const deposit = await findDepositAddress(tx, normalised.chainId, normalised.to);
     if (!deposit) {
-      deps.logger.warn({ chainId: normalised.chainId, txHash: normalised.txHash, logIndex: normalised.logIndex, to: normalised.to }, 'token transfer to an address that is not a deposit address; recorded, not credited');
+      deps.logger.warn(
+        { chainId: normalised.chainId, txHash: normalised.txHash, logIndex: normalised.logIndex, to: normalised.to },
+        'token transfer to an address that is not a deposit address; recorded, not credited',
+      );
       return outcome('seen', 'unknown_address');
     }
     await tx.execute('update chain_transfers set tenant_id = ?, pre_pay_id = ? where id = ?', [deposit.tenantId, deposit.prePayId, row.id]);
     const owner = { tenantId: deposit.tenantId, prePayId: deposit.prePayId };
     if (normalised.amount.gte(LARGEST_CREDITABLE)) {
-      deps.logger.error({ txHash: normalised.txHash, logIndex: normalised.logIndex, amount: normalised.amount.toFixed() }, 'token transfer too large to credit automatically; an operator must review it');
+      deps.logger.error(
+        { txHash: normalised.txHash, logIndex: normalised.logIndex, amount: normalised.amount.toFixed() },
+        'token transfer too large to credit automatically; an operator must review it',
+      );
       return outcome('seen', 'too_large', { ...owner, movementId: null });
     }
 

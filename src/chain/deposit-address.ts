@@ -113,10 +113,10 @@ export async function knownDepositAddresses(em: EntityManager, chainId: number, 
   // Chunked: a busy token contract has thousands of recipients in one block range.
   for (let start = 0; start < unique.length; start += 1000) {
     const chunk = unique.slice(start, start + 1000);
-    const rows = await em.execute<{ address: string }[]>(
-      `select address from deposit_addresses where chain_id = ? and address in (${chunk.map(() => '?').join(', ')})`,
-      [chainId, ...chunk],
-    );
+    const rows = await em.execute<{ address: string }[]>(`select address from deposit_addresses where chain_id = ? and address in (${chunk.map(() => '?').join(', ')})`, [
+      chainId,
+      ...chunk,
+    ]);
     for (const row of rows) found.add(row.address);
   }
   return found;

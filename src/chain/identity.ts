@@ -4,5 +4,8 @@ import { transferKey, type TransferIdentity } from '../domain/token-transfer.ts'
 
 /** The `trans_id` of the money movement that credits a transfer to a team's balance. */
 export function transferMovementId(identity: TransferIdentity): string {
-  return `tr_${createHash('sha256').update(`token-transfer\n${transferKey(identity)}`).digest('base64url').slice(0, 22)}`;
+  return `tr_${createHash('sha256')
+    .update(`token-transfer\n${transferKey(identity)}`)
+    .digest('base64url')
+    .slice(0, 22)}`;
 }

@@ -111,12 +111,7 @@ export function sharesOf(shares: Dec[], from: number, to: number): Dec {
  * What a cancellation keeps and gives back: the months that have started are used (the one in progress
  * included, it is not a whole unused month) and earned; every later whole month is refunded.
  */
-export function cancellationSplit(
-  total: Dec,
-  period: number,
-  monthsUsed: number,
-  decimals: number = CURRENCY_DECIMALS.USD,
-): { earned: Dec; refund: Dec; refundedMonths: number } {
+export function cancellationSplit(total: Dec, period: number, monthsUsed: number, decimals: number = CURRENCY_DECIMALS.USD): { earned: Dec; refund: Dec; refundedMonths: number } {
   const used = Math.min(Math.max(monthsUsed, 0), period);
   const shares = monthlyShares(total, period, decimals);
   return { earned: sharesOf(shares, 1, used), refund: sharesOf(shares, used + 1, period), refundedMonths: period - used };

@@ -65,10 +65,7 @@ export function priceResources(book: PriceBook, resources: Resources, chartName:
   const cores = new Dec(resources.cpuMillicores).dividedBy(1000);
   const memoryGib = new Dec(resources.memoryMib).dividedBy(1024);
   const storageGib = new Dec(resources.storageGib);
-  const monthlyBase = cores
-    .times(book.cpuCoreMonthUsd)
-    .plus(memoryGib.times(book.memoryGibMonthUsd))
-    .plus(storageGib.times(book.storageGibMonthUsd));
+  const monthlyBase = cores.times(book.cpuCoreMonthUsd).plus(memoryGib.times(book.memoryGibMonthUsd)).plus(storageGib.times(book.storageGibMonthUsd));
   // Own keys only: a chart named "constructor" or "__proto__" must not pick up Object.prototype members.
   const multiplier = Object.hasOwn(book.chartMultipliers, chartName) ? (book.chartMultipliers[chartName] ?? new Dec(1)) : new Dec(1);
   const discount = discountFor(book.periodDiscounts, period);

@@ -210,13 +210,19 @@ async function recordRefund(tx: EntityManager, request: RefundRequest, amount: s
   );
   if (earlier) {
     if (earlier.charge_id === request.chargeId && new Dec(earlier.amount).eq(new Dec(amount))) return earlier.refund_id;
-    throw new GatewayRequestRefusedError('idempotency_key_reused', `Idempotency key ${JSON.stringify(request.idempotencyKey)} was already used for another refund; it cannot be reused with other parameters.`);
+    throw new GatewayRequestRefusedError(
+      'idempotency_key_reused',
+      `Idempotency key ${JSON.stringify(request.idempotencyKey)} was already used for another refund; it cannot be reused with other parameters.`,
+    );
   }
 
   const [refunded] = await tx.execute<{ total: string }[]>('select coalesce(sum(amount), 0) as total from sandbox_refunds where charge_id = ?', [request.chargeId]);
   const refundable = new Dec(charge.amount).minus(new Dec(refunded!.total));
   if (new Dec(amount).gt(refundable)) {
-    throw new GatewayRequestRefusedError('refund_exceeds_charge', `A refund of ${amount} exceeds what is left to refund of charge ${request.chargeId} (${toFixedString(refundable, 2)}).`);
+    throw new GatewayRequestRefusedError(
+      'refund_exceeds_charge',
+      `A refund of ${amount} exceeds what is left to refund of charge ${request.chargeId} (${toFixedString(refundable, 2)}).`,
+    );
   }
   const refundId = newId('re_sbx');
   const inserted = await tx.execute<{ refund_id: string }[]>(

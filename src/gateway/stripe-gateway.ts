@@ -62,12 +62,8 @@ export function createStripeGateway(options: StripeGatewayOptions): CardGateway 
       if (!customerRef) {
         // A PaymentMethod can be charged again (renewals, off-session) only once attached to a Customer.
         const paymentMethodId = paymentMethod.id;
-        const customer = await call('tokenise', () =>
-          stripe.customers.create({ metadata: { tenant_id: tenantId } }, { idempotencyKey: `customer-for-${paymentMethodId}` }),
-        );
-        paymentMethod = await call('tokenise', () =>
-          stripe.paymentMethods.attach(paymentMethodId, { customer: customer.id }, { idempotencyKey: `attach-${paymentMethodId}` }),
-        );
+        const customer = await call('tokenise', () => stripe.customers.create({ metadata: { tenant_id: tenantId } }, { idempotencyKey: `customer-for-${paymentMethodId}` }));
+        paymentMethod = await call('tokenise', () => stripe.paymentMethods.attach(paymentMethodId, { customer: customer.id }, { idempotencyKey: `attach-${paymentMethodId}` }));
         customerRef = customer.id;
       }
       return { gatewayRef: paymentMethod.id, brand: card.brand, last4: card.last4, expMonth: card.exp_month, expYear: card.exp_year, customerRef };
@@ -119,7 +115,10 @@ export function createStripeGateway(options: StripeGatewayOptions): CardGateway 
         ),
       );
       if (refund.status === 'failed' || refund.status === 'canceled') {
-        throw new GatewayRequestRefusedError(refund.failure_reason ?? `refund_${refund.status}`, `Stripe refund ${refund.id} of ${request.chargeId} ${refund.status}${refund.failure_reason ? `: ${refund.failure_reason}` : ''}.`);
+        throw new GatewayRequestRefusedError(
+          refund.failure_reason ?? `refund_${refund.status}`,
+          `Stripe refund ${refund.id} of ${request.chargeId} ${refund.status}${refund.failure_reason ? `: ${refund.failure_reason}` : ''}.`,
+        );
       }
       return { refundId: refund.id };
     },
@@ -165,7 +164,11 @@ export function translateStripeError(operation: Operation, error: unknown): unkn
     return new GatewayUnavailableError(`Stripe refused the API key (${error.type}): ${error.message}`, { cause: error });
   }
   if (error instanceof errors.StripeIdempotencyError) {
-    return new GatewayRequestRefusedError('idempotency_key_reused', `Stripe refused the ${operation}: its idempotency key was already used with other parameters (${error.message}).`, { cause: error });
+    return new GatewayRequestRefusedError(
+      'idempotency_key_reused',
+      `Stripe refused the ${operation}: its idempotency key was already used with other parameters (${error.message}).`,
+      { cause: error },
+    );
   }
   if (error instanceof errors.StripeInvalidRequestError && operation === 'tokenise') {
     return new InvalidCardTokenError(`Stripe does not accept this card token: ${error.message}`);
@@ -179,7 +182,11 @@ export function translateStripeError(operation: Operation, error: unknown): unkn
   }
   // An invalid request (amount too small, a detached card, a refund Stripe will not make) fails the same way every time.
   if (error instanceof errors.StripeInvalidRequestError) {
-    return new GatewayRequestRefusedError(error.code ?? 'invalid_request', `Stripe rejected the ${operation} (${error.type}${error.code ? ` ${error.code}` : ''}): ${error.message}`, { cause: error });
+    return new GatewayRequestRefusedError(
+      error.code ?? 'invalid_request',
+      `Stripe rejected the ${operation} (${error.type}${error.code ? ` ${error.code}` : ''}): ${error.message}`,
+      { cause: error },
+    );
   }
   return new Error(`Stripe rejected the ${operation} (${error.type}${error.code ? ` ${error.code}` : ''}): ${error.message}`, { cause: error });
 }

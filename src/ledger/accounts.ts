@@ -21,9 +21,7 @@ export const PLATFORM_ACCOUNTS = [
 ] as const;
 export type PlatformAccount = (typeof PLATFORM_ACCOUNTS)[number];
 
-export type AccountRef =
-  | { kind: 'tenant_balance'; tenantId: string; currency: Currency }
-  | { kind: 'platform'; name: PlatformAccount; currency: Currency };
+export type AccountRef = { kind: 'tenant_balance'; tenantId: string; currency: Currency } | { kind: 'platform'; name: PlatformAccount; currency: Currency };
 
 export const tenantBalance = (tenantId: string, currency: Currency): AccountRef => ({ kind: 'tenant_balance', tenantId, currency });
 export const platform = (name: PlatformAccount, currency: Currency): AccountRef => ({ kind: 'platform', name, currency });

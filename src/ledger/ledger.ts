@@ -76,7 +76,10 @@ export async function recordTransaction(em: EntityManager, input: TransactionInp
         return { transactionId: existing.id, created: false };
       }
 
-      const accounts = await ensureAccounts(tx, input.postings.map((posting) => posting.account));
+      const accounts = await ensureAccounts(
+        tx,
+        input.postings.map((posting) => posting.account),
+      );
       const ordered = input.postings
         .map((posting) => ({ posting, accountId: accounts.get(accountCode(posting.account))! }))
         .sort((left, right) => (BigInt(left.accountId) < BigInt(right.accountId) ? -1 : 1));
@@ -107,14 +110,15 @@ async function ensureAccounts(tx: EntityManager, refs: AccountRef[]): Promise<Ma
       [code, ref.kind === 'tenant_balance' ? 'tenant_balance' : ref.name, ref.kind === 'tenant_balance' ? ref.tenantId : null, ref.currency, ref.kind !== 'tenant_balance'],
     );
   }
-  const rows = await tx.execute<{ id: string; code: string }[]>(`select id::text as id, code from ledger_accounts where code in (${[...unique.keys()].map(() => '?').join(', ')})`, [
-    ...unique.keys(),
-  ]);
+  const rows = await tx.execute<{ id: string; code: string }[]>(
+    `select id::text as id, code from ledger_accounts where code in (${[...unique.keys()].map(() => '?').join(', ')})`,
+    [...unique.keys()],
+  );
   return new Map(rows.map((row) => [row.code, row.id]));
 }
 
 function isCheckViolation(error: unknown): boolean {
-  const code = (error as { code?: string })?.code ?? ((error as { cause?: { code?: string } })?.cause?.code);
+  const code = (error as { code?: string })?.code ?? (error as { cause?: { code?: string } })?.cause?.code;
   return code === '23514' || /violates check constraint/.test(String((error as Error)?.message));
 }
 

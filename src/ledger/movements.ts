@@ -160,10 +160,7 @@ export async function listMovements(em: EntityManager, tenantId: string, limit: 
     cursor = await findTenantMovement(em, tenantId, startingAfter);
     if (!cursor) throw new AppError('not_found', `Transaction ${startingAfter} was not found.`, { field: 'starting_after' });
   }
-  const where = cursor
-    ? { tenantId, $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] }
-    : { tenantId };
+  const where = cursor ? { tenantId, $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] } : { tenantId };
   const rows = await em.find(MoneyMovement, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
   return { movements: rows.slice(0, limit), hasMore: rows.length > limit };
 }
-

@@ -58,7 +58,19 @@ export async function bookPrepayPayment(em: EntityManager, input: PrepayPaymentI
     await tx.execute(
       `insert into prepay_payments (prepay_id, cycle, tenant_id, currency, amount, usd, payment_method, card_id, gateway_charge_id, ledger_transaction_id, paid_at)
        values (?, ?, ?, ?, ?::numeric, ?::numeric, ?, ?, ?, ?, ?) on conflict (prepay_id, cycle) do nothing`,
-      [input.prePayId, input.cycle, input.tenantId, input.currency, input.amount.toFixed(), input.usd.toFixed(), method, input.cardId, input.gatewayChargeId, transactionId, input.paidAt],
+      [
+        input.prePayId,
+        input.cycle,
+        input.tenantId,
+        input.currency,
+        input.amount.toFixed(),
+        input.usd.toFixed(),
+        method,
+        input.cardId,
+        input.gatewayChargeId,
+        transactionId,
+        input.paidAt,
+      ],
     );
     return { ledgerTransactionId: transactionId };
   });

@@ -46,7 +46,14 @@ export async function checkoutSubscription(em: EntityManager, input: { subscript
     if (inserted) {
       await chargeFromBalance(
         tx,
-        { idempotencyKey: chargeKey, tenantId, kind: 'subscription', amount: new Dec(plan.price), description: plan.name, metadata: { subscription_id: id, plan_id: plan.id, period: 1 } },
+        {
+          idempotencyKey: chargeKey,
+          tenantId,
+          kind: 'subscription',
+          amount: new Dec(plan.price),
+          description: plan.name,
+          metadata: { subscription_id: id, plan_id: plan.id, period: 1 },
+        },
         now,
       );
     }

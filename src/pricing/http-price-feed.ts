@@ -39,7 +39,9 @@ export function httpPriceFeed(options: HttpPriceFeedOptions): PriceFeed {
 export function readRate(text: string, coinId: string): { usd: Dec; asOf: Date } | null {
   let body: unknown;
   try {
-    body = JSON.parse(text, (_key, value: unknown, context?: { source?: string }) => (typeof value === 'number' && context?.source !== undefined ? { numberText: context.source } : value));
+    body = JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
+      typeof value === 'number' && context?.source !== undefined ? { numberText: context.source } : value,
+    );
   } catch {
     return null;
   }

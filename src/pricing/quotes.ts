@@ -27,11 +27,7 @@ export interface QuoteResult {
   expiresAt: Date;
 }
 
-export async function createQuote(
-  em: EntityManager,
-  deps: { priceFeed: PriceFeed; ttlSeconds: number; now: Date },
-  request: QuoteRequest,
-): Promise<QuoteResult> {
+export async function createQuote(em: EntityManager, deps: { priceFeed: PriceFeed; ttlSeconds: number; now: Date }, request: QuoteRequest): Promise<QuoteResult> {
   const cluster = await findCluster(em, request.clusterId);
   if (!cluster) throw new AppError('not_found', `Cluster ${request.clusterId} was not found.`, { field: 'cluster_id' });
 

@@ -36,7 +36,13 @@ export async function startRecharge(client: Client, installation: Installation, 
  * WorkflowExecutionAlreadyStartedError (a failed refund may be run again). `requestToken` names the
  * request (its Idempotency-Key claim) in the memo, so that the same request retried re-attaches.
  */
-export async function startRefund(client: Client, installation: Installation, taskQueue: string, input: RefundInput, requestToken: string | undefined): Promise<WorkflowHandle<typeof refundWorkflow>> {
+export async function startRefund(
+  client: Client,
+  installation: Installation,
+  taskQueue: string,
+  input: RefundInput,
+  requestToken: string | undefined,
+): Promise<WorkflowHandle<typeof refundWorkflow>> {
   return client.workflow.start(refundWorkflow, {
     taskQueue,
     workflowId: refundWorkflowId(input.transId),

@@ -38,7 +38,11 @@ export class PrepayRejection extends Error {
  * How every prepay starts: its business id, joining a running run (a retried request), never a second run
  * after it closed, and the search attributes operators find it by from the first moment.
  */
-function prepayStartOptions(installation: Installation, taskQueue: string, input: PrepayInput): WorkflowStartOptions<typeof prepayWorkflow> & { workflowIdConflictPolicy: WorkflowIdConflictPolicy } {
+function prepayStartOptions(
+  installation: Installation,
+  taskQueue: string,
+  input: PrepayInput,
+): WorkflowStartOptions<typeof prepayWorkflow> & { workflowIdConflictPolicy: WorkflowIdConflictPolicy } {
   return {
     workflowId: prepayWorkflowId(installation, input.prePayId),
     taskQueue,
@@ -75,9 +79,13 @@ export async function startCardPrepay(client: Client, installation: Installation
 function identityConflict(prePayId: number, error: unknown): AppError | undefined {
   const refused = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FAILURES.prepayIdentityMismatch.type;
   if (!refused) return undefined;
-  return new AppError('conflict', `Prepay ${prePayId} collides with a workflow of another tenant or with other terms in Temporal (was the database reset or restored?); nothing was charged. An operator must resolve it.`, {
-    field: 'pre_pay_id',
-  });
+  return new AppError(
+    'conflict',
+    `Prepay ${prePayId} collides with a workflow of another tenant or with other terms in Temporal (was the database reset or restored?); nothing was charged. An operator must resolve it.`,
+    {
+      field: 'pre_pay_id',
+    },
+  );
 }
 
 /**
@@ -89,12 +97,22 @@ export async function startTokenPrepay(client: Client, installation: Installatio
   // USE_EXISTING joins a running workflow of this id: only when it is this tenant's (its search attribute, set at start).
   const owner = (await handle.describe()).typedSearchAttributes.get(prepaySearchAttributes.teamId);
   if (owner !== undefined && owner !== input.tenantId) {
-    throw new AppError('conflict', `Prepay ${input.prePayId} collides with a workflow of another tenant in Temporal (was the database reset or restored?). An operator must resolve it.`, { field: 'pre_pay_id' });
+    throw new AppError(
+      'conflict',
+      `Prepay ${input.prePayId} collides with a workflow of another tenant in Temporal (was the database reset or restored?). An operator must resolve it.`,
+      { field: 'pre_pay_id' },
+    );
   }
 }
 
 /** Sends an update to a prepay's workflow and answers its result, translating refusals into PrepayRejection. */
-export async function updatePrepay<Arg extends RequestOwner>(client: Client, installation: Installation, prePayId: number, update: UpdateDefinition<PrepayView, [Arg]>, arg: Arg): Promise<PrepayView> {
+export async function updatePrepay<Arg extends RequestOwner>(
+  client: Client,
+  installation: Installation,
+  prePayId: number,
+  update: UpdateDefinition<PrepayView, [Arg]>,
+  arg: Arg,
+): Promise<PrepayView> {
   try {
     return await client.workflow.getHandle(prepayWorkflowId(installation, prePayId)).executeUpdate(update, { args: [arg] });
   } catch (error) {
@@ -102,7 +120,8 @@ export async function updatePrepay<Arg extends RequestOwner>(client: Client, ins
     if (conflict) throw conflict;
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type) {
       const [details] = error.cause.details ?? [];
-      const status = typeof details === 'object' && details !== null && typeof (details as { status?: unknown }).status === 'string' ? (details as { status: string }).status : undefined;
+      const status =
+        typeof details === 'object' && details !== null && typeof (details as { status?: unknown }).status === 'string' ? (details as { status: string }).status : undefined;
       throw new PrepayRejection(error.cause.type, error.cause.message, status);
     }
     if (error instanceof WorkflowNotFoundError) throw new PrepayRejection(FAILURES.prepayClosed.type, `Prepay ${prePayId} is closed.`);

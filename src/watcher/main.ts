@@ -85,7 +85,17 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
 function logPass(logger: Logger, report: PassReport): void {
   const acted = report.delivered.filter((outcome) => !outcome.duplicate && outcome.status !== 'seen');
   const level = report.reorgs > 0 ? 'warn' : acted.length > 0 ? 'info' : 'debug';
-  logger[level]({ head: report.head, confirmedHead: report.confirmedHead, delivered: acted.length, seen: report.delivered.length - acted.length, orphaned: report.orphaned, reorgs: report.reorgs }, 'watcher pass');
+  logger[level](
+    {
+      head: report.head,
+      confirmedHead: report.confirmedHead,
+      delivered: acted.length,
+      seen: report.delivered.length - acted.length,
+      orphaned: report.orphaned,
+      reorgs: report.reorgs,
+    },
+    'watcher pass',
+  );
 }
 
 /** A session advisory lock on a connection of its own: held while the connection lives, taken over when it dies. */

@@ -162,7 +162,11 @@ export function createScanner(deps: ScannerDeps): Scanner {
   /** Only transfers of value to our deposit addresses concern the engine; the rest of the contract's traffic is ignored. */
   async function toDepositAddresses(logs: TransferLog[]): Promise<TransferLog[]> {
     const candidates = logs.filter((log) => log.args.value > 0n);
-    const known = await knownDepositAddresses(deps.orm.em.fork(), chain.chainId, candidates.map((log) => log.args.to.toLowerCase()));
+    const known = await knownDepositAddresses(
+      deps.orm.em.fork(),
+      chain.chainId,
+      candidates.map((log) => log.args.to.toLowerCase()),
+    );
     return candidates.filter((log) => known.has(log.args.to.toLowerCase()));
   }
 
@@ -196,11 +200,17 @@ export function createScanner(deps: ScannerDeps): Scanner {
       ...(atDepth ? { blockTime: await blockTime(log.blockHash) } : {}),
     };
     try {
-      return await deliverTransfer({ em: deps.orm.em.fork(), temporal: deps.temporal, taskQueue: deps.taskQueue, logger, now: deps.clock.now() }, transfer, { atDepth, source: 'watcher' });
+      return await deliverTransfer({ em: deps.orm.em.fork(), temporal: deps.temporal, taskQueue: deps.taskQueue, logger, now: deps.clock.now() }, transfer, {
+        atDepth,
+        source: 'watcher',
+      });
     } catch (error) {
       // The chain is the truth; a report that recorded other facts under this identity is not retried forever.
       if (!(error instanceof TransferConflictError)) throw error;
-      logger.error({ txHash: transfer.txHash, logIndex: transfer.logIndex }, 'a different transfer was recorded earlier under this identity (a bad external report?); not delivered');
+      logger.error(
+        { txHash: transfer.txHash, logIndex: transfer.logIndex },
+        'a different transfer was recorded earlier under this identity (a bad external report?); not delivered',
+      );
       return null;
     }
   }

@@ -88,18 +88,25 @@ export function registerPrepayHandlers(run: PrepayRun): void {
   // update's answer (what the API tells the client) is never undone by a signal sent before it (decision 0050).
   const operatorSignalsFirst = patched('operator-signals-before-updates');
   if (operatorSignalsFirst) registerOperatorSignals();
-  setHandler(awaitPaymentUpdate, async (_request) => {
-    await condition(() => run.payment !== undefined || run.closed);
-    const unpaid: PaymentOutcome = { status: 'unpaid', prePayId: id, reason: run.failureCode ?? run.status };
-    return run.payment ?? unpaid;
-  }, {
-    validator: (request) => {
-      assertOwner(request);
-      // A retry attaches to the prepay it started: the same terms (the first cycle's; later runs were renewed).
-      const differs = request !== undefined && !run.continued && (request.paymentType !== input.paymentType || !new Dec(request.amount).eq(new Dec(input.amount)) || request.period !== input.period);
-      if (differs) throw refusal('prepayIdentityMismatch', `Prepay ${id} runs with other terms than this request; the request was refused.`);
+  setHandler(
+    awaitPaymentUpdate,
+    async (_request) => {
+      await condition(() => run.payment !== undefined || run.closed);
+      const unpaid: PaymentOutcome = { status: 'unpaid', prePayId: id, reason: run.failureCode ?? run.status };
+      return run.payment ?? unpaid;
     },
-  });
+    {
+      validator: (request) => {
+        assertOwner(request);
+        // A retry attaches to the prepay it started: the same terms (the first cycle's; later runs were renewed).
+        const differs =
+          request !== undefined &&
+          !run.continued &&
+          (request.paymentType !== input.paymentType || !new Dec(request.amount).eq(new Dec(input.amount)) || request.period !== input.period);
+        if (differs) throw refusal('prepayIdentityMismatch', `Prepay ${id} runs with other terms than this request; the request was refused.`);
+      },
+    },
+  );
   setHandler(
     bindAppUpdate,
     async (request) => {
@@ -119,7 +126,8 @@ export function registerPrepayHandlers(run: PrepayRun): void {
           if (sameApp(run.app, request.app)) return;
           throw refusal('prepayAppAlreadyBound', `Prepay ${id} is already bound to app ${run.app.appId}.`);
         }
-        if (!run.bindingOpen || run.status !== 'awaiting_binding' || run.cancelRequest) throw refusal('prepayNotBindable', `Prepay ${id} is ${run.status} and cannot be bound to an app.`);
+        if (!run.bindingOpen || run.status !== 'awaiting_binding' || run.cancelRequest)
+          throw refusal('prepayNotBindable', `Prepay ${id} is ${run.status} and cannot be bound to an app.`);
         if (new Dec(request.costUsd).gt(new Dec(run.paidUsd))) {
           throw refusal('prepayResourcesExceedPayment', `These resources cost ${request.costUsd} USD for ${input.period} months; the prepayment paid ${run.paidUsd} USD.`);
         }

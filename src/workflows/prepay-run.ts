@@ -9,14 +9,7 @@ import { allHandlersFinished, condition, continueAsNew, upsertSearchAttributes }
 import type { EventType } from '../activities/events.ts';
 import { monthBoundary } from '../domain/calendar.ts';
 import { CURRENCY_DECIMALS, Dec, type TokenCurrency } from '../domain/money.ts';
-import {
-  DEFAULT_PREPAY_TIMINGS,
-  prepayKeys,
-  type AppBinding,
-  type PrepaySnapshot,
-  type PrepayStatus,
-  type PrepayTimings,
-} from '../domain/prepay.ts';
+import { DEFAULT_PREPAY_TIMINGS, prepayKeys, type AppBinding, type PrepaySnapshot, type PrepayStatus, type PrepayTimings } from '../domain/prepay.ts';
 import { activityFailure } from './failures.ts';
 import { steps } from './prepay-activities.ts';
 import {
@@ -165,8 +158,7 @@ export class PrepayRun {
       tenantId: input.tenantId,
       paymentType: input.paymentType,
       period: input.period,
-      nextBoundary:
-        this.anchor && this.status === 'active' && this.monthsRecognized < input.period ? this.boundary(this.monthsRecognized + 1).toISOString() : null,
+      nextBoundary: this.anchor && this.status === 'active' && this.monthsRecognized < input.period ? this.boundary(this.monthsRecognized + 1).toISOString() : null,
       renewal: this.renewal,
       refundedUsd: this.refunded.toFixed(),
       refundedAmount: this.refundedAmount.toFixed(),
@@ -262,7 +254,16 @@ export class PrepayRun {
       ...this.input,
       cardId: this.cardId,
       autoRenewal: this.autoRenewal,
-      continued: { cycle: this.cycle, anchor: this.anchor!.toISOString(), monthOffset: this.monthOffset, app: this.app!, boundAt: this.boundAt!, chargeId, syncSeq: this.syncSeq, resume },
+      continued: {
+        cycle: this.cycle,
+        anchor: this.anchor!.toISOString(),
+        monthOffset: this.monthOffset,
+        app: this.app!,
+        boundAt: this.boundAt!,
+        chargeId,
+        syncSeq: this.syncSeq,
+        resume,
+      },
     });
   }
 

@@ -45,7 +45,14 @@ export async function payByTransfers(run: PrepayRun, currency: TokenCurrency): P
   }
   await run.publish('awaiting_binding');
   run.payment = { status: 'paid', prePayId: id, chargeId: outcome.ledgerTransactionId };
-  await run.event('prepay.paid', 'paid', { usd: run.paidUsd, token: currency, amount: input.amount, received, excess_credited: outcome.excess.toFixed(), transfers: inbox.countedTransfers() });
+  await run.event('prepay.paid', 'paid', {
+    usd: run.paidUsd,
+    token: currency,
+    amount: input.amount,
+    received,
+    excess_credited: outcome.excess.toFixed(),
+    transfers: inbox.countedTransfers(),
+  });
   return undefined;
 }
 
@@ -80,7 +87,12 @@ export async function renewWithTokens(run: PrepayRun, currency: TokenCurrency): 
   if (outcome.status === 'canceled' || outcome.status === 'completed') return run.finish(outcome.status);
   if (outcome.status === 'expired') {
     run.failureCode = outcome.code;
-    await run.event('prepay.expired', 'expired', { reason: `the team's ${currency} balance did not pay the renewal within the grace period`, code: outcome.code, usd, token: currency });
+    await run.event('prepay.expired', 'expired', {
+      reason: `the team's ${currency} balance did not pay the renewal within the grace period`,
+      code: outcome.code,
+      usd,
+      token: currency,
+    });
     return run.finish('expired');
   }
   await run.event('prepay.renewed', 'renewed', { usd, token: currency, amount: outcome.amount, rate: outcome.rate, attempt: renewal.attempt }, cycle + 1);
@@ -143,10 +155,7 @@ export async function awaitTokenPayment(input: {
 }
 
 export type TokenRenewalOutcome =
-  | { status: 'renewed'; amount: string; rate: string; ledgerTransactionId: string }
-  | { status: 'canceled' }
-  | { status: 'completed' }
-  | { status: 'expired'; code: string };
+  { status: 'renewed'; amount: string; rate: string; ledgerTransactionId: string } | { status: 'canceled' } | { status: 'completed' } | { status: 'expired'; code: string };
 
 /**
  * Pays the next cycle (`usd` at current prices) from the team's token balance, converted at the current
@@ -173,7 +182,9 @@ export async function renewFromTokenBalance(input: {
 }): Promise<TokenRenewalOutcome> {
   const { inbox, renewal } = input;
   const grace = input.timings.tokenRenewalGraceMs;
-  const checks = [...new Set([...input.timings.renewalAttemptOffsetsMs.filter((offset) => offset < grace), grace])].sort((left, right) => left - right).map((offset) => input.end + offset);
+  const checks = [...new Set([...input.timings.renewalAttemptOffsetsMs.filter((offset) => offset < grace), grace])]
+    .sort((left, right) => left - right)
+    .map((offset) => input.end + offset);
   renewal.attempts = checks.length;
   renewal.graceEndsAt = new Date(input.end + grace).toISOString();
   let nextCheck = 0;

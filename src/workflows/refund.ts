@@ -37,7 +37,11 @@ export async function refundWorkflow(input: RefundInput): Promise<RefundResult> 
     const refused = failedWith(error, 'gatewayRefundRefused');
     if (!refused) throw error;
     await steps.undoMovementReversal({ movementId: input.transId, reason: `the card gateway refused the refund: ${refused.message}` });
-    return { status: 'refused', errorType: 'gateway_refused', message: `The card gateway refused the refund (${refused.message}); nothing was refunded and the balance is as before.` };
+    return {
+      status: 'refused',
+      errorType: 'gateway_refused',
+      message: `The card gateway refused the refund (${refused.message}); nothing was refunded and the balance is as before.`,
+    };
   }
   await steps.recordGatewayRefund({ movementId: input.transId, refundId });
   return { status: 'refunded', gatewayRefundId: refundId };

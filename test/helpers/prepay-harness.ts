@@ -119,7 +119,15 @@ export async function startPrepay(
 ): Promise<StartedPrepay> {
   const { prepay } = await allocateCardPrepay(
     harness.orm.em.fork(),
-    { tenantId: request.tenantId, cardId: request.cardId, quoteId: null, period: request.period, autoRenewal: request.autoRenewal, amount: new Dec(request.amount), idempotency: null },
+    {
+      tenantId: request.tenantId,
+      cardId: request.cardId,
+      quoteId: null,
+      period: request.period,
+      autoRenewal: request.autoRenewal,
+      amount: new Dec(request.amount),
+      idempotency: null,
+    },
     new Date(),
   );
   const input: PrepayInput = { prePayId: prepay.id, paymentType: 'USD', ...request };
@@ -143,18 +151,44 @@ export interface OpenedTokenPrepay {
  */
 export async function openTokenPrepay(
   harness: Pick<PrepayHarness, 'env' | 'orm' | 'taskQueue'>,
-  request: { tenantId: string; token: TokenCurrency; clusterId: string; cpuLimit: number; period: number; autoRenewal: boolean; paymentWindowMs: number; timings?: Partial<PrepayTimings> },
+  request: {
+    tenantId: string;
+    token: TokenCurrency;
+    clusterId: string;
+    cpuLimit: number;
+    period: number;
+    autoRenewal: boolean;
+    paymentWindowMs: number;
+    timings?: Partial<PrepayTimings>;
+  },
 ): Promise<OpenedTokenPrepay> {
   const now = new Date(await harness.env.currentTimeMs());
   const em = harness.orm.em.fork();
   const quote = await createQuote(
     em,
     { priceFeed: staticPriceFeed, ttlSeconds: request.paymentWindowMs / 1000, now },
-    { tenantId: request.tenantId, currency: request.token, clusterId: request.clusterId, chartName: 'nginx', resources: { cpuMillicores: request.cpuLimit, memoryMib: 0, storageGib: 0 }, period: request.period },
+    {
+      tenantId: request.tenantId,
+      currency: request.token,
+      clusterId: request.clusterId,
+      chartName: 'nginx',
+      resources: { cpuMillicores: request.cpuLimit, memoryMib: 0, storageGib: 0 },
+      period: request.period,
+    },
   );
   const { prepay } = await allocateTokenPrepay(
     em,
-    { tenantId: request.tenantId, paymentType: request.token, quoteId: quote.quoteId, period: request.period, autoRenewal: request.autoRenewal, amount: quote.amount, usd: quote.usd, paymentDeadline: quote.expiresAt, idempotency: null },
+    {
+      tenantId: request.tenantId,
+      paymentType: request.token,
+      quoteId: quote.quoteId,
+      period: request.period,
+      autoRenewal: request.autoRenewal,
+      amount: quote.amount,
+      usd: quote.usd,
+      paymentDeadline: quote.expiresAt,
+      idempotency: null,
+    },
     now,
   );
   const installation = await installationOf(harness.orm);
@@ -170,7 +204,13 @@ export async function openTokenPrepay(
     tokenPayment: { depositAddress: '0x000000000000000000000000000000000000dEaD', deadline: quote.expiresAt.toISOString() },
     timings: request.timings,
   });
-  return { prePayId: prepay.id, workflowId: prepayWorkflowId(installation, prepay.id), amount: quote.amount.toFixed(), usd: quote.usd.toFixed(), deadline: quote.expiresAt.getTime() };
+  return {
+    prePayId: prepay.id,
+    workflowId: prepayWorkflowId(installation, prepay.id),
+    amount: quote.amount.toFixed(),
+    usd: quote.usd.toFixed(),
+    deadline: quote.expiresAt.getTime(),
+  };
 }
 
 /** A transfer as the watcher signals it, with an identity of its own. */
@@ -191,7 +231,10 @@ export function transferOf(token: TokenCurrency, amount: string): TokenTransferS
 export async function setTokenRate(orm: Orm, token: TokenCurrency, usd: string): Promise<void> {
   await orm.em
     .fork()
-    .execute('insert into token_rates (currency, usd, updated_at) values (?, ?::numeric, now()) on conflict (currency) do update set usd = excluded.usd, updated_at = now()', [token, usd]);
+    .execute('insert into token_rates (currency, usd, updated_at) values (?, ?::numeric, now()) on conflict (currency) do update set usd = excluded.usd, updated_at = now()', [
+      token,
+      usd,
+    ]);
 }
 
 /** Moves the test server's clock to `at` (timers due before it fire on the way); a time already passed leaves it. */
@@ -226,7 +269,9 @@ export function moneyOf(orm: Orm, prePayId: number) {
     },
     /** the prepay's ledger transactions by key, in the order written */
     async ledgerKeys(): Promise<string[]> {
-      const rows = await sql<{ idempotency_key: string }>('select idempotency_key from ledger_transactions where idempotency_key like ? order by created_at, idempotency_key', [keyPattern]);
+      const rows = await sql<{ idempotency_key: string }>('select idempotency_key from ledger_transactions where idempotency_key like ? order by created_at, idempotency_key', [
+        keyPattern,
+      ]);
       return rows.map((row) => row.idempotency_key);
     },
     async monthShares(cycle: number): Promise<string[]> {
@@ -243,7 +288,15 @@ export function moneyOf(orm: Orm, prePayId: number) {
         `select idempotency_key, outcome, off_session, decline_code, amount::text as amount from sandbox_charges where idempotency_key like ? order by created_at`,
         [await gatewayPattern()],
       );
-      return Promise.all(rows.map(async (row) => ({ key: await engineKey(row.idempotency_key), outcome: row.outcome, offSession: row.off_session, declineCode: row.decline_code, amount: new Dec(row.amount).toFixed() })));
+      return Promise.all(
+        rows.map(async (row) => ({
+          key: await engineKey(row.idempotency_key),
+          outcome: row.outcome,
+          offSession: row.off_session,
+          declineCode: row.decline_code,
+          amount: new Dec(row.amount).toFixed(),
+        })),
+      );
     },
     async refunds(): Promise<{ key: string; amount: string }[]> {
       const rows = await sql<{ idempotency_key: string; amount: string }>(

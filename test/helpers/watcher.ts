@@ -16,7 +16,9 @@ export async function passAwaitingCredits(scanner: Scanner, engine: { orm: Orm; 
   const report = await scanner.runPass();
   for (const outcome of report.delivered.filter((delivered) => delivered.status === 'credited' && !delivered.duplicate)) {
     const [row] = await sql<{ tx_hash: string; log_index: number }>(engine.orm, 'select tx_hash, log_index from chain_transfers where movement_id = ?', [outcome.movementId]);
-    await engine.temporal.workflow.getHandle(creditTransferWorkflowId(await installationOf(engine.orm), { chainId: engine.chainId, txHash: row!.tx_hash, logIndex: row!.log_index })).result();
+    await engine.temporal.workflow
+      .getHandle(creditTransferWorkflowId(await installationOf(engine.orm), { chainId: engine.chainId, txHash: row!.tx_hash, logIndex: row!.log_index }))
+      .result();
   }
   return report;
 }

@@ -20,7 +20,9 @@ beforeAll(async () => {
   operator = client(stack.url, stack.operatorKey);
   anonymous = client(stack.url);
   region = await createRegion(stack, 'auth tests', 'auth-region');
-  expect((await operator('POST', '/operator/v1/plans', { body: { region, type: 'C', name: 'only', price: 10, bill_period: 'M', description: 'd', status: 'available' } })).status).toBe(201);
+  expect(
+    (await operator('POST', '/operator/v1/plans', { body: { region, type: 'C', name: 'only', price: 10, bill_period: 'M', description: 'd', status: 'available' } })).status,
+  ).toBe(201);
   clusterId = await createCluster(stack, TEN_USD_A_CORE, 'auth-cluster');
 });
 afterAll(async () => {

@@ -85,7 +85,12 @@ describe('NUL and control characters', () => {
   });
 
   it('in any JSON string: 400 naming the field', async () => {
-    expectError(await tenant.call('POST', '/payment/v1/recharge', { body: { namespace: tenant.id, amount: 20, description: 'top\u0000up' } }), 400, 'invalid_request', 'description');
+    expectError(
+      await tenant.call('POST', '/payment/v1/recharge', { body: { namespace: tenant.id, amount: 20, description: 'top\u0000up' } }),
+      400,
+      'invalid_request',
+      'description',
+    );
     expectError(await tenant.call('POST', '/payment/v1/recharge', { body: { namespace: tenant.id, amount: 20, card_id: 'card\u0000' } }), 400, 'invalid_request', 'card_id');
     expectError(await operator('POST', '/payment/v1/amount/tr-1/refund', { body: { reason: 'because\u0000' } }), 400, 'invalid_request', 'reason');
     expectError(await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards`, { body: { token: 'tok_\u0000visa' } }), 400, 'invalid_request', 'token');

@@ -42,7 +42,10 @@ describe('requests that wait on a workflow with no worker', () => {
     expect([pending.status, pending.body]).toEqual([202, { trans_id: transId, status: 'refund_pending' }]);
 
     await stack.withWorker(async () => {
-      await eventually(() => operator('GET', `/payment/v1/amount/${transId}?namespace=${tenant.id}`), (answer) => answer.body?.status === 'refunded');
+      await eventually(
+        () => operator('GET', `/payment/v1/amount/${transId}?namespace=${tenant.id}`),
+        (answer) => answer.body?.status === 'refunded',
+      );
       const retried = expectStatus(await operator('POST', `/payment/v1/amount/${transId}/refund`, { body: { reason: 'customer asked' }, headers }), 200);
       expect(retried.body).toMatchObject({ trans_id: transId, status: 'refunded' });
     });
@@ -57,11 +60,26 @@ describe('requests that wait on a workflow with no worker', () => {
     const card = await addCard(tenant, 'tok_visa');
     const path = (prePayId: number) => `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`;
     const prePayId = await stack.withWorker(async () => {
-      const created = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, { body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 } });
+      const created = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, {
+        body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 },
+      });
       expect([200, 202]).toContain(created.status);
       const id = created.body.pre_pay_id as number;
-      await eventually(() => tenant.call('GET', path(id)), (answer) => answer.body?.status === 'awaiting_binding');
-      const app = { app_id: 'bounded-app', pre_pay_id: id, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: '', project_name: 'b' };
+      await eventually(
+        () => tenant.call('GET', path(id)),
+        (answer) => answer.body?.status === 'awaiting_binding',
+      );
+      const app = {
+        app_id: 'bounded-app',
+        pre_pay_id: id,
+        cluster_id: clusterId,
+        chart_name: 'nginx',
+        cpu_limit: 1000,
+        mem_limit: 0,
+        storage_limit: 0,
+        icon_url: '',
+        project_name: 'b',
+      };
       expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
       return id;
     });
@@ -73,7 +91,10 @@ describe('requests that wait on a workflow with no worker', () => {
     expect([cancel.status, cancel.body.pre_pay_id, cancel.body.status]).toEqual([202, prePayId, 'active']);
 
     await stack.withWorker(async () => {
-      const canceled = await eventually(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'canceled');
+      const canceled = await eventually(
+        () => tenant.call('GET', path(prePayId)),
+        (answer) => answer.body?.status === 'canceled',
+      );
       expect(Number(canceled.body.refunded_usd)).toBeGreaterThan(0);
       // The retry of the 202'd cancel answers the cancel it made; another cancel request is refused.
       const retried = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
@@ -81,10 +102,11 @@ describe('requests that wait on a workflow with no worker', () => {
       const another = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'again' }, headers: { 'Idempotency-Key': `cancel-${randomUUID()}` } });
       expect([another.status, another.body.error]).toEqual([409, { type: 'conflict', field: 'pre_pay_id' }]);
     });
-    const [refunds] = await stack.orm.em.fork().execute<{ count: string }[]>(
-      `select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key like ?`,
-      [`%prepay-${prePayId}-cycle-1`],
-    );
+    const [refunds] = await stack.orm.em
+      .fork()
+      .execute<{ count: string }[]>(`select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key like ?`, [
+        `%prepay-${prePayId}-cycle-1`,
+      ]);
     expect(refunds!.count).toBe('1');
   });
   it('a cancel retried after its workflow decided but before the prepay row says so answers 202, never a 409 that says the prepay can still be changed', async () => {
@@ -92,10 +114,15 @@ describe('requests that wait on a workflow with no worker', () => {
     const card = await addCard(tenant, 'tok_visa');
     const path = (prePayId: number) => `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`;
     await stack.withWorker(async () => {
-      const created = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, { body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 } });
+      const created = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, {
+        body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 },
+      });
       expect([200, 202]).toContain(created.status);
       const prePayId = created.body.pre_pay_id as number;
-      await eventually(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'awaiting_binding');
+      await eventually(
+        () => tenant.call('GET', path(prePayId)),
+        (answer) => answer.body?.status === 'awaiting_binding',
+      );
 
       // The read model's write waits behind this lock, as behind a starved worker: the workflow has
       // canceled and refunded (paid, not bound yet: nothing else writes the row on the way), its row
@@ -110,16 +137,26 @@ describe('requests that wait on a workflow with no worker', () => {
         expect([first.status, first.body.status]).toEqual([202, 'awaiting_binding']);
         // The workflow's own view: canceled (and refunded) while the row still says active.
         const workflow = temporal.client.workflow.getHandle(prepayWorkflowId(await installationOf(stack.orm), prePayId));
-        await eventually(() => workflow.query(statusQuery), (view) => view.status === 'canceled');
+        await eventually(
+          () => workflow.query(statusQuery),
+          (view) => view.status === 'canceled',
+        );
         expect(expectStatus(await tenant.call('GET', path(prePayId)), 200).body.status).toBe('awaiting_binding');
 
         const retried = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
         expect([retried.status, retried.body.pre_pay_id]).toEqual([202, prePayId]);
         const another = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'again' }, headers: { 'Idempotency-Key': `cancel-${randomUUID()}` } });
-        expect([another.status, another.body.error, another.body.message]).toEqual([409, { type: 'conflict', field: 'pre_pay_id' }, `Prepay ${prePayId} is canceled; it can no longer be changed.`]);
+        expect([another.status, another.body.error, another.body.message]).toEqual([
+          409,
+          { type: 'conflict', field: 'pre_pay_id' },
+          `Prepay ${prePayId} is canceled; it can no longer be changed.`,
+        ]);
 
         await holder.query('commit');
-        await eventually(() => tenant.call('GET', path(prePayId)), (answer) => answer.body?.status === 'canceled');
+        await eventually(
+          () => tenant.call('GET', path(prePayId)),
+          (answer) => answer.body?.status === 'canceled',
+        );
         const settled = await operator('POST', `${path(prePayId)}/cancel`, { body: { reason: 'customer asked' }, headers: cancelKey });
         expect([settled.status, settled.body.status]).toEqual([200, 'canceled']);
       } finally {

@@ -15,13 +15,33 @@ describe('cards', () => {
   it('registers a token as brand, last4 and expiry; the first card is the default', async () => {
     const tenant = await createTenant(stack);
     const answer = expectStatus(await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards`, { body: { token: 'tok_visa' } }), 201);
-    expect(answer.body).toEqual({ card_id: expect.stringMatching(/^card_/), brand: 'visa', last4: '4242', exp_month: expect.any(Number), exp_year: expect.any(Number), is_default: true });
+    expect(answer.body).toEqual({
+      card_id: expect.stringMatching(/^card_/),
+      brand: 'visa',
+      last4: '4242',
+      exp_month: expect.any(Number),
+      exp_year: expect.any(Number),
+      is_default: true,
+    });
     const second = expectStatus(await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards`, { body: { token: 'tok_chargeDeclined' } }), 201);
     expect(second.body.is_default).toBe(false);
     const listed = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/cards`), 200);
     expect(listed.body.cards.map((card: { card_id: string }) => card.card_id)).toEqual([second.body.card_id, answer.body.card_id]);
     const [row] = await stack.orm.em.fork().execute<Record<string, unknown>[]>('select * from cards where id = ?', [answer.body.card_id]);
-    expect(Object.keys(row!).sort()).toEqual(['brand', 'created_at', 'deleted_at', 'exp_month', 'exp_year', 'gateway', 'gateway_customer_ref', 'gateway_ref', 'id', 'is_default', 'last4', 'tenant_id']);
+    expect(Object.keys(row!).sort()).toEqual([
+      'brand',
+      'created_at',
+      'deleted_at',
+      'exp_month',
+      'exp_year',
+      'gateway',
+      'gateway_customer_ref',
+      'gateway_ref',
+      'id',
+      'is_default',
+      'last4',
+      'tenant_id',
+    ]);
   });
 
   it('moves the default, deletes a card, and a recharge then needs a card', async () => {

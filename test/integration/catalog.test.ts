@@ -78,7 +78,10 @@ describe('regions', () => {
 describe('plans', () => {
   it('creates a plan with an exact price and answers it with plan_id and creation_time', async () => {
     const region = await createRegion(stack);
-    const created = await postPlan({ region, type: 'C', level: 'S', name: 'asdwe', bill_period: 'M', description: '2 CPU Cores, 1G Memory', comment: 'taocan 1', status: 'available' }, '40.88');
+    const created = await postPlan(
+      { region, type: 'C', level: 'S', name: 'asdwe', bill_period: 'M', description: '2 CPU Cores, 1G Memory', comment: 'taocan 1', status: 'available' },
+      '40.88',
+    );
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
       plan_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
@@ -305,10 +308,9 @@ describe('cluster price books', () => {
     expect(get.status).toBe(200);
     expect(get.body).toEqual(expected);
 
-    const [row] = await sql<{ cpu: string; storage: string }>(
-      'select cpu_core_month_usd::text as cpu, storage_gib_month_usd::text as storage from clusters where cluster_id = ?',
-      [clusterId],
-    );
+    const [row] = await sql<{ cpu: string; storage: string }>('select cpu_core_month_usd::text as cpu, storage_gib_month_usd::text as storage from clusters where cluster_id = ?', [
+      clusterId,
+    ]);
     expect(row).toEqual({ cpu: '20.000000000000', storage: '0.100000000001' });
   });
 
@@ -403,9 +405,17 @@ describe('who may use the catalog routes', () => {
   it('lets a tenant read the market but not change the catalog', async () => {
     const region = await createRegion(stack);
     expectError(await tenant('PUT', `/operator/v1/regions/${region}`, { body: { region_describe: 'taken over' } }), 403, 'forbidden');
-    expectError(await tenant('POST', '/operator/v1/plans', { body: { region, type: 'C', name: 'p', price: 1, bill_period: 'M', description: '', status: 'available' } }), 403, 'forbidden');
+    expectError(
+      await tenant('POST', '/operator/v1/plans', { body: { region, type: 'C', name: 'p', price: 1, bill_period: 'M', description: '', status: 'available' } }),
+      403,
+      'forbidden',
+    );
     expectError(await tenant('PUT', '/operator/v1/rates/ANKR_ERC20', { body: { usd: '100' } }), 403, 'forbidden');
-    expectError(await tenant('PUT', `/operator/v1/clusters/${uniqueId('cluster')}`, { body: { cpu_core_month_usd: '0', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }), 403, 'forbidden');
+    expectError(
+      await tenant('PUT', `/operator/v1/clusters/${uniqueId('cluster')}`, { body: { cpu_core_month_usd: '0', memory_gib_month_usd: '0', storage_gib_month_usd: '0' } }),
+      403,
+      'forbidden',
+    );
     const list = await tenant('GET', '/payment/v1/regions');
     expect(list.body.filter((entry: { identification: string }) => entry.identification === region)).toEqual([{ identification: region, region_describe: '铸造一区' }]);
     expect(await countRows(stack.orm, 'plans', 'region = ?', [region])).toBe(0);

@@ -31,12 +31,16 @@ describe('a card the gateway refuses for good', () => {
   it('a prepay with a detached card ends payment_failed at once: 402 with the gateway code, nothing charged', async () => {
     const tenant = await createTenant(stack);
     const cardId = await addCard(tenant, 'tok_detached');
-    const answer = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, { body: { team_id: tenant.id, card_id: cardId, amount: '30', period: 3, auto_renewal: 1 } });
+    const answer = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, {
+      body: { team_id: tenant.id, card_id: cardId, amount: '30', period: 3, auto_renewal: 1 },
+    });
     expectStatus(answer, 402);
     expect(answer.body).toMatchObject({ error: { type: 'card_declined' }, decline_code: 'resource_missing', pre_pay_id: expect.any(Number) });
     const prepay = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${answer.body.pre_pay_id}`), 200).body;
     expect(prepay).toMatchObject({ status: 'payment_failed', failure_code: 'resource_missing' });
-    expect(await sql(`select 1 from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `prepay-${answer.body.pre_pay_id}-%`)])).toEqual([]);
+    expect(
+      await sql(`select 1 from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `prepay-${answer.body.pre_pay_id}-%`)]),
+    ).toEqual([]);
   });
 
   it('a recharge with a detached card is declined with the gateway code; the balance does not move', async () => {
@@ -55,7 +59,9 @@ describe('the smallest card charge', () => {
   it(`refuses a card prepay or a card recharge below ${MINIMUM_CARD_CHARGE_USD} USD with 400 and creates nothing; a small manual credit is fine`, async () => {
     const tenant = await createTenant(stack);
     const cardId = await addCard(tenant, 'tok_visa');
-    const prepay = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, { body: { team_id: tenant.id, card_id: cardId, amount: '0.49', period: 1, auto_renewal: 0 } });
+    const prepay = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, {
+      body: { team_id: tenant.id, card_id: cardId, amount: '0.49', period: 1, auto_renewal: 0 },
+    });
     expectStatus(prepay, 400);
     expect(prepay.body).toMatchObject({ error: { type: 'invalid_request', field: 'amount' } });
     const recharge = await tenant.call('POST', '/payment/v1/recharge', { rawBody: `{"amount":0.49,"namespace":"${tenant.id}"}` });
@@ -75,7 +81,14 @@ describe('the smallest card charge', () => {
     const [card] = await sql<{ gateway_ref: string }>('select gateway_ref from cards where id = ?', [cardId]);
     const { createSandboxGateway } = await import('../../src/gateway/sandbox-gateway.ts');
     const gateway = createSandboxGateway({ orm: stack.orm });
-    const charge = gateway.charge({ idempotencyKey: `min-${cardId}`, cardRef: card!.gateway_ref, amount: new Dec('0.49'), currency: 'USD', offSession: false, description: 'too small' });
+    const charge = gateway.charge({
+      idempotencyKey: `min-${cardId}`,
+      cardRef: card!.gateway_ref,
+      amount: new Dec('0.49'),
+      currency: 'USD',
+      offSession: false,
+      description: 'too small',
+    });
     await expect(charge).rejects.toBeInstanceOf(GatewayRequestRefusedError);
     await expect(charge).rejects.toMatchObject({ code: 'amount_too_small' });
   });

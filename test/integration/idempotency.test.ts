@@ -77,7 +77,8 @@ async function count(query: string, params: unknown[]): Promise<number> {
   return Number(row!.count);
 }
 
-const succeededCharges = async (prefix: string) => count(`select count(*)::text as count from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `${prefix}%`)]);
+const succeededCharges = async (prefix: string) =>
+  count(`select count(*)::text as count from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `${prefix}%`)]);
 const movements = (tenantId: string) => count('select count(*)::text as count from money_movements where tenant_id = ?', [tenantId]);
 const prepaysOf = (tenantId: string) => count('select count(*)::text as count from prepays where tenant_id = ?', [tenantId]);
 
@@ -163,7 +164,11 @@ describe('a retry after the API died re-attaches before any check that time can 
     // another request (another key) is still refused: a transaction is refunded once
     const other = await operator('POST', path, { body: { reason: 'customer asked' }, headers: keyed(`refund-${randomUUID()}`) });
     expect([other.status, other.body.error]).toEqual([409, { type: 'conflict', field: 'trans_id' }]);
-    expect(await count(`select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`, [await gatewayKey(stack.orm, `recharge-${transId}`)])).toBe(1);
+    expect(
+      await count(`select count(*)::text as count from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`, [
+        await gatewayKey(stack.orm, `recharge-${transId}`),
+      ]),
+    ).toBe(1);
     expect(await balanceOf(tenant)).toBe('0');
   });
 

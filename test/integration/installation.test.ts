@@ -50,7 +50,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const workflowId of leftRunning) await temporal.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
+  for (const workflowId of leftRunning)
+    await temporal.client.workflow
+      .getHandle(workflowId)
+      .terminate('test over')
+      .catch(() => undefined);
   await stopFirstWorker?.();
   await second?.close();
   await first?.close();
@@ -61,17 +65,28 @@ afterAll(async () => {
   await admin.end();
 });
 
-
 async function cardPrepay(stack: TestStack, label: string, clusterId: string) {
   const tenant = await createTenant(stack, label);
   const card = await addCard(tenant, 'tok_visa');
-  const created = expectStatus(await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, { body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 } }), 200);
+  const created = expectStatus(
+    await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${card}`, { body: { team_id: tenant.id, card_id: card, amount: '30', period: 3, auto_renewal: 1 } }),
+    200,
+  );
   const prePayId = created.body.pre_pay_id as number;
-  const app = { app_id: `${label}-app`, pre_pay_id: prePayId, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: '', project_name: label };
+  const app = {
+    app_id: `${label}-app`,
+    pre_pay_id: prePayId,
+    cluster_id: clusterId,
+    chart_name: 'nginx',
+    cpu_limit: 1000,
+    mem_limit: 0,
+    storage_limit: 0,
+    icon_url: '',
+    project_name: label,
+  };
   expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
   return { tenant, prePayId };
 }
-
 
 describe('two databases beside one Temporal namespace', () => {
   it('hand out the same prepay id, and each prepay runs in its own installation’s workflow, charged under its own key', async () => {
@@ -96,7 +111,9 @@ describe('two databases beside one Temporal namespace', () => {
     try {
       const installation = await claimInstallation(probe);
       expect(installation.id).not.toBe(own.id);
-      await expect(checkNamespace(temporal.client, { installation, lastPrepayId: await lastPrepayId(probe), allowForeign: false })).rejects.toThrow(/runs \d+ money workflow\(s\) of another installation/);
+      await expect(checkNamespace(temporal.client, { installation, lastPrepayId: await lastPrepayId(probe), allowForeign: false })).rejects.toThrow(
+        /runs \d+ money workflow\(s\) of another installation/,
+      );
     } finally {
       await probe.close();
     }
@@ -157,7 +174,10 @@ describe('naming the installation', () => {
     const { orm } = await freshDatabase({ upTo: '0013-transfer-block-time' });
     try {
       await sql(orm, `insert into tenants (id) values ('legacy-team')`);
-      await sql(orm, `insert into ledger_transactions (id, idempotency_key, tenant_id, kind, description) values (gen_random_uuid(), 'movement-legacy', 'legacy-team', 'recharge', 'before 0014')`);
+      await sql(
+        orm,
+        `insert into ledger_transactions (id, idempotency_key, tenant_id, kind, description) values (gen_random_uuid(), 'movement-legacy', 'legacy-team', 'recharge', 'before 0014')`,
+      );
       await migrate(orm);
       const installation = await claimInstallation(orm);
       expect(installation.legacy).toBe(true);

@@ -88,9 +88,7 @@ describe('ledger', () => {
   it('keeps the exact balance under 200 concurrent credits and debits', async () => {
     const tenantId = await newTenant();
     await credit(tenantId, uniqueId('seed'), '100');
-    const operations = Array.from({ length: 200 }, (_, index) =>
-      index % 2 === 0 ? credit(tenantId, uniqueId('c'), '0.10') : debit(tenantId, uniqueId('d'), '0.07'),
-    );
+    const operations = Array.from({ length: 200 }, (_, index) => (index % 2 === 0 ? credit(tenantId, uniqueId('c'), '0.10') : debit(tenantId, uniqueId('d'), '0.07')));
     await Promise.all(operations);
     // 100 + 100 × 0.10 − 100 × 0.07 = 103
     expect((await tenantBalances(orm.em.fork(), tenantId)).USD.toFixed()).toBe('103');
@@ -110,7 +108,10 @@ describe('ledger', () => {
     const em = orm.em.fork();
     await expect(
       em.transactional(async (tx) => {
-        const [row] = await tx.execute<{ id: string }[]>(`insert into ledger_transactions (id, idempotency_key, kind, description) values (gen_random_uuid(), ?, 'raw', 'raw') returning id`, [uniqueId('raw')]);
+        const [row] = await tx.execute<{ id: string }[]>(
+          `insert into ledger_transactions (id, idempotency_key, kind, description) values (gen_random_uuid(), ?, 'raw', 'raw') returning id`,
+          [uniqueId('raw')],
+        );
         const [account] = await tx.execute<{ id: string }[]>(`select id from ledger_accounts where code = 'platform:card_clearing:USD'`);
         await tx.execute(`insert into ledger_postings (transaction_id, account_id, currency, amount) values (?, ?, 'USD', 1)`, [row!.id, account!.id]);
       }),

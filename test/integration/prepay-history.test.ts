@@ -109,11 +109,24 @@ it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep 
     200,
   );
   const prePayId = created.body.pre_pay_id as number;
-  const app = { app_id: 'app-1', pre_pay_id: prePayId, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: '', project_name: 'shop' };
+  const app = {
+    app_id: 'app-1',
+    pre_pay_id: prePayId,
+    cluster_id: clusterId,
+    chart_name: 'nginx',
+    cpu_limit: 1000,
+    mem_limit: 0,
+    storage_limit: 0,
+    icon_url: '',
+    project_name: 'shop',
+  };
   expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
   const workflowId = prepayWorkflowId(await installationOf(stack.orm), prePayId);
   const handle = temporal.workflow.getHandle(workflowId);
-  await eventually(() => handle.query(statusQuery), (view) => view.status === 'active');
+  await eventually(
+    () => handle.query(statusQuery),
+    (view) => view.status === 'active',
+  );
 
   // 1,000 repeats of the callback and 1,000 of the auto-renewal the prepay already has: answered, no Update sent.
   const callbacks = await many(1000, 8, () => tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }));
@@ -129,7 +142,10 @@ it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep 
     expect(answer.body.auto_renewal).toBe(value);
   }
 
-  const lengths = await eventually(() => runLengths(workflowId), (runs) => runs.length >= 3);
+  const lengths = await eventually(
+    () => runLengths(workflowId),
+    (runs) => runs.length >= 3,
+  );
   expect(lengths.reduce((sum, length) => sum + length, 0)).toBeGreaterThan(1000); // the signals are all in some run
   await recordHistories(workflowId, 'continue-as-new-mid-cycle', 2);
   for (const length of lengths) expect(length).toBeLessThan(1000);
@@ -138,14 +154,18 @@ it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep 
   const view = await handle.query(statusQuery);
   expect(view).toMatchObject({ status: 'active', cycle: 1, monthsRecognized: 0, autoRenewal: true, app: { appId: 'app-1' } });
   expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
-  expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: { ...app, app_id: 'app-2' } }), 409).body).toMatchObject({ error: { type: 'conflict', field: 'app_id' } });
+  expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: { ...app, app_id: 'app-2' } }), 409).body).toMatchObject({
+    error: { type: 'conflict', field: 'app_id' },
+  });
 
   // Cancel in month 1 of 12: the month in progress is used, the other 11 go back to the card, once.
   const canceled = expectStatus(await operator('POST', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}/cancel`, { body: { reason: 'history test' } }), 200);
   expect(canceled.body).toMatchObject({ status: 'canceled', refunded_usd: '110', months_recognized: 1, cycle: 1 });
   const refunds = await stack.orm.em
     .fork()
-    .execute<{ amount: string }[]>(`select r.amount::text as amount from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`, [await gatewayKey(stack.orm, `prepay-${prePayId}-cycle-1`)]);
+    .execute<{ amount: string }[]>(`select r.amount::text as amount from sandbox_refunds r join sandbox_charges c on c.charge_id = r.charge_id where c.idempotency_key = ?`, [
+      await gatewayKey(stack.orm, `prepay-${prePayId}-cycle-1`),
+    ]);
   expect(refunds.map((row) => row.amount)).toEqual(['110.00']);
   // A callback for a canceled prepay is not "success".
   expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 409).body).toMatchObject({ error: { type: 'conflict' }, status: 'canceled' });
@@ -165,13 +185,21 @@ it('a paid subscription sent 1,000 retryCharge signals continues as new in the s
   const checkout = expectStatus(await tenant.call('POST', '/payment/v1/checkout', { body: { plan_id: plan.plan_id, namespace: tenant.id, region } }), 200);
   const workflowId = subscriptionWorkflowId(await installationOf(stack.orm), tenant.id, plan.plan_id);
   const handle = temporal.workflow.getHandle(workflowId);
-  await eventually(() => handle.describe().then((described) => described.status.name), (status) => status === 'RUNNING');
+  await eventually(
+    () => handle.describe().then((described) => described.status.name),
+    (status) => status === 'RUNNING',
+  );
   await many(1000, 8, () => handle.signal('retryCharge'));
 
-  const lengths = await eventually(() => runLengths(workflowId), (runs) => runs.length >= 3);
+  const lengths = await eventually(
+    () => runLengths(workflowId),
+    (runs) => runs.length >= 3,
+  );
   for (const length of lengths) expect(length).toBeLessThan(1000);
   expect(await handle.query('subscriptionStatus')).toMatchObject({ status: 'active', period: 1, subscriptionId: checkout.body.subscription_id });
-  const charges = await stack.orm.em.fork().execute<{ id: string }[]>('select id from ledger_transactions where idempotency_key like ?', [`subscription-${checkout.body.subscription_id}-period-%`]);
+  const charges = await stack.orm.em
+    .fork()
+    .execute<{ id: string }[]>('select id from ledger_transactions where idempotency_key like ?', [`subscription-${checkout.body.subscription_id}-period-%`]);
   expect(charges).toHaveLength(1);
   expect(expectStatus(await tenant.call('GET', `/payment/v1/balance?namespace=${tenant.id}`), 200).text).toContain('"balance":60');
 });

@@ -56,7 +56,9 @@ function appBody(prePayId: number, extra: Record<string, unknown> = {}) {
 }
 
 async function chargesOf(prePayId: number): Promise<string[]> {
-  const rows = await sql<{ outcome: string }>('select outcome from sandbox_charges where idempotency_key like ? order by created_at', [await gatewayKey(stack.orm, `prepay-${prePayId}-cycle-%`)]);
+  const rows = await sql<{ outcome: string }>('select outcome from sandbox_charges where idempotency_key like ? order by created_at', [
+    await gatewayKey(stack.orm, `prepay-${prePayId}-cycle-%`),
+  ]);
   return rows.map((row) => row.outcome);
 }
 
@@ -77,7 +79,18 @@ describe('a card prepayment over HTTP', () => {
       expect(await chargesOf(prePayId)).toEqual(['succeeded']);
 
       const paid = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`), 200).body;
-      expect(paid).toMatchObject({ pre_pay_id: prePayId, status: 'awaiting_binding', payment_type: 'USD', amount: '30', usd: '30', period: 3, auto_renewal: 1, app: null, quote_id, card_id: cardId });
+      expect(paid).toMatchObject({
+        pre_pay_id: prePayId,
+        status: 'awaiting_binding',
+        payment_type: 'USD',
+        amount: '30',
+        usd: '30',
+        period: 3,
+        auto_renewal: 1,
+        app: null,
+        quote_id,
+        card_id: cardId,
+      });
 
       expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: appBody(prePayId) }), 200).body).toEqual({ code: 0, message: 'success' });
       const active = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`), 200).body;
@@ -85,7 +98,16 @@ describe('a card prepayment over HTTP', () => {
         status: 'active',
         cycle: 1,
         months_recognized: 0,
-        app: { app_id: 'app-1', cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: 'https://icons.example/app-1.png', project_name: 'shop' },
+        app: {
+          app_id: 'app-1',
+          cluster_id: clusterId,
+          chart_name: 'nginx',
+          cpu_limit: 1000,
+          mem_limit: 0,
+          storage_limit: 0,
+          icon_url: 'https://icons.example/app-1.png',
+          project_name: 'shop',
+        },
       });
       expect(active.period_start).toBe(active.app.bound_at);
       expect(new Date(active.period_end).getUTCMonth()).toBe((new Date(active.period_start).getUTCMonth() + 3) % 12);
@@ -93,7 +115,14 @@ describe('a card prepayment over HTTP', () => {
       const invoices = expectStatus(await tenant.call('GET', `/v2alpha/${tenant.id}/invoice_list`), 200).body;
       const icons = [{ icon_url: 'https://icons.example/app-1.png' }];
       expect(invoices).toEqual({
-        invoice_list: [{ period: thisMonth(), total_usd: '30', icon_url_list: icons, info: [{ period: thisMonth(), payment_method: 'USD', total_usd: '30', total_amount: '30', icon_url_list: icons }] }],
+        invoice_list: [
+          {
+            period: thisMonth(),
+            total_usd: '30',
+            icon_url_list: icons,
+            info: [{ period: thisMonth(), payment_method: 'USD', total_usd: '30', total_amount: '30', icon_url_list: icons }],
+          },
+        ],
       });
       expect(expectStatus(await tenant.call('GET', `/v2alpha/${tenant.id}/invoice_list?from=2000-01&to=2000-12`), 200).body).toEqual({ invoice_list: [] });
       expect(expectStatus(await tenant.call('GET', `/v2alpha/${tenant.id}/invoice_list?from=${thisMonth().slice(0, 7)}`), 200).body.invoice_list).toHaveLength(1);
@@ -111,13 +140,16 @@ describe('a card prepayment over HTTP', () => {
       try {
         const temporal = new Client({ connection });
         const installation = await installationOf(stack.orm);
-        await until(async () => {
-          const query = `PrePayId = ${prePayId} AND PrepayStatus = 'active' AND TeamId = '${tenant.id}' AND EngineInstallation = '${installation.id}'`;
-          for await (const workflow of temporal.workflow.list({ query })) {
-            return workflow.workflowId === prepayWorkflowId(installation, prePayId);
-          }
-          return false;
-        }, { timeoutMs: 20_000 });
+        await until(
+          async () => {
+            const query = `PrePayId = ${prePayId} AND PrepayStatus = 'active' AND TeamId = '${tenant.id}' AND EngineInstallation = '${installation.id}'`;
+            for await (const workflow of temporal.workflow.list({ query })) {
+              return workflow.workflowId === prepayWorkflowId(installation, prePayId);
+            }
+            return false;
+          },
+          { timeoutMs: 20_000 },
+        );
       } finally {
         await connection.close();
       }
@@ -146,7 +178,10 @@ describe('a card prepayment over HTTP', () => {
     expectStatus(answer, 402);
     expect(answer.body).toMatchObject({ code: 402, error: { type: 'card_declined', field: 'card_id' }, pre_pay_id: expect.any(Number), decline_code: 'insufficient_funds' });
     const prePayId = answer.body.pre_pay_id as number;
-    expect(expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`), 200).body).toMatchObject({ status: 'payment_failed', failure_code: 'insufficient_funds' });
+    expect(expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`), 200).body).toMatchObject({
+      status: 'payment_failed',
+      failure_code: 'insufficient_funds',
+    });
     expect(await chargesOf(prePayId)).toEqual(['declined']);
     expect(expectStatus(await tenant.call('GET', `/v2alpha/${tenant.id}/invoice_list`), 200).body).toEqual({ invoice_list: [] });
   });
@@ -239,11 +274,16 @@ describe('a token prepayment on an engine without a chain', () => {
   it('answers 503 naming what must be configured, and creates nothing', async () => {
     const tenant = await createTenant(stack);
     const { quote_id, usd } = expectStatus(
-      await tenant.call('POST', '/v2alpha/USDT_ERC20/acquire_pre_amount', { body: { cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 } }),
+      await tenant.call('POST', '/v2alpha/USDT_ERC20/acquire_pre_amount', {
+        body: { cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 },
+      }),
       200,
     ).body;
     const answer = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, { body: { quote_id, amount: usd, period: 1, auto_renewal: 1 } });
-    expect([answer.status, answer.body]).toEqual([503, { code: 503, message: expect.stringMatching(/CHAIN_ID, DEPOSIT_XPUB and TOKEN_USDT_ERC20_ADDRESS/), error: { type: 'service_unavailable' } }]);
+    expect([answer.status, answer.body]).toEqual([
+      503,
+      { code: 503, message: expect.stringMatching(/CHAIN_ID, DEPOSIT_XPUB and TOKEN_USDT_ERC20_ADDRESS/), error: { type: 'service_unavailable' } },
+    ]);
     expect(await sql('select id from prepays where tenant_id = ?', [tenant.id])).toEqual([]);
   });
 });
@@ -273,7 +313,10 @@ describe('CallBackAppInfo', () => {
       expect(expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`), 200).body.status).toBe('awaiting_binding');
 
       expectStatus(await callback('USD', appBody(prePayId, { cpu_limit: 900 })), 200);
-      expect(expectStatus(await callback('USD', appBody(prePayId, { cpu_limit: 900, icon_url: 'https://icons.example/new.png' })), 200).body).toEqual({ code: 0, message: 'success' });
+      expect(expectStatus(await callback('USD', appBody(prePayId, { cpu_limit: 900, icon_url: 'https://icons.example/new.png' })), 200).body).toEqual({
+        code: 0,
+        message: 'success',
+      });
       expect(await refused(callback('USD', appBody(prePayId, { app_id: 'app-2' })))).toEqual([409, { type: 'conflict', field: 'app_id' }]);
       expect(await refused(callback('USD', appBody(prePayId)))).toEqual([409, { type: 'conflict', field: 'app_id' }]);
       const status = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}`), 200).body;

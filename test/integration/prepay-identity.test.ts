@@ -38,28 +38,57 @@ it("a request for another tenant's prepay workflow under a reused id is refused:
   const clusterId = await createCluster(stack, TEN_USD_A_CORE, 'identity-cluster');
   const owner = await createTenant(stack, 'owner');
   const ownerCard = await addCard(owner, 'tok_visa');
-  const created = expectStatus(await owner.call('POST', `/v2alpha/teams/${owner.id}/cards/${ownerCard}`, { body: { team_id: owner.id, card_id: ownerCard, amount: '30', period: 3, auto_renewal: 1 } }), 200);
+  const created = expectStatus(
+    await owner.call('POST', `/v2alpha/teams/${owner.id}/cards/${ownerCard}`, { body: { team_id: owner.id, card_id: ownerCard, amount: '30', period: 3, auto_renewal: 1 } }),
+    200,
+  );
   const prePayId = created.body.pre_pay_id as number;
 
   // Another tenant's request arrives with the same id, as after a database reset.
   const other = await createTenant(stack, 'other');
   const otherCard = await addCard(other, 'tok_visa');
   const input: PrepayInput = { prePayId, tenantId: other.id, paymentType: 'USD', cardId: otherCard, period: 3, autoRenewal: true, amount: '30' };
-  await expect(startCardPrepay(temporal, await installationOf(stack.orm), stack.config.TEMPORAL_TASK_QUEUE, input)).rejects.toMatchObject({ type: 'conflict', field: 'pre_pay_id' });
+  await expect(startCardPrepay(temporal, await installationOf(stack.orm), stack.config.TEMPORAL_TASK_QUEUE, input)).rejects.toMatchObject({
+    type: 'conflict',
+    field: 'pre_pay_id',
+  });
   // the same tenant with other terms is refused too
-  await expect(startCardPrepay(temporal, await installationOf(stack.orm), stack.config.TEMPORAL_TASK_QUEUE, { ...input, tenantId: owner.id, cardId: ownerCard, amount: '45' })).rejects.toBeInstanceOf(AppError);
+  await expect(
+    startCardPrepay(temporal, await installationOf(stack.orm), stack.config.TEMPORAL_TASK_QUEUE, { ...input, tenantId: owner.id, cardId: ownerCard, amount: '45' }),
+  ).rejects.toBeInstanceOf(AppError);
   // a retry with the owner's own terms attaches and answers the payment
-  expect(await startCardPrepay(temporal, await installationOf(stack.orm), stack.config.TEMPORAL_TASK_QUEUE, { ...input, tenantId: owner.id, cardId: ownerCard })).toMatchObject({ status: 'paid', prePayId });
+  expect(await startCardPrepay(temporal, await installationOf(stack.orm), stack.config.TEMPORAL_TASK_QUEUE, { ...input, tenantId: owner.id, cardId: ownerCard })).toMatchObject({
+    status: 'paid',
+    prePayId,
+  });
 
-  const app = { paymentType: 'USD', app: { appId: 'other-app', clusterId, chartName: 'nginx', cpuLimit: 1000, memLimit: 0, storageLimit: 0, iconUrl: '', projectName: '' }, costUsd: '30' };
+  const app = {
+    paymentType: 'USD',
+    app: { appId: 'other-app', clusterId, chartName: 'nginx', cpuLimit: 1000, memLimit: 0, storageLimit: 0, iconUrl: '', projectName: '' },
+    costUsd: '30',
+  };
   await expect(updatePrepay(temporal, await installationOf(stack.orm), prePayId, bindAppUpdate, { ...app, tenantId: other.id })).rejects.toMatchObject({ type: 'conflict' });
-  await expect(updatePrepay(temporal, await installationOf(stack.orm), prePayId, setAutoRenewalUpdate, { autoRenewal: false, tenantId: other.id })).rejects.toMatchObject({ type: 'conflict' });
-  await expect(updatePrepay(temporal, await installationOf(stack.orm), prePayId, cancelUpdate, { reason: 'not yours', tenantId: other.id })).rejects.toMatchObject({ type: 'conflict' });
+  await expect(updatePrepay(temporal, await installationOf(stack.orm), prePayId, setAutoRenewalUpdate, { autoRenewal: false, tenantId: other.id })).rejects.toMatchObject({
+    type: 'conflict',
+  });
+  await expect(updatePrepay(temporal, await installationOf(stack.orm), prePayId, cancelUpdate, { reason: 'not yours', tenantId: other.id })).rejects.toMatchObject({
+    type: 'conflict',
+  });
 
   // Over HTTP: the restored read model says the id is the other tenant's; its callback is refused by the workflow.
   await sql('update prepays set tenant_id = ? where id = ?', [other.id, prePayId]);
   const callback = await other.call('POST', '/v2alpha/USD/callback_app_info', {
-    body: { app_id: 'other-app', pre_pay_id: prePayId, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: '', project_name: '' },
+    body: {
+      app_id: 'other-app',
+      pre_pay_id: prePayId,
+      cluster_id: clusterId,
+      chart_name: 'nginx',
+      cpu_limit: 1000,
+      mem_limit: 0,
+      storage_limit: 0,
+      icon_url: '',
+      project_name: '',
+    },
   });
   expectStatus(callback, 409);
   expect(callback.body).toMatchObject({ error: { type: 'conflict', field: 'pre_pay_id' } });
@@ -67,7 +96,9 @@ it("a request for another tenant's prepay workflow under a reused id is refused:
 
   const status = expectStatus(await owner.call('GET', `/v2alpha/teams/${owner.id}/prepays/${prePayId}`), 200).body;
   expect(status).toMatchObject({ status: 'awaiting_binding', app: null, auto_renewal: 1 });
-  const charges = await sql<{ card_ref: string }>(`select card_ref from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `prepay-${prePayId}-%`)]);
+  const charges = await sql<{ card_ref: string }>(`select card_ref from sandbox_charges where idempotency_key like ? and outcome = 'succeeded'`, [
+    await gatewayKey(stack.orm, `prepay-${prePayId}-%`),
+  ]);
   expect(charges).toHaveLength(1);
   const [otherRef] = await sql<{ gateway_ref: string }>('select gateway_ref from cards where id = ?', [otherCard]);
   expect(charges.map((row) => row.card_ref)).not.toContain(otherRef!.gateway_ref);

@@ -50,13 +50,16 @@ describe('production entry points', () => {
   it('the API serves, then drains and exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const api = run('src/api/server.ts', { ...baseEnv(), PORT: String(port) });
-    await until(async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-      } catch {
-        return false;
-      }
-    }, { timeoutMs: 60_000, what: 'the API to be ready' });
+    await until(
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 60_000, what: 'the API to be ready' },
+    );
     api.child.kill('SIGTERM');
     expect(await api.exited).toBe(0);
     expect(api.output()).toContain('"msg":"api stopped"');

@@ -120,7 +120,14 @@ describe('quoting in USD, USDT and ANKR', () => {
   it('answers USDT with the amount equal to the USD total and rate 1', async () => {
     const answer = await tenant('POST', '/v2alpha/USDT_ERC20/acquire_pre_amount', { body: seedBody() });
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ amount: '55.17', usd: '55.17', quote_id: expect.stringMatching(UUID), currency: 'USDT_ERC20', rate: '1', expires_at: expect.stringMatching(TIMESTAMP) });
+    expect(answer.body).toEqual({
+      amount: '55.17',
+      usd: '55.17',
+      quote_id: expect.stringMatching(UUID),
+      currency: 'USDT_ERC20',
+      rate: '1',
+      expires_at: expect.stringMatching(TIMESTAMP),
+    });
     expect(await storedQuote(answer.body.quote_id)).toMatchObject({ currency: 'USDT_ERC20', usd: '55.17', amount: '55.170000000000000000', rate: '1.000000000000' });
   });
 
@@ -129,7 +136,14 @@ describe('quoting in USD, USDT and ANKR', () => {
     const answer = await tenant('POST', '/v2alpha/ANKR_ERC20/acquire_pre_amount', { body: seedBody() });
     expect(answer.status).toBe(200);
     // 55.17 / 0.021234 = 2598.19157954… → 2598.20 → "2598.2"
-    expect(answer.body).toEqual({ amount: '2598.2', usd: '55.17', quote_id: expect.stringMatching(UUID), currency: 'ANKR_ERC20', rate: '0.021234', expires_at: expect.stringMatching(TIMESTAMP) });
+    expect(answer.body).toEqual({
+      amount: '2598.2',
+      usd: '55.17',
+      quote_id: expect.stringMatching(UUID),
+      currency: 'ANKR_ERC20',
+      rate: '0.021234',
+      expires_at: expect.stringMatching(TIMESTAMP),
+    });
     expect(await storedQuote(answer.body.quote_id)).toMatchObject({
       currency: 'ANKR_ERC20',
       usd: '55.17',
@@ -149,7 +163,9 @@ describe('quoting in USD, USDT and ANKR', () => {
     await setAnkrRate('0.025');
     const flat = await createCluster(stack, { cpu_core_month_usd: '100', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
     // 1 core × 100 × 1 month = 100; 100 / 0.025 = 4000 exactly
-    const exact = await tenant('POST', '/v2alpha/ANKR_ERC20/acquire_pre_amount', { body: { cluster_id: flat, chart_name: '', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 } });
+    const exact = await tenant('POST', '/v2alpha/ANKR_ERC20/acquire_pre_amount', {
+      body: { cluster_id: flat, chart_name: '', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 },
+    });
     expect(exact.status).toBe(200);
     expect(exact.body).toMatchObject({ amount: '4000', usd: '100', rate: '0.025', currency: 'ANKR_ERC20' });
   });
@@ -195,7 +211,9 @@ describe('chart multiplier and period discount', () => {
   it('prices the seed request on a flat price book', async () => {
     const flat = await createCluster(stack, { cpu_core_month_usd: '10', memory_gib_month_usd: '2', storage_gib_month_usd: '0.1' });
     // (0.1 × 10 + 100/1024 × 2 + 100 × 0.1) × 3 = 33.5859375 → 33.59
-    const answer = await tenant('POST', '/v2alpha/USD/acquire_pre_amount', { body: { cluster_id: flat, chart_name: '', cpu_limit: 100, mem_limit: 100, storage_limit: 100, period: 3 } });
+    const answer = await tenant('POST', '/v2alpha/USD/acquire_pre_amount', {
+      body: { cluster_id: flat, chart_name: '', cpu_limit: 100, mem_limit: 100, storage_limit: 100, period: 3 },
+    });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ amount: '33.59', usd: '33.59' });
   });
@@ -323,11 +341,15 @@ describe('requests that are well formed but cannot be quoted', () => {
     const cheap = await createCluster(stack, { cpu_core_month_usd: '1', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
     const before = await quoteCount();
     // 1 millicore × $1 per core-month = $0.001
-    const answer = await tenant('POST', '/v2alpha/USD/acquire_pre_amount', { body: { cluster_id: cheap, chart_name: '', cpu_limit: 1, mem_limit: 0, storage_limit: 0, period: 1 } });
+    const answer = await tenant('POST', '/v2alpha/USD/acquire_pre_amount', {
+      body: { cluster_id: cheap, chart_name: '', cpu_limit: 1, mem_limit: 0, storage_limit: 0, period: 1 },
+    });
     expectError(answer, 422, 'amount_too_small', 'cpu_limit');
     expect(await quoteCount()).toBe(before);
     // 5 millicores: $0.005 rounds half-up to $0.01, which can be charged
-    const smallest = await tenant('POST', '/v2alpha/USD/acquire_pre_amount', { body: { cluster_id: cheap, chart_name: '', cpu_limit: 5, mem_limit: 0, storage_limit: 0, period: 1 } });
+    const smallest = await tenant('POST', '/v2alpha/USD/acquire_pre_amount', {
+      body: { cluster_id: cheap, chart_name: '', cpu_limit: 5, mem_limit: 0, storage_limit: 0, period: 1 },
+    });
     expect(smallest.status).toBe(200);
     expect(smallest.body).toMatchObject({ usd: '0.01', amount: '0.01' });
   });

@@ -24,7 +24,9 @@ afterAll(async () => {
 const sql = sqlOn(() => stack.orm);
 
 async function succeededCharges(transId: string): Promise<number> {
-  const [row] = await sql<{ count: string }>(`select count(*)::text as count from sandbox_charges where idempotency_key = ? and outcome = 'succeeded'`, [await gatewayKey(stack.orm, `recharge-${transId}`)]);
+  const [row] = await sql<{ count: string }>(`select count(*)::text as count from sandbox_charges where idempotency_key = ? and outcome = 'succeeded'`, [
+    await gatewayKey(stack.orm, `recharge-${transId}`),
+  ]);
   return Number(row!.count);
 }
 
@@ -57,7 +59,15 @@ describe('recharge by card', () => {
 
     const amounts = expectStatus(await tenant.call('GET', `/payment/v1/amounts?namespace=${tenant.id}`), 200);
     expect(amounts.body).toEqual([
-      { trans_id: transId, creation_time: expect.stringMatching(/Z$/), amount: 1234.34, currency: 'USD', description: 'Balance recharge', payment_method: 'card', status: 'finish' },
+      {
+        trans_id: transId,
+        creation_time: expect.stringMatching(/Z$/),
+        amount: 1234.34,
+        currency: 'USD',
+        description: 'Balance recharge',
+        payment_method: 'card',
+        status: 'finish',
+      },
     ]);
     expect(expectStatus(await tenant.call('GET', `/payment/v1/amount/${transId}?namespace=${tenant.id}`), 200).body.status).toBe('finish');
     const balances = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances`), 200);
@@ -84,7 +94,9 @@ describe('recharge by card', () => {
     const answer = await stack.withWorker(() => tenant.call('POST', '/payment/v1/recharge', { body: { amount: 20, namespace: tenant.id } }));
     expectStatus(answer, 200);
     const transId = answer.body.trans_id as string;
-    const [charge] = await sql<{ attempts: number; outcome: string }>('select attempts, outcome from sandbox_charges where idempotency_key = ?', [await gatewayKey(stack.orm, `recharge-${transId}`)]);
+    const [charge] = await sql<{ attempts: number; outcome: string }>('select attempts, outcome from sandbox_charges where idempotency_key = ?', [
+      await gatewayKey(stack.orm, `recharge-${transId}`),
+    ]);
     expect(charge).toEqual({ attempts: 3, outcome: 'succeeded' });
     expect(await succeededCharges(transId)).toBe(1);
     expect(await balanceOf(tenant)).toBe('20');

@@ -48,7 +48,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const workflowId of leftRunning) await temporal.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
+  for (const workflowId of leftRunning)
+    await temporal.client.workflow
+      .getHandle(workflowId)
+      .terminate('test over')
+      .catch(() => undefined);
   await stopWorker?.();
   await temporal?.connection.close();
   await stack?.close();
@@ -73,7 +77,14 @@ async function insertPrepay(tenantId: string, fields: { paymentType: 'USD' | 'US
   const [row] = await sql<{ id: string }>(
     `insert into prepays (tenant_id, payment_type, period, auto_renewal, status, amount, usd, payment_deadline, created_at, updated_at)
      values (?, ?, 1, false, ?, 25, 25, ?, ?, ?) returning id::text as id`,
-    [tenantId, fields.paymentType, fields.status ?? 'awaiting_payment', fields.paymentType === 'USD' ? null : (fields.deadline ?? new Date(Date.now() + HOUR_MS)), createdAt, createdAt],
+    [
+      tenantId,
+      fields.paymentType,
+      fields.status ?? 'awaiting_payment',
+      fields.paymentType === 'USD' ? null : (fields.deadline ?? new Date(Date.now() + HOUR_MS)),
+      createdAt,
+      createdAt,
+    ],
   );
   return Number(row!.id);
 }
@@ -148,7 +159,15 @@ describe('reconcileWorkflow', () => {
     const tombstone = await temporal.client.workflow.getHandle(prepayWf(prePayId)).describe();
     expect(tombstone.type).toBe('abandonedPrepayWorkflow');
     await expect(
-      startCardPrepay(temporal.client, installation, stack.config.TEMPORAL_TASK_QUEUE, { prePayId, tenantId: tenant.id, paymentType: 'USD', cardId: 'card_never', period: 1, autoRenewal: false, amount: '25' }),
+      startCardPrepay(temporal.client, installation, stack.config.TEMPORAL_TASK_QUEUE, {
+        prePayId,
+        tenantId: tenant.id,
+        paymentType: 'USD',
+        cardId: 'card_never',
+        period: 1,
+        autoRenewal: false,
+        amount: '25',
+      }),
     ).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
     expect(await sql('select 1 from prepay_payments where prepay_id = ?', [prePayId])).toEqual([]);
 
@@ -196,7 +215,16 @@ describe('reconcileWorkflow', () => {
     const address = await insertDepositAddress(tenant.id, prePayId);
     leftRunning.push(prepayWf(prePayId));
     // What deliverTransfer does when the prepay's workflow does not exist: the credit workflow, then `credited`.
-    const transfer = { chainId: CHAIN_ID, txHash: `0x${randomBytes(32).toString('hex')}`, logIndex: 0, token: 'USDT_ERC20' as const, amount: '25', from: `0x${randomBytes(20).toString('hex')}`, to: address, blockNumber: 7 };
+    const transfer = {
+      chainId: CHAIN_ID,
+      txHash: `0x${randomBytes(32).toString('hex')}`,
+      logIndex: 0,
+      token: 'USDT_ERC20' as const,
+      amount: '25',
+      from: `0x${randomBytes(20).toString('hex')}`,
+      to: address,
+      blockNumber: 7,
+    };
     await temporal.client.workflow.execute('creditTransferWorkflow', {
       taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
       workflowId: creditTransferWorkflowId(installation, transfer),
@@ -231,7 +259,16 @@ describe('reconcileWorkflow', () => {
     const address = await insertDepositAddress(tenant.id, prePayId);
     leftRunning.push(prepayWf(prePayId));
     const minedAt = new Date(deadline.getTime() - 60_000);
-    const transfer = { chainId: CHAIN_ID, txHash: `0x${randomBytes(32).toString('hex')}`, logIndex: 0, token: 'USDT_ERC20' as const, amount: '25', from: `0x${randomBytes(20).toString('hex')}`, to: address, blockNumber: 8 };
+    const transfer = {
+      chainId: CHAIN_ID,
+      txHash: `0x${randomBytes(32).toString('hex')}`,
+      logIndex: 0,
+      token: 'USDT_ERC20' as const,
+      amount: '25',
+      from: `0x${randomBytes(20).toString('hex')}`,
+      to: address,
+      blockNumber: 8,
+    };
     await temporal.client.workflow.execute('creditTransferWorkflow', {
       taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
       workflowId: creditTransferWorkflowId(installation, transfer),
@@ -331,13 +368,17 @@ describe('reconcileWorkflow', () => {
 
     const first = await reconcile(tenant.id);
     expect(first.errors).toEqual([]);
-    expect(first.repairs).toEqual([expect.objectContaining({ action: 'transfer_credited', item: `chain-transfer-${transfer!.id}`, workflowId: creditTransferWorkflowId(installation, identity) })]);
+    expect(first.repairs).toEqual([
+      expect.objectContaining({ action: 'transfer_credited', item: `chain-transfer-${transfer!.id}`, workflowId: creditTransferWorkflowId(installation, identity) }),
+    ]);
     await temporal.client.workflow.getHandle(creditTransferWorkflowId(installation, identity)).result();
     const [row] = await sql<{ status: string; movement_id: string }>('select status, movement_id from chain_transfers where id = ?', [transfer!.id]);
     expect(row).toEqual({ status: 'credited', movement_id: transferMovementId(identity) });
     expect((await tenantBalances(stack.orm.em.fork(), tenant.id)).USDT_ERC20.minus(before).toFixed()).toBe('12.345678');
     const events = await reconcileEvents(tenant.id);
-    expect(events).toEqual([expect.objectContaining({ type: 'reconcile.transfer_credited', data: expect.objectContaining({ trans_id: transferMovementId(identity), prepay_workflow: 'NOT_FOUND' }) })]);
+    expect(events).toEqual([
+      expect.objectContaining({ type: 'reconcile.transfer_credited', data: expect.objectContaining({ trans_id: transferMovementId(identity), prepay_workflow: 'NOT_FOUND' }) }),
+    ]);
     expect(await sql(`select 1 from events where tenant_id = ? and type = 'transfer.credited'`, [tenant.id])).toHaveLength(1);
 
     const second = await reconcile(tenant.id);
@@ -349,7 +390,10 @@ describe('reconcileWorkflow', () => {
 
 describe('the reconcile schedule', () => {
   afterAll(async () => {
-    await temporal.client.schedule.getHandle(RECONCILE_SCHEDULE_ID).delete().catch(() => undefined);
+    await temporal.client.schedule
+      .getHandle(RECONCILE_SCHEDULE_ID)
+      .delete()
+      .catch(() => undefined);
   });
 
   it('exists after a worker starts, runs reconcileWorkflow on the worker task queue with overlap SKIP, and survives a second worker and a pause', async () => {
@@ -368,7 +412,12 @@ describe('the reconcile schedule', () => {
     expect(described.policies.overlap).toBe('SKIP');
     expect(described.state.paused).toBe(false);
 
-    const settings = { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalSeconds: 120, graceSeconds: 900, prepayTimings: (described.action.args?.[0] as { prepayTimings: Record<string, number> }).prepayTimings };
+    const settings = {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      intervalSeconds: 120,
+      graceSeconds: 900,
+      prepayTimings: (described.action.args?.[0] as { prepayTimings: Record<string, number> }).prepayTimings,
+    };
     // Two workers starting at once: one creates nothing new, neither fails.
     expect(await Promise.all([ensureReconcileSchedule(temporal.client, settings), ensureReconcileSchedule(temporal.client, settings)])).toEqual(['unchanged', 'unchanged']);
     // An operator's pause survives a deploy that changes the interval.

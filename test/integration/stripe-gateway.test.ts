@@ -452,13 +452,27 @@ describe('error translation', () => {
     const { default: Stripe } = await import('stripe');
     const { translateStripeError } = await import('../../src/gateway/stripe-gateway.ts');
     const { GatewayRequestRefusedError } = await import('../../src/gateway/card-gateway.ts');
-    const inUse = new Stripe.errors.StripeInvalidRequestError({ type: 'invalid_request_error', code: 'idempotency_key_in_use', statusCode: 409, message: 'another request with this key is in progress' });
+    const inUse = new Stripe.errors.StripeInvalidRequestError({
+      type: 'invalid_request_error',
+      code: 'idempotency_key_in_use',
+      statusCode: 409,
+      message: 'another request with this key is in progress',
+    });
     expect(translateStripeError('charge', inUse)).toBeInstanceOf(GatewayUnavailableError);
     const lock = new Stripe.errors.StripeInvalidRequestError({ type: 'invalid_request_error', code: 'lock_timeout', statusCode: 400, message: 'lock timeout' });
     expect(translateStripeError('refund', lock)).toBeInstanceOf(GatewayUnavailableError);
-    const tooSmall = new Stripe.errors.StripeInvalidRequestError({ type: 'invalid_request_error', code: 'amount_too_small', statusCode: 400, message: 'Amount must be at least $0.50 usd' });
+    const tooSmall = new Stripe.errors.StripeInvalidRequestError({
+      type: 'invalid_request_error',
+      code: 'amount_too_small',
+      statusCode: 400,
+      message: 'Amount must be at least $0.50 usd',
+    });
     expect(translateStripeError('charge', tooSmall)).toMatchObject({ name: 'GatewayRequestRefusedError', code: 'amount_too_small' });
-    const reused = new Stripe.errors.StripeIdempotencyError({ type: 'idempotency_error', statusCode: 400, message: 'Keys for idempotent requests can only be used with the same parameters' });
+    const reused = new Stripe.errors.StripeIdempotencyError({
+      type: 'idempotency_error',
+      statusCode: 400,
+      message: 'Keys for idempotent requests can only be used with the same parameters',
+    });
     expect(translateStripeError('charge', reused)).toBeInstanceOf(GatewayRequestRefusedError);
   });
 });

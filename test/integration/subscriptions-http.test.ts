@@ -100,17 +100,25 @@ describe('checkout', () => {
     const transId = answer.body.trans_id as string;
 
     const amounts = expectStatus(await tenant.call('GET', `/payment/v1/amounts?namespace=${tenant.id}`), 200);
-    expect(amounts.body[0]).toEqual({ trans_id: transId, creation_time: expect.stringMatching(/Z$/), amount: 40.88, currency: 'USD', description: plan.name, payment_method: 'balance', status: 'finish' });
+    expect(amounts.body[0]).toEqual({
+      trans_id: transId,
+      creation_time: expect.stringMatching(/Z$/),
+      amount: 40.88,
+      currency: 'USD',
+      description: plan.name,
+      payment_method: 'balance',
+      status: 'finish',
+    });
     expect(amounts.text).toContain('"amount":40.88,');
     expect(expectStatus(await tenant.call('GET', `/payment/v1/amount/${transId}?namespace=${tenant.id}`), 200).body.payment_method).toBe('balance');
 
     const described = await temporal.client.workflow.getHandle(subscriptionWorkflowId(await installationOf(stack.orm), tenant.id, plan.plan_id)).describe();
     expect(described.memo).toEqual({ subscriptionId: answer.body.subscription_id });
-    expect([SUBSCRIPTION_SEARCH_ATTRIBUTES.tenantId, SUBSCRIPTION_SEARCH_ATTRIBUTES.planId, SUBSCRIPTION_SEARCH_ATTRIBUTES.status].map((key) => described.typedSearchAttributes.get(key))).toEqual([
-      tenant.id,
-      plan.plan_id,
-      'active',
-    ]);
+    expect(
+      [SUBSCRIPTION_SEARCH_ATTRIBUTES.tenantId, SUBSCRIPTION_SEARCH_ATTRIBUTES.planId, SUBSCRIPTION_SEARCH_ATTRIBUTES.status].map((key) =>
+        described.typedSearchAttributes.get(key),
+      ),
+    ).toEqual([tenant.id, plan.plan_id, 'active']);
 
     // Subscribed already: no second charge.
     const again = await checkout(tenant, plan.plan_id, region);

@@ -18,12 +18,18 @@ describe('closing the Temporal connection', () => {
     const onUncaught = (error: unknown) => uncaught.push(error);
     process.on('uncaughtException', onUncaught);
     try {
-      await client.workflow.getHandle('no-such-workflow').describe().catch(() => undefined); // connected
+      await client.workflow
+        .getHandle('no-such-workflow')
+        .describe()
+        .catch(() => undefined); // connected
       await proxy.cut();
-      const call = client.workflow.getHandle('no-such-workflow').describe().then(
-        () => 'answered',
-        () => 'failed',
-      );
+      const call = client.workflow
+        .getHandle('no-such-workflow')
+        .describe()
+        .then(
+          () => 'answered',
+          () => 'failed',
+        );
       // Long enough for the first attempts to fail and a retry to wait on its timer.
       await new Promise((resolve) => setTimeout(resolve, 1000));
       await connection.close();

@@ -164,10 +164,24 @@ async function report(token: 'ANKR_ERC20' | 'USDT_ERC20', sent: { txHash: `0x${s
 const POLL = { timeoutMs: 20_000, intervalMs: 100 };
 
 const statusOf = (tenant: TestTenant, prePayId: number, status: string) =>
-  eventually(() => prepayOf(tenant, prePayId), (prepay) => prepay.status === status, { ...POLL, what: `prepay ${prePayId} ${status}` });
+  eventually(
+    () => prepayOf(tenant, prePayId),
+    (prepay) => prepay.status === status,
+    { ...POLL, what: `prepay ${prePayId} ${status}` },
+  );
 
 function appBody(prePayId: number) {
-  return { app_id: `app-${prePayId}`, pre_pay_id: prePayId, cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, icon_url: 'https://icons.example/app.png', project_name: 'shop' };
+  return {
+    app_id: `app-${prePayId}`,
+    pre_pay_id: prePayId,
+    cluster_id: clusterId,
+    chart_name: 'nginx',
+    cpu_limit: 1000,
+    mem_limit: 0,
+    storage_limit: 0,
+    icon_url: 'https://icons.example/app.png',
+    project_name: 'shop',
+  };
 }
 
 const thisMonth = () => `${new Date().toISOString().slice(0, 7)}-01`;
@@ -207,11 +221,21 @@ describe('a token prepayment', () => {
     expect(paid.received_amount).toBe('3125');
     expect(await balances(tenant)).toEqual({ USD: '0', USDT_ERC20: '0', ANKR_ERC20: '0' });
 
-    expect(expectStatus(await tenant.call('POST', '/v2alpha/ANKR_ERC20/callback_app_info', { body: appBody(created.pre_pay_id) }), 200).body).toEqual({ code: 0, message: 'success' });
+    expect(expectStatus(await tenant.call('POST', '/v2alpha/ANKR_ERC20/callback_app_info', { body: appBody(created.pre_pay_id) }), 200).body).toEqual({
+      code: 0,
+      message: 'success',
+    });
     expect(await prepayOf(tenant, created.pre_pay_id)).toMatchObject({ status: 'active', app: { app_id: `app-${created.pre_pay_id}` } });
     const icons = [{ icon_url: 'https://icons.example/app.png' }];
     expect(expectStatus(await tenant.call('GET', `/v2alpha/${tenant.id}/invoice_list`), 200).body).toEqual({
-      invoice_list: [{ period: thisMonth(), total_usd: '100', icon_url_list: icons, info: [{ period: thisMonth(), payment_method: 'ANKR', total_usd: '100', total_amount: '3125', icon_url_list: icons }] }],
+      invoice_list: [
+        {
+          period: thisMonth(),
+          total_usd: '100',
+          icon_url_list: icons,
+          info: [{ period: thisMonth(), payment_method: 'ANKR', total_usd: '100', total_amount: '3125', icon_url_list: icons }],
+        },
+      ],
     });
 
     // A watcher that crashed before saving its cursor scans the same blocks again.
@@ -234,7 +258,11 @@ describe('a token prepayment', () => {
     const reported = expectStatus(await report('USDT_ERC20', first, '41.234567', created.deposit_address), 200).body;
     expect(reported).toMatchObject({ status: 'signalled', reason: 'prepay_open', duplicate: false, pre_pay_id: created.pre_pay_id });
     expect(expectStatus(await report('USDT_ERC20', first, '41.234567', created.deposit_address), 200).body).toMatchObject({ status: 'signalled', duplicate: true });
-    const partial = await eventually(() => prepayOf(tenant, created.pre_pay_id), (prepay) => prepay.received_amount === '41.234567', { ...POLL, what: 'the first transfer' });
+    const partial = await eventually(
+      () => prepayOf(tenant, created.pre_pay_id),
+      (prepay) => prepay.received_amount === '41.234567',
+      { ...POLL, what: 'the first transfer' },
+    );
     expect(partial.status).toBe('awaiting_payment');
 
     await pay('USDT_ERC20', created.deposit_address, 58_765_433n);
@@ -271,7 +299,11 @@ describe('a token prepayment', () => {
     // The prepay is paid and waits for its app: a further transfer to its address is credited, not counted.
     await pay('USDT_ERC20', usdt.deposit_address, 5n * USDT);
     await scan();
-    await eventually(() => balances(tenant), (balance) => balance.USDT_ERC20 === '5.000001', { ...POLL, what: 'the later USDT deposit' });
+    await eventually(
+      () => balances(tenant),
+      (balance) => balance.USDT_ERC20 === '5.000001',
+      { ...POLL, what: 'the later USDT deposit' },
+    );
     expect((await prepayOf(tenant, usdt.pre_pay_id)).received_amount).toBe('100.000001');
   });
 
@@ -281,7 +313,11 @@ describe('a token prepayment', () => {
     const created = expectStatus(await tenant.call('POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, { body: { quote_id, amount, period: 1, auto_renewal: 1 } }), 200).body;
     await pay('USDT_ERC20', created.deposit_address, 99_999_999n);
     await scan();
-    await eventually(() => prepayOf(tenant, created.pre_pay_id), (prepay) => prepay.received_amount === '99.999999', { ...POLL, what: 'the short transfer' });
+    await eventually(
+      () => prepayOf(tenant, created.pre_pay_id),
+      (prepay) => prepay.received_amount === '99.999999',
+      { ...POLL, what: 'the short transfer' },
+    );
 
     const result = await temporal.client.workflow.getHandle(prepayWorkflowId(await installationOf(stack.orm), Number(created.pre_pay_id))).result();
     expect(result).toMatchObject({ status: 'expired' });

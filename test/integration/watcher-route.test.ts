@@ -23,7 +23,9 @@ import { freshPrePayId } from '../helpers/watcher.ts';
 
 const CHAIN_ID = 31337;
 const SECRET = `whsec_${randomBytes(24).toString('hex')}`;
-const DEPOSIT_XPUB = HDKey.fromMasterSeed(mnemonicToSeedSync('legal winner thank year wave sausage worth useful legal winner thank yellow')).derive("m/44'/60'/0'/0").publicExtendedKey;
+const DEPOSIT_XPUB = HDKey.fromMasterSeed(mnemonicToSeedSync('legal winner thank year wave sausage worth useful legal winner thank yellow')).derive(
+  "m/44'/60'/0'/0",
+).publicExtendedKey;
 
 let stack: TestStack;
 let operator: ReturnType<typeof client>;
@@ -86,7 +88,9 @@ async function post(body: Record<string, unknown> | string, options: PostOptions
 const sql = sqlOn(() => stack.orm);
 
 async function creditFinished(body: Record<string, unknown>): Promise<void> {
-  await temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: CHAIN_ID, txHash: String(body.tx_hash), logIndex: Number(body.log_index) })).result();
+  await temporal.client.workflow
+    .getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: CHAIN_ID, txHash: String(body.tx_hash), logIndex: Number(body.log_index) }))
+    .result();
 }
 
 async function transferCount(txHash: unknown): Promise<number> {
@@ -147,7 +151,14 @@ describe('the watcher route', () => {
 
   it('records a transfer to an address that is not a deposit address without crediting anyone', async () => {
     const body = report();
-    expect(expectStatus(await post(body), 200).body).toEqual({ code: 0, message: 'success', status: 'seen', reason: 'unknown_address', duplicate: false, required_confirmations: 12 });
+    expect(expectStatus(await post(body), 200).body).toEqual({
+      code: 0,
+      message: 'success',
+      status: 'seen',
+      reason: 'unknown_address',
+      duplicate: false,
+      required_confirmations: 12,
+    });
     const [row] = await sql<{ status: string; tenant_id: string | null }>('select status, tenant_id from chain_transfers where tx_hash = ?', [body.tx_hash]);
     expect(row).toEqual({ status: 'seen', tenant_id: null });
   });
@@ -156,7 +167,11 @@ describe('the watcher route', () => {
     const tenant = await createTenant(stack);
     const deposit = await depositAddress(tenant, 'USDT_ERC20');
     // Stands in for the PrepayWorkflow: on a queue no worker polls it stays open and records its signals.
-    const prepay = await temporal.client.workflow.start('tokenPrepayStandIn', { workflowId: prepayWorkflowId(await installationOf(stack.orm), deposit.prePayId), taskQueue: uniqueId('no-worker'), args: [] });
+    const prepay = await temporal.client.workflow.start('tokenPrepayStandIn', {
+      workflowId: prepayWorkflowId(await installationOf(stack.orm), deposit.prePayId),
+      taskQueue: uniqueId('no-worker'),
+      args: [],
+    });
     try {
       const body = report({ to: deposit.address, amount: '33.3' });
       expect(expectStatus(await post(body), 200).body).toMatchObject({ status: 'signalled', reason: 'prepay_open', duplicate: false, pre_pay_id: deposit.prePayId });

@@ -188,9 +188,9 @@ describe('the chain watcher', () => {
     await passAndCredits();
     expect((await transferRow(txHash))?.status).toBe('orphaned');
     expect(await balances(tenant)).toEqual({ USD: '0', USDT_ERC20: '0', ANKR_ERC20: '0' });
-    await expect(temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: chain.chainId, txHash, logIndex: 0 })).describe()).rejects.toBeInstanceOf(
-      WorkflowNotFoundError,
-    );
+    await expect(
+      temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: chain.chainId, txHash, logIndex: 0 })).describe(),
+    ).rejects.toBeInstanceOf(WorkflowNotFoundError);
   });
 
   it('steps back and keeps going when a reorg deeper than the depth replaces the cursor block', async () => {
@@ -217,7 +217,11 @@ describe('the chain watcher', () => {
     const tenant = await createTenant(stack);
     const deposit = await depositAddress(tenant, 'ANKR_ERC20');
     // Stands in for the PrepayWorkflow: a workflow on a queue no worker polls stays open and records every signal.
-    const prepay = await temporal.client.workflow.start('tokenPrepayStandIn', { workflowId: prepayWorkflowId(await installationOf(stack.orm), deposit.prePayId), taskQueue: uniqueId('no-worker'), args: [] });
+    const prepay = await temporal.client.workflow.start('tokenPrepayStandIn', {
+      workflowId: prepayWorkflowId(await installationOf(stack.orm), deposit.prePayId),
+      taskQueue: uniqueId('no-worker'),
+      args: [],
+    });
     const paid = await chain.transfer('ANKR_ERC20', deposit.address, 12_500_000_000_000_000_000n);
     const wrongToken = await chain.transfer('USDT_ERC20', deposit.address, 3_000_000n);
     await chain.mine(CONFIRMATIONS);

@@ -42,7 +42,14 @@ describe('chain configuration', () => {
   it('names what is missing or malformed', () => {
     expect(problems({ CHAIN_RPC_URL: 'https://rpc.example' })).toMatch(/CHAIN_ID is required when CHAIN_RPC_URL or DEPOSIT_XPUB is set/);
     expect(problems({ CHAIN_ID: '1', CHAIN_RPC_URL: 'https://rpc.example' })).toMatch(/TOKEN_ANKR_ERC20_ADDRESS or TOKEN_USDT_ERC20_ADDRESS is required/);
-    const message = problems({ CHAIN_ID: 'one', DEPOSIT_XPUB: 'xprv9s21ZrQH143K', TOKEN_USDT_ERC20_ADDRESS: '0x1234', CHAIN_CONFIRMATIONS: '0', WATCHER_SIGNING_SECRET: 'short', CHAIN_RPC_URL: 'ftp://x' });
+    const message = problems({
+      CHAIN_ID: 'one',
+      DEPOSIT_XPUB: 'xprv9s21ZrQH143K',
+      TOKEN_USDT_ERC20_ADDRESS: '0x1234',
+      CHAIN_CONFIRMATIONS: '0',
+      WATCHER_SIGNING_SECRET: 'short',
+      CHAIN_RPC_URL: 'ftp://x',
+    });
     for (const name of ['CHAIN_ID', 'DEPOSIT_XPUB', 'TOKEN_USDT_ERC20_ADDRESS', 'CHAIN_CONFIRMATIONS', 'WATCHER_SIGNING_SECRET', 'CHAIN_RPC_URL']) {
       expect(message).toContain(`- ${name} `);
     }

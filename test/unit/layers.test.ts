@@ -70,7 +70,10 @@ describe('the dependency rules (dependency-cruiser)', () => {
   beforeAll(() => {
     tree = mkdtempSync(join(tmpdir(), 'layers-'));
     copyFileSync(join(ROOT, '.dependency-cruiser.cjs'), join(tree, '.dependency-cruiser.cjs'));
-    writeFileSync(join(tree, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', allowImportingTsExtensions: true, noEmit: true }, include: ['src'] }));
+    writeFileSync(
+      join(tree, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', allowImportingTsExtensions: true, noEmit: true }, include: ['src'] }),
+    );
   });
   afterAll(() => rmSync(tree, { recursive: true, force: true }));
 
@@ -123,7 +126,8 @@ describe('the dependency rules (dependency-cruiser)', () => {
       'src/ledger/ledger.ts': "import { repo } from '../db/repo.ts';\nexport const ledger = repo;\n",
       'src/workflows/messages-owner.ts': "import type { Activities } from '../activities/index.ts';\nexport type Steps = Activities;\nexport async function wf() {}\n",
       'src/workflows/prepay-messages.ts': "export const cancelUpdate = 'cancel';\n",
-      'src/activities/index.ts': "import type { wf } from '../workflows/messages-owner.ts';\nimport { cancelUpdate } from '../workflows/prepay-messages.ts';\nimport { ledger } from '../ledger/ledger.ts';\nexport type Activities = { run: typeof wf; name: typeof cancelUpdate; n: typeof ledger };\nexport const names = [cancelUpdate, ledger];\n",
+      'src/activities/index.ts':
+        "import type { wf } from '../workflows/messages-owner.ts';\nimport { cancelUpdate } from '../workflows/prepay-messages.ts';\nimport { ledger } from '../ledger/ledger.ts';\nexport type Activities = { run: typeof wf; name: typeof cancelUpdate; n: typeof ledger };\nexport const names = [cancelUpdate, ledger];\n",
       'src/temporal/starter.ts': "import { wf } from '../workflows/messages-owner.ts';\nexport const start = wf;\n",
       'src/api/route.ts': "import { start } from '../temporal/starter.ts';\nimport { ledger } from '../ledger/ledger.ts';\nexport const route = [start, ledger];\n",
     });

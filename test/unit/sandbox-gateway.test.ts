@@ -225,9 +225,7 @@ describe('refund', () => {
 
   it('keeps concurrent refunds of one charge within its amount', async () => {
     const chargeId = await paidCharge('10.00');
-    const settled = await Promise.allSettled(
-      Array.from({ length: 8 }, () => gateway.refund({ idempotencyKey: key('refund'), chargeId, amount: new Dec('3.00') })),
-    );
+    const settled = await Promise.allSettled(Array.from({ length: 8 }, () => gateway.refund({ idempotencyKey: key('refund'), chargeId, amount: new Dec('3.00') })));
     expect(settled.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(3);
     expect(await countRefunds(orm, { chargeId })).toBe(3);
   });

@@ -19,8 +19,30 @@ import { Dec } from '../../src/domain/money.ts';
 import { monthlyShares } from '../../src/domain/prepay.ts';
 import { priceResources } from '../../src/domain/pricing.ts';
 import { startCardPrepay } from '../../src/temporal/prepays.ts';
-import { bindAppUpdate, cancelUpdate, changeCardUpdate, prepaySearchAttributes, requestAutoRenewalSignal, requestCancelSignal, statusQuery, type PrepayResult, type PrepayView } from '../../src/workflows/prepay.ts';
-import { advanceClockTo, appOn, createCluster, createTeam, FIXTURES, moneyOf, replayHistories, setClusterPrice, startPrepay, startPrepayHarness, type PrepayHarness } from '../helpers/prepay-harness.ts';
+import {
+  bindAppUpdate,
+  cancelUpdate,
+  changeCardUpdate,
+  prepaySearchAttributes,
+  requestAutoRenewalSignal,
+  requestCancelSignal,
+  statusQuery,
+  type PrepayResult,
+  type PrepayView,
+} from '../../src/workflows/prepay.ts';
+import {
+  advanceClockTo,
+  appOn,
+  createCluster,
+  createTeam,
+  FIXTURES,
+  moneyOf,
+  replayHistories,
+  setClusterPrice,
+  startPrepay,
+  startPrepayHarness,
+  type PrepayHarness,
+} from '../helpers/prepay-harness.ts';
 import { until } from '../helpers/wait.ts';
 import { testRun } from '../helpers/test-run.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
@@ -198,15 +220,25 @@ describe('binding', () => {
     expect((await outcome).status).toBe('paid');
     const app = appOn(clusterId, 1000);
     const update = (request: Parameters<typeof bind>[1], costUsd: string, paymentType = 'USD') =>
-      handleOf(workflowId).executeUpdate(bindAppUpdate, { args: [{ paymentType, app: request, costUsd }] }).then(
-        () => 'accepted',
-        (error: { cause?: { type?: string } }) => error.cause?.type,
-      );
+      handleOf(workflowId)
+        .executeUpdate(bindAppUpdate, { args: [{ paymentType, app: request, costUsd }] })
+        .then(
+          () => 'accepted',
+          (error: { cause?: { type?: string } }) => error.cause?.type,
+        );
     expect(await update(app, '20', 'USDT_ERC20')).toBe('PrepayPaymentTypeMismatch');
     const big = appOn(clusterId, 2000);
-    expect(await update(big, priceResources({ cpuCoreMonthUsd: new Dec(10), memoryGibMonthUsd: new Dec(0), storageGibMonthUsd: new Dec(0), chartMultipliers: {}, periodDiscounts: {} }, { cpuMillicores: 2000, memoryMib: 0, storageGib: 0 }, 'nginx', 2).usd.toFixed())).toBe(
-      'PrepayResourcesExceedPayment',
-    );
+    expect(
+      await update(
+        big,
+        priceResources(
+          { cpuCoreMonthUsd: new Dec(10), memoryGibMonthUsd: new Dec(0), storageGibMonthUsd: new Dec(0), chartMultipliers: {}, periodDiscounts: {} },
+          { cpuMillicores: 2000, memoryMib: 0, storageGib: 0 },
+          'nginx',
+          2,
+        ).usd.toFixed(),
+      ),
+    ).toBe('PrepayResourcesExceedPayment');
     expect(await update(app, '20')).toBe('accepted');
     expect(await update({ ...app, iconUrl: 'https://icons.example/new.png' }, '20')).toBe('accepted');
     expect(await update(appOn(clusterId, 500), '5')).toBe('PrepayAppAlreadyBound');
@@ -215,7 +247,11 @@ describe('binding', () => {
     // The operators' signal does what the update does, without an answer.
     await handleOf(workflowId).signal(requestAutoRenewalSignal, { autoRenewal: false });
     expect((await statusOf(workflowId)).autoRenewal).toBe(false);
-    await until(async () => (await findPrepay(harness.orm.em.fork(), prePayId))?.autoRenewal === false, { timeoutMs: 10_000, intervalMs: 100, detail: () => 'auto_renewal still on in the read model' });
+    await until(async () => (await findPrepay(harness.orm.em.fork(), prePayId))?.autoRenewal === false, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      detail: () => 'auto_renewal still on in the read model',
+    });
   });
 });
 
@@ -260,7 +296,10 @@ describe('an operator cancel', () => {
     expect(await statusOf(workflowId)).toMatchObject({ status: 'active', monthsRecognized: 3 });
     const canceled = await handleOf(workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'fraud review' }] });
     const shares = monthlyShares(new Dec('100'), 12).map((share) => share.toFixed());
-    const refund = shares.slice(4).reduce((sum, share) => sum.plus(share), new Dec(0)).toFixed();
+    const refund = shares
+      .slice(4)
+      .reduce((sum, share) => sum.plus(share), new Dec(0))
+      .toFixed();
     expect(refund).toBe('66.68');
     expect(canceled).toMatchObject({ status: 'canceled', monthsRecognized: 4, refundedUsd: refund });
 
@@ -297,14 +336,17 @@ describe('a worker killed during the charge', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       await until(() => output.includes('crashing charge worker ready'), { timeoutMs: 60_000, intervalMs: 100, detail: () => output });
-      const { workflowId, prePayId, outcome } = await startPrepay({ ...harness, taskQueue }, {
-        tenantId: team.tenantId,
-        cardId,
-        period: 1,
-        autoRenewal: false,
-        amount: '10',
-        timings: { chargeTimeoutMs: 2_000 },
-      });
+      const { workflowId, prePayId, outcome } = await startPrepay(
+        { ...harness, taskQueue },
+        {
+          tenantId: team.tenantId,
+          cardId,
+          period: 1,
+          autoRenewal: false,
+          amount: '10',
+          timings: { chargeTimeoutMs: 2_000 },
+        },
+      );
       expect(await exited).toBe(137);
       expect(output).toContain('charged at the gateway, crashing');
       const money = moneyOf(harness.orm, prePayId);
@@ -312,7 +354,11 @@ describe('a worker killed during the charge', () => {
       expect(await money.payments()).toEqual([]);
 
       // A healthy worker takes the retried charge: the gateway replays the charge made with the same key.
-      const activities = await Worker.create({ connection: harness.env.nativeConnection, taskQueue, activities: createActivities({ orm: harness.orm, gateway: harness.gateway, clock: systemClock }) });
+      const activities = await Worker.create({
+        connection: harness.env.nativeConnection,
+        taskQueue,
+        activities: createActivities({ orm: harness.orm, gateway: harness.gateway, clock: systemClock }),
+      });
       const result = await activities.runUntil(async () => {
         expect((await outcome).status).toBe('paid');
         await bind(workflowId, appOn(clusterId, 1000), '10');

@@ -69,7 +69,11 @@ const uniqueId = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')
 async function credit(tenantId: string, amount: string): Promise<void> {
   const em = orm.em.fork();
   const id = `tr_${randomUUID()}`;
-  await createPendingMovement(em, { id, tenantId, kind: 'manual_credit', currency: 'USD', amount: new Dec(amount), paymentMethod: 'manual', description: 'Bank transfer' }, new Date());
+  await createPendingMovement(
+    em,
+    { id, tenantId, kind: 'manual_credit', currency: 'USD', amount: new Dec(amount), paymentMethod: 'manual', description: 'Bank transfer' },
+    new Date(),
+  );
   await settleCredit(em, id, {}, new Date());
 }
 
@@ -166,15 +170,15 @@ describe('SubscriptionWorkflow', () => {
       currentPeriodEnd: subscription.boundary(3),
     });
     const described = await subscription.handle.describe();
-    expect([SUBSCRIPTION_SEARCH_ATTRIBUTES.tenantId, SUBSCRIPTION_SEARCH_ATTRIBUTES.planId, SUBSCRIPTION_SEARCH_ATTRIBUTES.status].map((key) => described.typedSearchAttributes.get(key))).toEqual([
-      tenantId,
-      plan.id,
-      'active',
-    ]);
-    const movements = await sql('select amount::text as amount, description, payment_method, status from money_movements where tenant_id = ? and payment_method = ? order by created_at', [
-      tenantId,
-      'balance',
-    ]);
+    expect(
+      [SUBSCRIPTION_SEARCH_ATTRIBUTES.tenantId, SUBSCRIPTION_SEARCH_ATTRIBUTES.planId, SUBSCRIPTION_SEARCH_ATTRIBUTES.status].map((key) =>
+        described.typedSearchAttributes.get(key),
+      ),
+    ).toEqual([tenantId, plan.id, 'active']);
+    const movements = await sql(
+      'select amount::text as amount, description, payment_method, status from money_movements where tenant_id = ? and payment_method = ? order by created_at',
+      [tenantId, 'balance'],
+    );
     expect(movements).toEqual(Array.from({ length: 3 }, () => ({ amount: '10.010000000000000000', description: plan.name, payment_method: 'balance', status: 'finish' })));
 
     expect(await subscription.handle.executeUpdate(cancelSubscriptionUpdate)).toMatchObject({ status: 'canceling', period: 3 });
@@ -225,7 +229,11 @@ describe('SubscriptionWorkflow', () => {
     const gateway = createSandboxGateway({ orm });
     const card = await addCard(orm.em.fork(), tenantId, gateway.name, await gateway.tokenise('tok_visa', tenantId), new Date());
     const transId = `tr_${randomUUID()}`;
-    await createPendingMovement(orm.em.fork(), { id: transId, tenantId, kind: 'recharge', currency: 'USD', amount: new Dec('25'), paymentMethod: 'card', description: 'Balance recharge', cardId: card.id }, new Date());
+    await createPendingMovement(
+      orm.em.fork(),
+      { id: transId, tenantId, kind: 'recharge', currency: 'USD', amount: new Dec('25'), paymentMethod: 'card', description: 'Balance recharge', cardId: card.id },
+      new Date(),
+    );
     const before = await env.currentTimeMs();
     const input: RechargeInput = { transId, tenantId, cardId: card.id, amount: '25', description: 'Balance recharge' };
     await env.client.workflow.start('rechargeWorkflow', { taskQueue: TASK_QUEUE, workflowId: `recharge-${transId}`, args: [input] });

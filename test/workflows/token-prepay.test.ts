@@ -69,20 +69,35 @@ describe('a USDT prepay', () => {
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
     const app = appOn(clusterId, 1000);
-    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    const prepay = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'USDT_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 1,
+      autoRenewal: true,
+      paymentWindowMs: WINDOW,
+    });
     expect([prepay.amount, prepay.usd]).toEqual(['10', '10']);
 
     const first = transferOf('USDT_ERC20', '4.000001');
     await send(prepay.workflowId, first);
     await send(prepay.workflowId, first); // a watcher that died before recording its delivery sends it again
     const partial = await statusWhen(prepay.workflowId, (view) => view.tokenPayment?.received === '4.000001');
-    expect(partial).toMatchObject({ status: 'awaiting_payment', tokenPayment: { amount: '10', received: '4.000001', transfers: 1, deadline: new Date(prepay.deadline).toISOString() } });
+    expect(partial).toMatchObject({
+      status: 'awaiting_payment',
+      tokenPayment: { amount: '10', received: '4.000001', transfers: 1, deadline: new Date(prepay.deadline).toISOString() },
+    });
     await send(prepay.workflowId, transferOf('USDT_ERC20', '5.999999'));
     const paid = await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
     expect(paid).toMatchObject({ cardId: null, amount: '10', usd: '10', tokenPayment: { received: '10', transfers: 2 } });
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
     // the read model follows the workflow's state by an activity
-    const row = await eventually(() => findPrepay(harness.orm.em.fork(), prepay.prePayId), (found) => found?.status === 'awaiting_binding', POLL);
+    const row = await eventually(
+      () => findPrepay(harness.orm.em.fork(), prepay.prePayId),
+      (found) => found?.status === 'awaiting_binding',
+      POLL,
+    );
     expect(row).toMatchObject({ paymentType: 'USDT_ERC20', cardId: null });
     expect(row!.receivedAmount.toFixed()).toBe('10');
 
@@ -90,9 +105,13 @@ describe('a USDT prepay', () => {
     const later = transferOf('USDT_ERC20', '12.5');
     await send(prepay.workflowId, later);
     await waitForBalance(team.tenantId, 'USDT_ERC20', '12.5');
-    const credited = (await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'transfer.credited'), POLL)).find(
-      (event) => event.type === 'transfer.credited',
-    );
+    const credited = (
+      await eventually(
+        () => eventsOf(harness.orm, team.tenantId),
+        (events) => events.some((event) => event.type === 'transfer.credited'),
+        POLL,
+      )
+    ).find((event) => event.type === 'transfer.credited');
     expect(credited?.data).toMatchObject({ pre_pay_id: prepay.prePayId, reason: 'payment_window_closed', tx_hash: later.txHash, amount: '12.5' });
 
     const anchor = new Date((await bind(prepay.workflowId, 'USDT_ERC20', app, '10')).boundAt!);
@@ -119,7 +138,15 @@ describe('a USDT prepay', () => {
   it('underpaid at the deadline ends expired, and what arrived stays on the balance', async () => {
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
-    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 3, autoRenewal: true, paymentWindowMs: WINDOW });
+    const prepay = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'USDT_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 3,
+      autoRenewal: true,
+      paymentWindowMs: WINDOW,
+    });
     expect(prepay.amount).toBe('30');
     await send(prepay.workflowId, transferOf('USDT_ERC20', '29.999999'));
     await statusWhen(prepay.workflowId, (view) => view.tokenPayment?.received === '29.999999');
@@ -131,7 +158,9 @@ describe('a USDT prepay', () => {
     const money = moneyOf(harness.orm, prepay.prePayId);
     expect(await money.ledger()).toEqual({});
     expect(await money.payments()).toEqual([]);
-    expect((await eventsOf(harness.orm, team.tenantId)).map((event) => [event.type, event.data.reason, event.data.credited])).toEqual([['prepay.expired', 'underpaid', '29.999999']]);
+    expect((await eventsOf(harness.orm, team.tenantId)).map((event) => [event.type, event.data.reason, event.data.credited])).toEqual([
+      ['prepay.expired', 'underpaid', '29.999999'],
+    ]);
     const row = await findPrepay(harness.orm.em.fork(), prepay.prePayId);
     expect(row).toMatchObject({ status: 'expired', failureCode: 'underpaid' });
     expect(row!.receivedAmount.toFixed()).toBe('29.999999');
@@ -141,7 +170,15 @@ describe('a USDT prepay', () => {
   it('canceled while waiting for its payment ends canceled, and what arrived stays on the balance', async () => {
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
-    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    const prepay = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'USDT_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 1,
+      autoRenewal: true,
+      paymentWindowMs: WINDOW,
+    });
     await send(prepay.workflowId, transferOf('USDT_ERC20', '1'));
     await statusWhen(prepay.workflowId, (view) => view.tokenPayment?.received === '1');
     expect(await handleOf(prepay.workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'customer changed their mind' }] })).toMatchObject({ status: 'canceled' });
@@ -152,7 +189,15 @@ describe('a USDT prepay', () => {
   it('paid but never bound is credited back to the token balance after the binding timeout and ends refunded', async () => {
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
-    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 2, autoRenewal: true, paymentWindowMs: WINDOW });
+    const prepay = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'USDT_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 2,
+      autoRenewal: true,
+      paymentWindowMs: WINDOW,
+    });
     await send(prepay.workflowId, transferOf('USDT_ERC20', '20'));
     await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
@@ -175,12 +220,28 @@ describe('two prepays of one team', () => {
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
     // B: paid, bound, renewing from the balance at the end of its month.
-    const renewing = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    const renewing = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'USDT_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 1,
+      autoRenewal: true,
+      paymentWindowMs: WINDOW,
+    });
     await send(renewing.workflowId, transferOf('USDT_ERC20', '10'));
     await statusWhen(renewing.workflowId, (view) => view.status === 'awaiting_binding');
     const end = new Date((await bind(renewing.workflowId, 'USDT_ERC20', appOn(clusterId, 1000), '10')).periodEnd!).getTime();
     // A: 20 USDT due over 40 days; half of it arrives before B's renewal.
-    const paying = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 2000, period: 1, autoRenewal: false, paymentWindowMs: 40 * DAY });
+    const paying = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'USDT_ERC20',
+      clusterId,
+      cpuLimit: 2000,
+      period: 1,
+      autoRenewal: false,
+      paymentWindowMs: 40 * DAY,
+    });
     expect(paying.amount).toBe('20');
     await send(paying.workflowId, transferOf('USDT_ERC20', '10'));
     await statusWhen(paying.workflowId, (view) => view.tokenPayment?.received === '10');
@@ -208,8 +269,24 @@ describe('two prepays of one team', () => {
     // both spent and reserved.
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
-    const first = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: false, paymentWindowMs: WINDOW });
-    const second = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: false, paymentWindowMs: WINDOW });
+    const first = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'USDT_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 1,
+      autoRenewal: false,
+      paymentWindowMs: WINDOW,
+    });
+    const second = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'USDT_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 1,
+      autoRenewal: false,
+      paymentWindowMs: WINDOW,
+    });
     await send(first.workflowId, transferOf('USDT_ERC20', '10'));
     await statusWhen(first.workflowId, (view) => view.status === 'awaiting_binding');
     // the moment between the booking and the row's update, held open
@@ -227,14 +304,26 @@ describe('a transfer mined before the deadline', () => {
   it('counts when it reaches the confirmation depth after the deadline; one mined after it does not', async () => {
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
-    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'USDT_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: false, paymentWindowMs: WINDOW });
+    const prepay = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'USDT_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 1,
+      autoRenewal: false,
+      paymentWindowMs: WINDOW,
+    });
     await send(prepay.workflowId, transferOf('USDT_ERC20', '4'));
     await statusWhen(prepay.workflowId, (view) => view.tokenPayment?.received === '4');
     await advanceTo(prepay.deadline + 60_000); // the window closed a minute ago; the confirmation grace runs
 
     const minedLate = { ...transferOf('USDT_ERC20', '6'), blockTime: new Date(prepay.deadline + 1_000).toISOString() };
     await send(prepay.workflowId, minedLate);
-    await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'transfer.credited'), POLL);
+    await eventually(
+      () => eventsOf(harness.orm, team.tenantId),
+      (events) => events.some((event) => event.type === 'transfer.credited'),
+      POLL,
+    );
     expect((await statusOf(prepay.workflowId)).status).toBe('awaiting_payment');
     const minedInTime = { ...transferOf('USDT_ERC20', '6'), blockTime: new Date(prepay.deadline - 5_000).toISOString() };
     await send(prepay.workflowId, minedInTime);
@@ -252,14 +341,26 @@ describe('an ANKR prepay', () => {
     await setTokenRate(harness.orm, 'ANKR_ERC20', '0.05');
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
-    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'ANKR_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    const prepay = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'ANKR_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 1,
+      autoRenewal: true,
+      paymentWindowMs: WINDOW,
+    });
     expect([prepay.amount, prepay.usd]).toEqual(['200', '10']);
     await send(prepay.workflowId, transferOf('ANKR_ERC20', '200.000000000000000001'));
     await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
     expect(await balanceOf(harness.orm, team.tenantId, 'ANKR_ERC20')).toBe('0.000000000000000001');
-    const paidEvent = (await eventually(() => eventsOf(harness.orm, team.tenantId), (events) => events.some((event) => event.type === 'prepay.paid'), POLL)).find(
-      (event) => event.type === 'prepay.paid',
-    );
+    const paidEvent = (
+      await eventually(
+        () => eventsOf(harness.orm, team.tenantId),
+        (events) => events.some((event) => event.type === 'prepay.paid'),
+        POLL,
+      )
+    ).find((event) => event.type === 'prepay.paid');
     expect(paidEvent?.data).toMatchObject({ token: 'ANKR_ERC20', amount: '200', received: '200.000000000000000001', excess_credited: '0.000000000000000001', usd: '10' });
 
     const end = new Date((await bind(prepay.workflowId, 'ANKR_ERC20', appOn(clusterId, 1000), '10')).periodEnd!).getTime();
@@ -296,7 +397,15 @@ describe('an ANKR prepay', () => {
     await setTokenRate(harness.orm, 'ANKR_ERC20', '0.05');
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
-    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'ANKR_ERC20', clusterId, cpuLimit: 1000, period: 1, autoRenewal: true, paymentWindowMs: WINDOW });
+    const prepay = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'ANKR_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 1,
+      autoRenewal: true,
+      paymentWindowMs: WINDOW,
+    });
     await send(prepay.workflowId, transferOf('ANKR_ERC20', '200'));
     await statusWhen(prepay.workflowId, (view) => view.status === 'awaiting_binding');
     const end = new Date((await bind(prepay.workflowId, 'ANKR_ERC20', appOn(clusterId, 1000), '10')).periodEnd!).getTime();
@@ -315,7 +424,15 @@ describe('an ANKR prepay', () => {
     await setTokenRate(harness.orm, 'ANKR_ERC20', '0.03');
     const team = await createTeam(harness);
     const clusterId = await createCluster(harness.orm, '10');
-    const prepay = await openTokenPrepay(harness, { tenantId: team.tenantId, token: 'ANKR_ERC20', clusterId, cpuLimit: 1000, period: 3, autoRenewal: true, paymentWindowMs: WINDOW });
+    const prepay = await openTokenPrepay(harness, {
+      tenantId: team.tenantId,
+      token: 'ANKR_ERC20',
+      clusterId,
+      cpuLimit: 1000,
+      period: 3,
+      autoRenewal: true,
+      paymentWindowMs: WINDOW,
+    });
     // 30 USD at 0.03 USD per ANKR: 1000 ANKR, earned 333.333333333333333333 a month, the last month taking the rest
     expect(prepay.amount).toBe('1000');
     await send(prepay.workflowId, transferOf('ANKR_ERC20', '1000'));
@@ -335,6 +452,9 @@ describe('an ANKR prepay', () => {
 });
 
 async function waitForBalance(tenantId: string, token: TokenCurrency, expected: string): Promise<void> {
-  await eventually(() => balanceOf(harness.orm, tenantId, token), (balance) => balance === expected, POLL);
+  await eventually(
+    () => balanceOf(harness.orm, tenantId, token),
+    (balance) => balance === expected,
+    POLL,
+  );
 }
-

@@ -46,7 +46,15 @@ function toAppError(thrown: unknown): AppError {
   // Errors thrown by Koa itself (ctx.throw, http-errors) carry an HTTP status we can trust.
   const status = (thrown as { status?: unknown })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const byStatus: Record<number, ErrorType> = { 400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large', 415: 'unsupported_media_type' };
+    const byStatus: Record<number, ErrorType> = {
+      400: 'invalid_request',
+      401: 'unauthorized',
+      403: 'forbidden',
+      404: 'not_found',
+      405: 'method_not_allowed',
+      413: 'payload_too_large',
+      415: 'unsupported_media_type',
+    };
     return new AppError(byStatus[status] ?? 'invalid_request', (thrown as Error).message);
   }
   return new AppError('internal_error', 'Something went wrong on our side; the request id identifies it.');

@@ -99,7 +99,9 @@ export function beginIdempotentWork(ctx: { state: { idempotency?: IdempotencyCla
 export function idempotencyToken(ctx: { state: { idempotency?: IdempotencyClaim } }): string | undefined {
   const claim = ctx.state.idempotency;
   if (!claim) return undefined;
-  return createHash('sha256').update(`${claim.owner}\n${claim.key}\n${claim.generation ?? ''}`).digest('base64url');
+  return createHash('sha256')
+    .update(`${claim.owner}\n${claim.key}\n${claim.generation ?? ''}`)
+    .digest('base64url');
 }
 
 /**
@@ -153,7 +155,11 @@ export function idempotent(options: IdempotencyOptions = {}): Middleware {
         await deleteExpiredKey(em, stored.id);
         row = await claim();
         fresh = row !== undefined;
-      } else if (stored.method !== ctx.method || stored.path !== ctx.path || (stored.fingerprint !== fingerprint && !(stored.generation === null && stored.fingerprint === legacyFingerprint))) {
+      } else if (
+        stored.method !== ctx.method ||
+        stored.path !== ctx.path ||
+        (stored.fingerprint !== fingerprint && !(stored.generation === null && stored.fingerprint === legacyFingerprint))
+      ) {
         throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with another request; use a new key for a new request.', {
           field: 'Idempotency-Key',
         });
@@ -184,9 +190,9 @@ export function idempotent(options: IdempotencyOptions = {}): Middleware {
     let beating = Promise.resolve();
     const heartbeat = setInterval(() => {
       beating = extendKeyLock(lockEm, id, holder, lockSeconds).then(
-          () => undefined,
-          (error: unknown) => ctx.state.log?.warn({ err: error }, 'could not extend the Idempotency-Key lock'),
-        );
+        () => undefined,
+        (error: unknown) => ctx.state.log?.warn({ err: error }, 'could not extend the Idempotency-Key lock'),
+      );
     }, heartbeatSeconds * 1000);
     heartbeat.unref();
 

@@ -67,9 +67,13 @@ export function createRateLimiter(pool: pg.Pool, settings: RateLimitSettings): R
       ctx.set('RateLimit-Limit', String(limit));
       ctx.set('RateLimit-Remaining', '0');
       ctx.set('RateLimit-Reset', String(retryAfter));
-      throw new AppError('rate_limited', `Too many ${routeClass} requests for this API key: at most ${limit} per ${settings.windowSeconds} seconds. Retry in ${retryAfter} seconds.`, {
-        details: { retry_after: retryAfter },
-      });
+      throw new AppError(
+        'rate_limited',
+        `Too many ${routeClass} requests for this API key: at most ${limit} per ${settings.windowSeconds} seconds. Retry in ${retryAfter} seconds.`,
+        {
+          details: { retry_after: retryAfter },
+        },
+      );
     }
     ctx.set('RateLimit-Limit', String(limit));
     ctx.set('RateLimit-Remaining', String(answer.remainingPoints));

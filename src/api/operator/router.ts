@@ -81,7 +81,17 @@ export function operatorRouter(deps: OperatorDeps): Router {
     if (!(await findRegion(ctx.state.em, body.region))) throw notFound(`Region ${body.region}`, 'region');
     const plan = await createPlan(
       ctx.state.em,
-      { region: body.region, type: body.type, level: body.level, name: body.name, price: body.price, billPeriod: body.bill_period, description: body.description, comment: body.comment, status: body.status },
+      {
+        region: body.region,
+        type: body.type,
+        level: body.level,
+        name: body.name,
+        price: body.price,
+        billPeriod: body.bill_period,
+        description: body.description,
+        comment: body.comment,
+        status: body.status,
+      },
       deps.clock.now(),
     );
     ctx.status = 201;

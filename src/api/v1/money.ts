@@ -75,7 +75,12 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
 
     if (movement ? movement.paymentMethod === 'manual' : body.payment_method === 'manual') {
       beginIdempotentWork(ctx);
-      if (!movement) await createPendingMovement(ctx.state.em, { id: transId, tenantId: body.namespace, kind: 'manual_credit', currency: 'USD', amount: body.amount, paymentMethod: 'manual', description }, now);
+      if (!movement)
+        await createPendingMovement(
+          ctx.state.em,
+          { id: transId, tenantId: body.namespace, kind: 'manual_credit', currency: 'USD', amount: body.amount, paymentMethod: 'manual', description },
+          now,
+        );
       await settleCredit(ctx.state.em, transId, {}, now);
       // Unpaid subscriptions retry their charge now. The credit stands if Temporal is unreachable: they also retry daily.
       await signalUnpaidSubscriptions(ctx.state.em, deps.temporal, body.namespace).catch((error: unknown) => {
@@ -93,10 +98,20 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
           : new AppError('unprocessable', 'The tenant has no default card; register one or send card_id.', { field: 'card_id' });
       }
       beginIdempotentWork(ctx);
-      movement = await createPendingMovement(ctx.state.em, { id: transId, tenantId: body.namespace, kind: 'recharge', currency: 'USD', amount: body.amount, paymentMethod: 'card', description, cardId: card.id }, now);
+      movement = await createPendingMovement(
+        ctx.state.em,
+        { id: transId, tenantId: body.namespace, kind: 'recharge', currency: 'USD', amount: body.amount, paymentMethod: 'card', description, cardId: card.id },
+        now,
+      );
     }
     beginIdempotentWork(ctx);
-    const input: RechargeInput = { transId, tenantId: movement.tenantId, cardId: movement.cardId ?? '', amount: new Dec(movement.amount).toFixed(), description: movement.description };
+    const input: RechargeInput = {
+      transId,
+      tenantId: movement.tenantId,
+      cardId: movement.cardId ?? '',
+      amount: new Dec(movement.amount).toFixed(),
+      description: movement.description,
+    };
     const handle = await startRecharge(deps.temporal, installation, deps.taskQueue, input);
     const outcome = await waitFor<RechargeResult>(handle.result(), deps.waitSeconds);
     if (!outcome) {
@@ -134,10 +149,13 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
         handle = token ? await ownRefund(deps.temporal, workflowId, token) : undefined;
         if (!handle) {
-          const running = await deps.temporal.workflow.getHandle(workflowId).describe().then(
-            (description) => description.status.name === 'RUNNING',
-            () => false,
-          );
+          const running = await deps.temporal.workflow
+            .getHandle(workflowId)
+            .describe()
+            .then(
+              (description) => description.status.name === 'RUNNING',
+              () => false,
+            );
           const refused = new AppError('conflict', `Transaction ${transId} is already being refunded or was refunded.`, { field: 'trans_id' });
           // Another request's refund still running is no outcome of this one: its key is released.
           throw running ? transient(refused) : refused;

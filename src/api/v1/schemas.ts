@@ -11,22 +11,29 @@ export const NamespaceQuery = z.strictObject({ namespace: identifier });
 
 export const ListAmountsQuery = z.strictObject({
   namespace: identifier,
-  limit: z.coerce.number({ error: 'must be an integer between 1 and 100' }).int('must be an integer between 1 and 100').min(1, 'must be an integer between 1 and 100').max(100, 'must be an integer between 1 and 100').default(20),
+  limit: z.coerce
+    .number({ error: 'must be an integer between 1 and 100' })
+    .int('must be an integer between 1 and 100')
+    .min(1, 'must be an integer between 1 and 100')
+    .max(100, 'must be an integer between 1 and 100')
+    .default(20),
   starting_after: z.string().min(1).max(64).optional(),
 });
 
 /** A recharge: at most 1,000,000.00 USD at once, cents at most. */
-export const RechargeBody = z.strictObject({
-  amount: jsonNumberAmount({ maxDecimals: 2, positive: true, max: '1000000' }),
-  namespace: identifier,
-  card_id: z.string().min(1).max(64).optional(),
-  payment_method: z.enum(['card', 'manual'], { error: 'must be "card" or "manual"' }).optional(),
-  description: z.string().max(256, 'must be at most 256 characters').optional(),
-}).refine((body) => body.payment_method === 'manual' || body.amount.gte(MINIMUM_CARD_CHARGE_USD), {
-  // The gateway refuses card charges below its minimum for good; a manual credit may be any positive amount.
-  message: `must be at least ${MINIMUM_CARD_CHARGE_USD} for a card recharge (the smallest card charge)`,
-  path: ['amount'],
-});
+export const RechargeBody = z
+  .strictObject({
+    amount: jsonNumberAmount({ maxDecimals: 2, positive: true, max: '1000000' }),
+    namespace: identifier,
+    card_id: z.string().min(1).max(64).optional(),
+    payment_method: z.enum(['card', 'manual'], { error: 'must be "card" or "manual"' }).optional(),
+    description: z.string().max(256, 'must be at most 256 characters').optional(),
+  })
+  .refine((body) => body.payment_method === 'manual' || body.amount.gte(MINIMUM_CARD_CHARGE_USD), {
+    // The gateway refuses card charges below its minimum for good; a manual credit may be any positive amount.
+    message: `must be at least ${MINIMUM_CARD_CHARGE_USD} for a card recharge (the smallest card charge)`,
+    path: ['amount'],
+  });
 
 export const RefundBody = z.strictObject({
   reason: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(512, 'must be at most 512 characters'),

@@ -82,7 +82,10 @@ export function mountSubscriptionRoutes(router: Router, deps: MoneyRouteDeps): v
     const statuses: SubscriptionStatus[] = [...live.map((subscription) => subscription.status), ...(anyCanceled ? (['canceled'] as const) : [])];
     ctx.body = {
       purchased: isPurchased(statuses),
-      notification: balanceWillNotCover(balance, live.map((subscription) => ({ status: subscription.status, price: new Dec(subscription.price) }))),
+      notification: balanceWillNotCover(
+        balance,
+        live.map((subscription) => ({ status: subscription.status, price: new Dec(subscription.price) })),
+      ),
       plans: live.map((subscription) => ({
         plan_id: subscription.planId,
         type: subscription.planType,

@@ -8,7 +8,12 @@ import { parseWith } from '../validation.ts';
 import { teamOf } from '../tenancy.ts';
 
 const ListEventsQuery = z.strictObject({
-  limit: z.coerce.number({ error: 'must be an integer between 1 and 100' }).int('must be an integer between 1 and 100').min(1, 'must be an integer between 1 and 100').max(100, 'must be an integer between 1 and 100').default(20),
+  limit: z.coerce
+    .number({ error: 'must be an integer between 1 and 100' })
+    .int('must be an integer between 1 and 100')
+    .min(1, 'must be an integer between 1 and 100')
+    .max(100, 'must be an integer between 1 and 100')
+    .default(20),
   starting_after: z.string().min(1).max(64).optional(),
   type: z.string().min(1).max(64).optional(),
 });

@@ -58,7 +58,16 @@ const UNSERVED_CLOSED_STATUSES: ReadonlySet<PrepayStatus> = new Set(['refunded',
 const notServed = (prePayId: number, status: string) =>
   new AppError('conflict', `Prepay ${prePayId} is ${status}; it does not pay for this app.`, { field: 'pre_pay_id', details: { status } });
 
-function appOfCallback(body: { app_id: string; cluster_id: string; chart_name: string; cpu_limit: number; mem_limit: number; storage_limit: number; icon_url: string; project_name: string }): AppBinding {
+function appOfCallback(body: {
+  app_id: string;
+  cluster_id: string;
+  chart_name: string;
+  cpu_limit: number;
+  mem_limit: number;
+  storage_limit: number;
+  icon_url: string;
+  project_name: string;
+}): AppBinding {
   return {
     appId: body.app_id,
     clusterId: body.cluster_id,
@@ -153,10 +162,15 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const { usd } = priceResources(priceBookOf(cluster), resources, app.chartName, prepay.period);
     let bound: PrepayView;
     try {
-      bound = await withTimeout(updatePrepay(deps.temporal, await installationOf(em), prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed(), tenantId: prepay.tenantId }), deps.waitSeconds, `Prepay ${prepay.id}`);
+      bound = await withTimeout(
+        updatePrepay(deps.temporal, await installationOf(em), prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed(), tenantId: prepay.tenantId }),
+        deps.waitSeconds,
+        `Prepay ${prepay.id}`,
+      );
     } catch (error) {
       // A prepay that closed after serving its app still answers a repeated callback of that app.
-      const closedWithSameApp = error instanceof PrepayRejection && error.type === FAILURES.prepayClosed.type && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
+      const closedWithSameApp =
+        error instanceof PrepayRejection && error.type === FAILURES.prepayClosed.type && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
       if (!closedWithSameApp) throw await rejectionToAppError(em, prepay.id, error);
       const now = await findPrepay(em.fork(), prepay.id);
       if (!now || !SERVED_STATUSES.has(now.status)) throw notServed(prepay.id, now?.status ?? 'closed');
@@ -188,7 +202,11 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
       ctx.body = prepayBody(prepay);
       return;
     }
-    await withTimeout(updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1, tenantId: prepay.tenantId }), deps.waitSeconds, `Prepay ${prepay.id}`).catch(async (error: unknown) => {
+    await withTimeout(
+      updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, setAutoRenewalUpdate, { autoRenewal: body.auto_renewal === 1, tenantId: prepay.tenantId }),
+      deps.waitSeconds,
+      `Prepay ${prepay.id}`,
+    ).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
@@ -198,7 +216,11 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     const prepay = await pathPrepay(ctx);
     const body = parseWith(ChangePrepayCardBody, ctx.request.body);
     if (!(await findTenantCard(ctx.state.em, prepay.tenantId, body.card_id))) throw notFound(`Card ${body.card_id}`, 'card_id');
-    await withTimeout(updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, changeCardUpdate, { cardId: body.card_id, tenantId: prepay.tenantId }), deps.waitSeconds, `Prepay ${prepay.id}`).catch(async (error: unknown) => {
+    await withTimeout(
+      updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, changeCardUpdate, { cardId: body.card_id, tenantId: prepay.tenantId }),
+      deps.waitSeconds,
+      `Prepay ${prepay.id}`,
+    ).catch(async (error: unknown) => {
       throw await rejectionToAppError(ctx.state.em, prepay.id, error);
     });
     ctx.body = prepayBody((await findPrepay(ctx.state.em.fork(), prepay.id))!);
@@ -215,7 +237,11 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
     if (token) await recordCancelRequest(ctx.state.em.fork(), prepay.id, token);
     // The cancel's answer waits for its refund: at most the wait, then 202 with the prepay as it stands (poll it).
     const canceled = await waitFor(
-      updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, { reason: body.reason, tenantId: prepay.tenantId, ...(token ? { requestId: token } : {}) }).catch(async (error: unknown) => {
+      updatePrepay(deps.temporal, await installationOf(ctx.state.em), prepay.id, cancelUpdate, {
+        reason: body.reason,
+        tenantId: prepay.tenantId,
+        ...(token ? { requestId: token } : {}),
+      }).catch(async (error: unknown) => {
         if (token && error instanceof PrepayRejection && error.type === FAILURES.prepayClosed.type) {
           // A running workflow accepts a retry of a cancel it accepted, so its refusal (it says its status) is
           // for a request that did not cancel; only a closed workflow leaves the question to the table.

@@ -36,7 +36,10 @@ export const CreatePrePaymentCardBody = z.strictObject({
   team_id: identifier,
   card_id: identifier,
   // The gateway refuses card charges below its minimum for good: refused here, before anything is created.
-  amount: decimalString({ maxDecimals: 2, positive: true }).refine((amount) => amount.gte(MINIMUM_CARD_CHARGE_USD), `must be at least ${MINIMUM_CARD_CHARGE_USD} (the smallest card charge)`),
+  amount: decimalString({ maxDecimals: 2, positive: true }).refine(
+    (amount) => amount.gte(MINIMUM_CARD_CHARGE_USD),
+    `must be at least ${MINIMUM_CARD_CHARGE_USD} (the smallest card charge)`,
+  ),
   period: integerIn(MIN_PERIOD_MONTHS, MAX_PERIOD_MONTHS),
   auto_renewal: zeroOrOne,
   quote_id: z.uuid({ error: 'must be the quote_id answered by acquire_pre_amount' }).optional(),
@@ -75,7 +78,12 @@ export const PrePayIdParam = z
   .transform((text) => Number(text));
 
 export const ListPrepaysQuery = z.strictObject({
-  limit: z.coerce.number({ error: 'must be an integer between 1 and 100' }).int('must be an integer between 1 and 100').min(1, 'must be an integer between 1 and 100').max(100, 'must be an integer between 1 and 100').default(20),
+  limit: z.coerce
+    .number({ error: 'must be an integer between 1 and 100' })
+    .int('must be an integer between 1 and 100')
+    .min(1, 'must be an integer between 1 and 100')
+    .max(100, 'must be an integer between 1 and 100')
+    .default(20),
   starting_after: PrePayIdParam.optional(),
 });
 

@@ -109,10 +109,7 @@ export function mountTokenPrepayRoutes(router: Router, deps: TokenPrepayRouteDep
 function tokenSettings(chain: ChainSettings | null, token: TokenCurrency): { chain: ChainSettings; depositXpub: string; contract: TokenContract } {
   const contract = chain?.tokens.find((candidate) => candidate.currency === token);
   if (!chain || !chain.depositXpub || !contract) {
-    throw new AppError(
-      'service_unavailable',
-      `${token} payments are not enabled on this engine: CHAIN_ID, DEPOSIT_XPUB and TOKEN_${token}_ADDRESS must be configured.`,
-    );
+    throw new AppError('service_unavailable', `${token} payments are not enabled on this engine: CHAIN_ID, DEPOSIT_XPUB and TOKEN_${token}_ADDRESS must be configured.`);
   }
   return { chain, depositXpub: chain.depositXpub, contract };
 }

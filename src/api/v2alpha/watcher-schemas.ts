@@ -9,7 +9,11 @@ const hex = (bytes: number, what: string) =>
     .transform((value) => value.toLowerCase());
 
 const nonNegativeInteger = (name: string) =>
-  z.number({ error: `must be a non-negative integer ${name}` }).int(`must be a non-negative integer ${name}`).min(0, `must be a non-negative integer ${name}`).max(Number.MAX_SAFE_INTEGER);
+  z
+    .number({ error: `must be a non-negative integer ${name}` })
+    .int(`must be a non-negative integer ${name}`)
+    .min(0, `must be a non-negative integer ${name}`)
+    .max(Number.MAX_SAFE_INTEGER);
 
 /** ReportTransfer (POST /v2alpha/watchers/transfers): one ERC20 Transfer log, as DESIGN §5 names its fields. */
 export const ReportTransferBody = z

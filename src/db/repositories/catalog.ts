@@ -11,11 +11,7 @@ export async function listRegions(em: EntityManager): Promise<Region[]> {
 
 /** Creates or renames a region; concurrent calls cannot collide (INSERT … ON CONFLICT). */
 export async function upsertRegion(em: EntityManager, identification: string, regionDescribe: string, now: Date): Promise<Region> {
-  return em.upsert(
-    Region,
-    { identification, regionDescribe, createdAt: now, updatedAt: now },
-    { onConflictFields: ['identification'], onConflictExcludeFields: ['createdAt'] },
-  );
+  return em.upsert(Region, { identification, regionDescribe, createdAt: now, updatedAt: now }, { onConflictFields: ['identification'], onConflictExcludeFields: ['createdAt'] });
 }
 
 export async function findRegion(em: EntityManager, identification: string): Promise<Region | null> {

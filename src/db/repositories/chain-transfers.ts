@@ -35,7 +35,11 @@ export async function settledTransferMovement(tx: EntityManager, movementId: str
  * Reserves a credited transfer's amount for the token prepay whose first payment it counts toward (decision
  * 0052), in the credit's transaction: no other payment from the balance can take it meanwhile.
  */
-export async function reserveTransfer(tx: EntityManager, identity: TransferIdentity, reservation: { prePayId: number; tenantId: string; currency: TokenCurrency; amount: Dec }): Promise<void> {
+export async function reserveTransfer(
+  tx: EntityManager,
+  identity: TransferIdentity,
+  reservation: { prePayId: number; tenantId: string; currency: TokenCurrency; amount: Dec },
+): Promise<void> {
   await tx.execute(
     `insert into token_payment_reservations (chain_id, tx_hash, log_index, prepay_id, tenant_id, currency, amount)
      values (?, ?, ?, ?, ?, ?, ?::numeric) on conflict do nothing`,

@@ -73,7 +73,12 @@ export async function extendKeyLock(em: EntityManager, id: string, holder: strin
 
 /** Stores the answer to replay (`body` as its JSON text, verbatim). */
 export async function completeKey(em: EntityManager, id: string, holder: string, status: number, body: string | null): Promise<void> {
-  await em.execute(`update idempotency_keys set state = 'completed', response_status = ?, response_body = ? where id = ? and holder = ? and state = 'in_progress'`, [status, body, id, holder]);
+  await em.execute(`update idempotency_keys set state = 'completed', response_status = ?, response_body = ? where id = ? and holder = ? and state = 'in_progress'`, [
+    status,
+    body,
+    id,
+    holder,
+  ]);
 }
 
 /** Frees a key whose request ended without an outcome: deleted when nothing ran under it, else unlocked for its retry. */

@@ -35,7 +35,9 @@ export async function claimInstallation(source: Source, requested?: string): Pro
   const [row] = await em.execute<{ id: string; legacy: boolean }[]>('select id, legacy from engine_installation');
   if (!row) throw new Error('engine_installation is empty: run the migrations (npm run migrate)');
   if (requested !== undefined && row.id !== requested) {
-    throw new Error(`This database belongs to installation ${row.id}, but ENGINE_INSTANCE_ID is ${requested}: refusing to run one installation's engine against another's database.`);
+    throw new Error(
+      `This database belongs to installation ${row.id}, but ENGINE_INSTANCE_ID is ${requested}: refusing to run one installation's engine against another's database.`,
+    );
   }
   return { id: row.id, legacy: row.legacy };
 }

@@ -6,7 +6,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Dec, type Currency } from '../../domain/money.ts';
 import { toDate } from '../rows.ts';
 
-
 export interface PrepayPayment {
   prePayId: number;
   cycle: number;

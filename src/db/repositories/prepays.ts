@@ -277,10 +277,12 @@ export async function listTenantPrepays(em: EntityManager, tenantId: string, lim
     const [cursor] = await em.execute<{ id: string }[]>('select id::text as id from prepays where id = ? and tenant_id = ?', [startingAfter, tenantId]);
     if (!cursor) throw new AppError('not_found', `Prepay ${startingAfter} was not found.`, { field: 'starting_after' });
   }
-  const rows = await em.execute<PrepayRow[]>(
-    `select ${COLUMNS} from prepays where tenant_id = ? and (?::bigint is null or id < ?::bigint) order by id desc limit ?`,
-    [tenantId, startingAfter ?? null, startingAfter ?? null, limit + 1],
-  );
+  const rows = await em.execute<PrepayRow[]>(`select ${COLUMNS} from prepays where tenant_id = ? and (?::bigint is null or id < ?::bigint) order by id desc limit ?`, [
+    tenantId,
+    startingAfter ?? null,
+    startingAfter ?? null,
+    limit + 1,
+  ]);
   return { prepays: rows.slice(0, limit).map(toPrepay), hasMore: rows.length > limit };
 }
 

@@ -105,10 +105,10 @@ export async function markPrepayAbandoned(em: EntityManager, prePayId: number, f
 
 /** The transfers in the prepay's token already delivered to it (signalled or credited), in order. */
 export async function deliveredTransfers(em: EntityManager, prePayId: number, token: TokenCurrency): Promise<ReconcileTransferRow[]> {
-  return em.execute<ReconcileTransferRow[]>(`select ${TRANSFER_COLUMNS} from chain_transfers where pre_pay_id = ? and token = ? and status in ('signalled', 'credited') order by id`, [
-    prePayId,
-    token,
-  ]);
+  return em.execute<ReconcileTransferRow[]>(
+    `select ${TRANSFER_COLUMNS} from chain_transfers where pre_pay_id = ? and token = ? and status in ('signalled', 'credited') order by id`,
+    [prePayId, token],
+  );
 }
 
 export async function loadTransfer(em: EntityManager, transferId: string): Promise<ReconcileTransferRow | null> {
@@ -133,10 +133,8 @@ export async function subscriptionClosedFlag(em: EntityManager, subscriptionId: 
 
 /** Flags a live subscription whose workflow closed (once). */
 export async function flagSubscriptionWorkflowClosed(em: EntityManager, subscriptionId: string, closeStatus: string, closedAt: Date, now: Date): Promise<void> {
-  await em.execute(`update subscriptions set workflow_closed_status = ?, workflow_closed_at = ?, updated_at = ? where id = ? and status <> 'canceled' and workflow_closed_status is null`, [
-    closeStatus,
-    closedAt,
-    now,
-    subscriptionId,
-  ]);
+  await em.execute(
+    `update subscriptions set workflow_closed_status = ?, workflow_closed_at = ?, updated_at = ? where id = ? and status <> 'canceled' and workflow_closed_status is null`,
+    [closeStatus, closedAt, now, subscriptionId],
+  );
 }

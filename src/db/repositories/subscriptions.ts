@@ -126,7 +126,9 @@ export async function tenantSubscriptionStatus(em: EntityManager, tenantId: stri
 
 /** Workflow ids of the tenant's subscriptions that wait for money (arrears or suspended). */
 export async function unpaidSubscriptionWorkflowIds(em: EntityManager, tenantId: string): Promise<string[]> {
-  const rows = await em.execute<{ workflow_id: string }[]>(`select workflow_id from subscriptions where tenant_id = ? and status in ('arrears', 'suspended') order by id`, [tenantId]);
+  const rows = await em.execute<{ workflow_id: string }[]>(`select workflow_id from subscriptions where tenant_id = ? and status in ('arrears', 'suspended') order by id`, [
+    tenantId,
+  ]);
   return rows.map((row) => row.workflow_id);
 }
 
