@@ -142,25 +142,18 @@ async function main(): Promise<number> {
   run.apiUrls = ports.map((port) => `http://127.0.0.1:${port}`);
   const apis = ports.map((port, index) => nodeProcess(life, `api-${index + 1}`, 'src/api/server.ts', { ...env, PORT: String(port) }));
   const workers = [1, 2].map((index) => nodeProcess(life, `worker-${index}`, 'src/worker.ts', env));
+  const ready = (url: string) =>
+    fetch(`${url}/readyz`).then(
+      (answer) => answer.ok,
+      () => false,
+    );
+  const bothReady = async () => (await Promise.all(run.apiUrls.map(ready))).every(Boolean);
   // The first API applies the migrations; the others start once it answers.
   apis[0]!.start();
   await waitUntil(async () => (await once(run, 'GET', '/readyz', run.operatorKey))?.status === 200, 'the first API');
   apis[1]!.start();
   for (const worker of workers) worker.start();
-  await waitUntil(
-    async () =>
-      (
-        await Promise.all(
-          run.apiUrls.map((url) =>
-            fetch(`${url}/readyz`).then(
-              (r) => r.ok,
-              () => false,
-            ),
-          ),
-        )
-      ).every(Boolean),
-    'both APIs',
-  );
+  await waitUntil(bothReady, 'both APIs');
 
   // The catalog and the tenants, before any fault.
   await prepare(run, SEED, TENANTS);
@@ -174,20 +167,7 @@ async function main(): Promise<number> {
   const workloadSeconds = (Date.now() - workloadStarted) / 1000;
 
   // Quiet: everything up, then the invariants.
-  await waitUntil(
-    async () =>
-      (
-        await Promise.all(
-          run.apiUrls.map((url) =>
-            fetch(`${url}/readyz`).then(
-              (r) => r.ok,
-              () => false,
-            ),
-          ),
-        )
-      ).every(Boolean),
-    'both APIs after the faults',
-  );
+  await waitUntil(bothReady, 'both APIs after the faults');
   const connection = await Connection.connect({ address: temporal.server.address });
   const client = new Client({ connection });
   let checks: Check[];
