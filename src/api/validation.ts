@@ -94,6 +94,14 @@ export function integerIn(min: number, max: number) {
 }
 
 /** Identifiers of tenants, regions, clusters, charts: printable, bounded. */
+/** A list's page size: 1 to 100, 20 when absent. */
+export const pageLimit = z.coerce
+  .number({ error: 'must be an integer between 1 and 100' })
+  .int('must be an integer between 1 and 100')
+  .min(1, 'must be an integer between 1 and 100')
+  .max(100, 'must be an integer between 1 and 100')
+  .default(20);
+
 export const identifier = z
   .string({ error: 'must be a string' })
   .min(1, 'must not be empty')

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MINIMUM_CARD_CHARGE_USD } from '../../gateway/card-gateway.ts';
-import { identifier, jsonNumberAmount } from '../validation.ts';
+import { identifier, jsonNumberAmount, pageLimit } from '../validation.ts';
 
 export const ListMarketQuery = z.strictObject({
   region: identifier,
@@ -11,12 +11,7 @@ export const NamespaceQuery = z.strictObject({ namespace: identifier });
 
 export const ListAmountsQuery = z.strictObject({
   namespace: identifier,
-  limit: z.coerce
-    .number({ error: 'must be an integer between 1 and 100' })
-    .int('must be an integer between 1 and 100')
-    .min(1, 'must be an integer between 1 and 100')
-    .max(100, 'must be an integer between 1 and 100')
-    .default(20),
+  limit: pageLimit,
   starting_after: z.string().min(1).max(64).optional(),
 });
 

@@ -4,16 +4,11 @@ import { z } from 'zod';
 import { listTenantEvents } from '../../db/repositories/events.ts';
 import { notFound } from '../../domain/errors.ts';
 import { formatTimestamp } from '../format.ts';
-import { parseWith } from '../validation.ts';
+import { pageLimit, parseWith } from '../validation.ts';
 import { teamOf } from '../tenancy.ts';
 
 const ListEventsQuery = z.strictObject({
-  limit: z.coerce
-    .number({ error: 'must be an integer between 1 and 100' })
-    .int('must be an integer between 1 and 100')
-    .min(1, 'must be an integer between 1 and 100')
-    .max(100, 'must be an integer between 1 and 100')
-    .default(20),
+  limit: pageLimit,
   starting_after: z.string().min(1).max(64).optional(),
   type: z.string().min(1).max(64).optional(),
 });

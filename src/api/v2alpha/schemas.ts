@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MINIMUM_CARD_CHARGE_USD } from '../../gateway/card-gateway.ts';
 import { MAX_PERIOD_MONTHS, MIN_PERIOD_MONTHS, RESOURCE_LIMITS } from '../../domain/pricing.ts';
-import { decimalString, identifier, integerIn } from '../validation.ts';
+import { decimalString, identifier, integerIn, pageLimit } from '../validation.ts';
 
 export const PaymentTypeParam = z.enum(['USD', 'ANKR_ERC20', 'USDT_ERC20'], { error: 'must be one of USD, ANKR_ERC20, USDT_ERC20' });
 
@@ -78,12 +78,7 @@ export const PrePayIdParam = z
   .transform((text) => Number(text));
 
 export const ListPrepaysQuery = z.strictObject({
-  limit: z.coerce
-    .number({ error: 'must be an integer between 1 and 100' })
-    .int('must be an integer between 1 and 100')
-    .min(1, 'must be an integer between 1 and 100')
-    .max(100, 'must be an integer between 1 and 100')
-    .default(20),
+  limit: pageLimit,
   starting_after: PrePayIdParam.optional(),
 });
 
