@@ -35,8 +35,11 @@ export async function connectTemporal(settings: TemporalSettings): Promise<{ con
   return { connection, client };
 }
 
-/** The SDK's retry interceptor, with a count of the retries its timers still have to start, and a way to stop retrying. */
-function closableRetries(maxAttempts: number): { interceptor: Interceptor; drain: () => Promise<void> } {
+/**
+ * The SDK's retry interceptor, with a count of the retries its timers still have to start, and a way to stop
+ * retrying: `drain()` before closing the connection it is installed on.
+ */
+export function closableRetries(maxAttempts: number): { interceptor: Interceptor; drain: () => Promise<void> } {
   const base = defaultGrpcRetryOptions({ maxAttempts });
   let closing = false;
   let pending = 0;
