@@ -43,6 +43,7 @@ import {
   startPrepayHarness,
   type PrepayHarness,
 } from '../helpers/prepay-harness.ts';
+import { queryBetweenTasks, updateBetweenTasks } from '../helpers/time-skipping.ts';
 import { until } from '../helpers/wait.ts';
 import { testRun } from '../helpers/test-run.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
@@ -60,11 +61,11 @@ afterAll(async () => {
 });
 
 const handleOf = (workflowId: string, runId?: string) => harness.env.client.workflow.getHandle(workflowId, runId);
-const statusOf = (workflowId: string) => handleOf(workflowId).query(statusQuery);
+const statusOf = (workflowId: string) => queryBetweenTasks(handleOf(workflowId), statusQuery);
 
 /** Binds an app whose price for the period is taken from the cluster's book, as the API does. */
 async function bind(workflowId: string, app: ReturnType<typeof appOn>, costUsd: string): Promise<PrepayView> {
-  return handleOf(workflowId).executeUpdate(bindAppUpdate, { args: [{ paymentType: 'USD', app, costUsd }] });
+  return updateBetweenTasks(handleOf(workflowId), bindAppUpdate, { paymentType: 'USD', app, costUsd });
 }
 
 const advanceTo = (at: number) => advanceClockTo(harness.env, at);
@@ -146,9 +147,9 @@ describe('renewal dunning', () => {
     expect((await findPrepay(harness.orm.em.fork(), prePayId))?.status).toBe('past_due');
 
     const othersCard = await (await createTeam(harness)).card('tok_visa');
-    await expect(handleOf(workflowId).executeUpdate(changeCardUpdate, { args: [{ cardId: othersCard }] })).rejects.toMatchObject({ cause: { type: 'PrepayInvalidRequest' } });
+    await expect(updateBetweenTasks(handleOf(workflowId), changeCardUpdate, { cardId: othersCard })).rejects.toMatchObject({ cause: { type: 'PrepayInvalidRequest' } });
     const visa = await team.card('tok_visa');
-    expect(await handleOf(workflowId).executeUpdate(changeCardUpdate, { args: [{ cardId: visa }] })).toMatchObject({ cardId: visa, status: 'past_due' });
+    expect(await updateBetweenTasks(handleOf(workflowId), changeCardUpdate, { cardId: visa })).toMatchObject({ cardId: visa, status: 'past_due' });
     await advanceTo(end + 3 * DAY + HOUR);
 
     expect(await statusOf(workflowId)).toMatchObject({ status: 'active', cycle: 2, cardId: visa });
@@ -294,7 +295,7 @@ describe('an operator cancel', () => {
 
     await advanceTo(monthBoundary(anchor, 4).getTime() - HOUR);
     expect(await statusOf(workflowId)).toMatchObject({ status: 'active', monthsRecognized: 3 });
-    const canceled = await handleOf(workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'fraud review' }] });
+    const canceled = await updateBetweenTasks(handleOf(workflowId), cancelUpdate, { reason: 'fraud review' });
     const shares = monthlyShares(new Dec('100'), 12).map((share) => share.toFixed());
     const refund = shares
       .slice(4)

@@ -27,7 +27,7 @@ import type { RechargeInput } from '../../src/workflows/index.ts';
 import { cancelSubscriptionUpdate, SUBSCRIPTION_SEARCH_ATTRIBUTES, subscriptionStatusQuery } from '../../src/workflows/subscription-messages.ts';
 import { sqlOn } from '../helpers/db.ts';
 import { testRun } from '../helpers/test-run.ts';
-import { createTimeSkippingEnv } from '../helpers/time-skipping.ts';
+import { createTimeSkippingEnv, queryBetweenTasks, terminateWhenIdle, updateBetweenTasks } from '../helpers/time-skipping.ts';
 import { registerSearchAttributes } from '../helpers/time-skipping-search-attributes.ts';
 import { eventually } from '../helpers/wait.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
@@ -129,7 +129,7 @@ async function eventsOf(tenantId: string): Promise<{ type: string; data: Record<
 }
 
 async function statusOf(handle: WorkflowHandle): Promise<string> {
-  return (await handle.query(subscriptionStatusQuery)).status;
+  return (await queryBetweenTasks(handle, subscriptionStatusQuery)).status;
 }
 
 async function searchStatus(handle: WorkflowHandle): Promise<string | undefined> {
@@ -157,7 +157,7 @@ describe('SubscriptionWorkflow', () => {
     await eventuallyIs(() => chargeKeys(subscription.id), keys(subscription.id, 1, 2, 3));
     expect(await balance(tenantId)).toBe('69.97');
 
-    expect(await subscription.handle.query(subscriptionStatusQuery)).toMatchObject({
+    expect(await queryBetweenTasks(subscription.handle, subscriptionStatusQuery)).toMatchObject({
       status: 'active',
       period: 3,
       periodStart: subscription.boundary(2).toISOString(),
@@ -181,7 +181,7 @@ describe('SubscriptionWorkflow', () => {
     );
     expect(movements).toEqual(Array.from({ length: 3 }, () => ({ amount: '10.010000000000000000', description: plan.name, payment_method: 'balance', status: 'finish' })));
 
-    expect(await subscription.handle.executeUpdate(cancelSubscriptionUpdate)).toMatchObject({ status: 'canceling', period: 3 });
+    expect(await updateBetweenTasks(subscription.handle, cancelSubscriptionUpdate)).toMatchObject({ status: 'canceling', period: 3 });
     expect((await findSubscription(orm.em.fork(), subscription.id))?.status).toBe('canceling');
     expect(await searchStatus(subscription.handle)).toBe('canceling');
 
@@ -203,14 +203,14 @@ describe('SubscriptionWorkflow', () => {
 
     await skipTo(new Date(subscription.boundary(1).getTime() - DAY_MS));
     expect(await chargeKeys(subscription.id)).toEqual(keys(subscription.id, 1));
-    expect(await subscription.handle.query(subscriptionStatusQuery)).toMatchObject({ status: 'active', period: 1, periodEnd: subscription.boundary(1).toISOString() });
+    expect(await queryBetweenTasks(subscription.handle, subscriptionStatusQuery)).toMatchObject({ status: 'active', period: 1, periodEnd: subscription.boundary(1).toISOString() });
     expect(await balance(tenantId)).toBe('130');
 
     await skipTo(new Date(subscription.boundary(1).getTime() + HOUR_MS));
     await eventuallyIs(() => chargeKeys(subscription.id), keys(subscription.id, 1, 2));
     expect(await balance(tenantId)).toBe('10');
     await eventuallyIs(async () => (await eventsOf(tenantId)).map((event) => [event.type, event.data.period, event.data.balance]), [['balance.low', 2, '10']]);
-    await subscription.handle.terminate('test over');
+    await terminateWhenIdle(subscription.handle, 'test over');
   });
 
   it('goes into arrears when the balance is short, and a card recharge charges it at once', async () => {
@@ -245,7 +245,7 @@ describe('SubscriptionWorkflow', () => {
     await eventuallyIs(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'active');
     expect(await findSubscription(orm.em.fork(), subscription.id)).toMatchObject({ period: 2, arrearsSince: null, currentPeriodEnd: subscription.boundary(2) });
     expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears']);
-    await subscription.handle.terminate('test over');
+    await terminateWhenIdle(subscription.handle, 'test over');
   });
 
   it('never paid: suspended 7 days after the arrears began, canceled 30 days later, with the events', async () => {
@@ -286,7 +286,7 @@ describe('SubscriptionWorkflow', () => {
     await eventuallyIs(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'active');
     expect(await findSubscription(orm.em.fork(), subscription.id)).toMatchObject({ period: 3, suspendedAt: null, currentPeriodStart: subscription.boundary(2) });
     expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears', 'subscription.suspended']);
-    await subscription.handle.terminate('test over');
+    await terminateWhenIdle(subscription.handle, 'test over');
   });
 
   it('canceling an unpaid subscription ends it at once', async () => {
@@ -296,7 +296,7 @@ describe('SubscriptionWorkflow', () => {
     await skipTo(new Date(subscription.boundary(1).getTime() + HOUR_MS));
     await eventuallyIs(() => statusOf(subscription.handle), 'arrears');
 
-    expect(await subscription.handle.executeUpdate(cancelSubscriptionUpdate)).toMatchObject({ status: 'canceled', period: 2 });
+    expect(await updateBetweenTasks(subscription.handle, cancelSubscriptionUpdate)).toMatchObject({ status: 'canceled', period: 2 });
     expect(await subscription.handle.result()).toEqual({ status: 'canceled', reason: 'canceled_by_customer', period: 2 });
     expect((await findSubscription(orm.em.fork(), subscription.id))?.status).toBe('canceled');
     expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears', 'subscription.canceled']);

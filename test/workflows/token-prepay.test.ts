@@ -24,6 +24,7 @@ import {
   transferOf,
   type PrepayHarness,
 } from '../helpers/prepay-harness.ts';
+import { queryBetweenTasks, terminateWhenIdle, updateBetweenTasks } from '../helpers/time-skipping.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const DAY = 24 * 3600 * 1000;
@@ -39,7 +40,7 @@ afterAll(async () => {
 });
 
 const handleOf = (workflowId: string) => harness.env.client.workflow.getHandle(workflowId);
-const statusOf = (workflowId: string) => handleOf(workflowId).query(statusQuery);
+const statusOf = (workflowId: string) => queryBetweenTasks(handleOf(workflowId), statusQuery);
 const send = (workflowId: string, transfer: ReturnType<typeof transferOf>) => handleOf(workflowId).signal(tokenTransferSignal, transfer);
 const replay = (workflowId: string, scenario: string) => replayHistories(harness, workflowId, scenario);
 
@@ -52,7 +53,7 @@ async function balanceOf(orm: Orm, tenantId: string, token: TokenCurrency): Prom
 }
 
 async function bind(workflowId: string, token: TokenCurrency, app: ReturnType<typeof appOn>, costUsd: string): Promise<PrepayView> {
-  return handleOf(workflowId).executeUpdate(bindAppUpdate, { args: [{ paymentType: token, app, costUsd }] });
+  return updateBetweenTasks(handleOf(workflowId), bindAppUpdate, { paymentType: token, app, costUsd });
 }
 
 /** Polls the status query until `check` holds (signals are handled asynchronously). */
@@ -181,7 +182,7 @@ describe('a USDT prepay', () => {
     });
     await send(prepay.workflowId, transferOf('USDT_ERC20', '1'));
     await statusWhen(prepay.workflowId, (view) => view.tokenPayment?.received === '1');
-    expect(await handleOf(prepay.workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'customer changed their mind' }] })).toMatchObject({ status: 'canceled' });
+    expect(await updateBetweenTasks(handleOf(prepay.workflowId), cancelUpdate, { reason: 'customer changed their mind' })).toMatchObject({ status: 'canceled' });
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('1');
     expect(await moneyOf(harness.orm, prepay.prePayId).ledger()).toEqual({});
   });
@@ -259,8 +260,8 @@ describe('two prepays of one team', () => {
     expect((await statusOf(renewing.workflowId)).status).toBe('past_due');
     expect(await replay(paying.workflowId, 'token-payment-reserved')).toBe(1);
     // Time is the test server's, shared by every workflow: end these so later tests skip time without them.
-    await handleOf(renewing.workflowId).terminate('test done');
-    await handleOf(paying.workflowId).terminate('test done');
+    await terminateWhenIdle(handleOf(renewing.workflowId));
+    await terminateWhenIdle(handleOf(paying.workflowId));
   });
 
   it("a prepay paid a moment ago whose read model still says awaiting_payment does not hold its tokens against another's payment", async () => {
@@ -295,8 +296,8 @@ describe('two prepays of one team', () => {
     expect(await statusWhen(second.workflowId, (view) => view.status !== 'awaiting_payment')).toMatchObject({ status: 'awaiting_binding' });
     expect(await moneyOf(harness.orm, second.prePayId).ledger()).toEqual({ deferred_revenue: '10', tenant_balance: '-10' });
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('0');
-    await handleOf(first.workflowId).terminate('test done');
-    await handleOf(second.workflowId).terminate('test done');
+    await terminateWhenIdle(handleOf(first.workflowId));
+    await terminateWhenIdle(handleOf(second.workflowId));
   });
 });
 
@@ -332,7 +333,7 @@ describe('a transfer mined before the deadline', () => {
     expect(await moneyOf(harness.orm, prepay.prePayId).ledger()).toEqual({ deferred_revenue: '10', tenant_balance: '-10' });
     expect(await balanceOf(harness.orm, team.tenantId, 'USDT_ERC20')).toBe('6'); // the late-mined transfer is the team's
     expect(await replay(prepay.workflowId, 'token-mined-before-deadline')).toBe(1);
-    await handleOf(prepay.workflowId).terminate('test done'); // time is shared: later tests skip it without this one
+    await terminateWhenIdle(handleOf(prepay.workflowId)); // time is shared: later tests skip it without this one
   });
 });
 
@@ -440,7 +441,7 @@ describe('an ANKR prepay', () => {
     const anchor = new Date((await bind(prepay.workflowId, 'ANKR_ERC20', appOn(clusterId, 1000), '30')).boundAt!);
     await advanceTo(monthBoundary(anchor, 1).getTime() + DAY);
 
-    const canceled = await handleOf(prepay.workflowId).executeUpdate(cancelUpdate, { args: [{ reason: 'fraud review' }] });
+    const canceled = await updateBetweenTasks(handleOf(prepay.workflowId), cancelUpdate, { reason: 'fraud review' });
     expect(canceled).toMatchObject({ status: 'canceled', monthsRecognized: 2, refundedUsd: '10', refundedAmount: '333.333333333333333334' });
     expect(await balanceOf(harness.orm, team.tenantId, 'ANKR_ERC20')).toBe('333.333333333333333334');
     const money = moneyOf(harness.orm, prepay.prePayId);
