@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.ts';
 import { initOrm } from '../../src/db/orm.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { createCardGateway } from '../../src/gateway/index.ts';
-import { WORKFLOWS_PATH } from '../../src/worker.ts';
+import { workflowSource } from '../../src/worker.ts';
 
 const config = loadConfig();
 const orm = await initOrm(config.DATABASE_URL, { poolMax: 2 });
@@ -18,7 +18,7 @@ const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADD
 const worker = await Worker.create({
   connection,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
-  workflowsPath: WORKFLOWS_PATH,
+  ...workflowSource(config),
   activities: {
     ...activities,
     async settleCredit() {

@@ -1,12 +1,16 @@
 /**
- * Once per test run: a fresh PostgreSQL database with the migrations applied, and one Temporal dev
- * server (search attributes registered, generous start timeout). Test files create their own tenants
+ * Once per test run: a fresh PostgreSQL database with the migrations applied, one Temporal dev server
+ * (search attributes registered, generous start timeout) and the workflow code bundled (a bundle takes
+ * seconds of CPU; built per worker, the suite's thirty-odd workers spent minutes on it). Test files create their own tenants
  * and catalog ids, so they run in any order.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import pg from 'pg';
 import { initOrm, migrate } from '../../src/db/orm.ts';
 import { findTemporalCli, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT, startDevServer, type DevServer } from '../../src/dev/temporal-dev-server.ts';
+import { WORKFLOWS_PATH } from '../../src/worker.ts';
 import { TEST_RUN_VARIABLE, type TestRun } from './test-run.ts';
 
 declare global {
@@ -37,6 +41,11 @@ export default async function globalSetup(): Promise<void> {
   });
   globalThis.__temporalDevServer = server;
 
-  const run: TestRun = { databaseUrl, adminDatabaseUrl, databaseName, temporalAddress: server.address };
+  // next to the dev server's file, so that globalTeardown removes it with that file
+  const workflowBundlePath = join(PROJECT_ROOT, '.data', 'test-temporal', `${databaseName}.workflow-bundle.js`);
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  writeFileSync(workflowBundlePath, code);
+
+  const run: TestRun = { databaseUrl, adminDatabaseUrl, databaseName, temporalAddress: server.address, workflowBundlePath };
   process.env[TEST_RUN_VARIABLE] = JSON.stringify(run);
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.ts';
 import { addCard } from '../../src/db/repositories/cards.ts';
 import { upsertCluster } from '../../src/db/repositories/catalog.ts';
@@ -23,7 +23,6 @@ import { prepayWorkflowId, type AppBinding, type PrepayTimings } from '../../src
 import { createSandboxGateway } from '../../src/gateway/sandbox-gateway.ts';
 import type { CardGateway } from '../../src/gateway/card-gateway.ts';
 import { startCardPrepay, startTokenPrepay } from '../../src/temporal/prepays.ts';
-import { WORKFLOWS_PATH } from '../../src/worker.ts';
 import type { PaymentOutcome, PrepayInput } from '../../src/workflows/prepay.ts';
 import { createTimeSkippingEnv } from './time-skipping.ts';
 import { registerSearchAttributes } from './time-skipping-search-attributes.ts';
@@ -36,18 +35,18 @@ export interface PrepayHarness {
   env: TestWorkflowEnvironment;
   orm: Orm;
   gateway: CardGateway;
-  bundle: WorkflowBundleWithSourceMap;
+  bundle: { codePath: string };
   taskQueue: string;
   close: () => Promise<void>;
 }
 
-/** The test server, the ORM, one workflow bundle (shared by workers and replays) and a worker polling for the whole file. */
+/** The test server, the ORM, the run's workflow bundle (shared by workers and replays) and a worker polling for the whole file. */
 export async function startPrepayHarness(): Promise<PrepayHarness> {
   const env = await createTimeSkippingEnv();
   await registerSearchAttributes(env); // the Java test server knows no custom attributes until told (decision 0023)
   const orm = await initOrm(testRun().databaseUrl, { poolMax: 5 });
   const gateway = createSandboxGateway({ orm });
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  const bundle = { codePath: testRun().workflowBundlePath };
   const taskQueue = `prepay-${randomBytes(4).toString('hex')}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,

@@ -37,6 +37,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     DATABASE_URL: run.databaseUrl,
     TEMPORAL_ADDRESS: run.temporalAddress,
     TEMPORAL_TASK_QUEUE: uniqueId('test-queue'),
+    WORKFLOW_BUNDLE_PATH: run.workflowBundlePath,
     OPERATOR_API_KEY: operatorKey,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -7,6 +7,8 @@ export interface TestRun {
   adminDatabaseUrl: string;
   databaseName: string;
   temporalAddress: string;
+  /** the workflow code, bundled once for the run: every worker and replay of the run loads this file */
+  workflowBundlePath: string;
 }
 
 export const TEST_RUN_VARIABLE = 'PAYMENT_ENGINE_TEST_RUN';

@@ -22,7 +22,6 @@ import { tenantBalances } from '../../src/ledger/ledger.ts';
 import { createPendingMovement, settleCredit } from '../../src/ledger/movements.ts';
 import { checkoutSubscription } from '../../src/ledger/subscription-checkout.ts';
 import { ensureSubscriptionWorkflow, signalUnpaidSubscriptions } from '../../src/temporal/subscriptions.ts';
-import { WORKFLOWS_PATH } from '../../src/worker.ts';
 import type { RechargeInput } from '../../src/workflows/index.ts';
 import { cancelSubscriptionUpdate, SUBSCRIPTION_SEARCH_ATTRIBUTES, subscriptionStatusQuery } from '../../src/workflows/subscription-messages.ts';
 import { sqlOn } from '../helpers/db.ts';
@@ -47,7 +46,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowsPath: WORKFLOWS_PATH,
+    workflowBundle: { codePath: testRun().workflowBundlePath },
     activities: createActivities({ orm, clock: systemClock, gateway: createSandboxGateway({ orm }) }),
   });
   running = worker.run();
