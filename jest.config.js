@@ -12,4 +12,6 @@ export default {
   // idle machine takes seconds. No test sets a shorter one of its own.
   testTimeout: 600_000,
   maxWorkers: 1,
+  // `npm test` runs shards side by side (scripts/test.ts); this splits them by time
+  testSequencer: '<rootDir>/test/helpers/shard-sequencer.ts',
 };
