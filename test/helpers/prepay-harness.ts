@@ -12,7 +12,7 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.ts';
 import { addCard } from '../../src/db/repositories/cards.ts';
 import { upsertCluster } from '../../src/db/repositories/catalog.ts';
-import { allocateCardPrepay, allocateTokenPrepay } from '../../src/db/repositories/prepays.ts';
+import { allocateCardPrepay, allocateTokenPrepay } from '../../src/db/repositories/prepay-allocation.ts';
 import { initOrm, type Orm } from '../../src/db/orm.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { Dec, type TokenCurrency } from '../../src/domain/money.ts';

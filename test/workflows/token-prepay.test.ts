@@ -5,7 +5,8 @@
  * balance at the current rate with a grace period for a deposit. Every scenario's histories are replayed.
  */
 import type { Orm } from '../../src/db/orm.ts';
-import { findPrepay, monthlyPayments } from '../../src/db/repositories/prepays.ts';
+import { monthlyPayments } from '../../src/db/repositories/invoices.ts';
+import { findPrepay } from '../../src/db/repositories/prepays.ts';
 import { monthBoundary } from '../../src/domain/calendar.ts';
 import type { TokenCurrency } from '../../src/domain/money.ts';
 import { tenantBalances } from '../../src/ledger/ledger.ts';

@@ -1,5 +1,5 @@
 /** The request's Idempotency-Key claim as the prepays' allocation needs it (its generation included; decision 0070). */
-import type { PrepayIdempotency } from '../../db/repositories/prepays.ts';
+import type { PrepayIdempotency } from '../../db/repositories/prepay-allocation.ts';
 import { idempotencyOf, type IdempotencyClaim } from '../middleware/idempotency.ts';
 
 /** How long an Idempotency-Key keeps its prepay (as the idempotency middleware keeps the answer). */

@@ -1,6 +1,5 @@
 /**
- * Card prepayments (DESIGN §5, §11): CreatePrePaymentCard and CallBackAppInfo from the seed, plus a
- * team's prepays, switching auto-renewal, changing the card, and the operator's cancel. Every change
+ * Card prepayments (DESIGN §5, §11): CreatePrePaymentCard from the seed, plus a team's prepays, switching auto-renewal, changing the card, and the operator's cancel. Every change
  * goes through the prepay's workflow (an Update, answered after the workflow wrote its read model);
  * reads come from the read model.
  */
@@ -8,37 +7,27 @@ import type { Router } from '@koa/router';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { findTenantCard } from '../../db/repositories/cards.ts';
-import { findCluster, priceBookOf } from '../../db/repositories/catalog.ts';
 import { canceledByRequest, forgetCancelRequest, recordCancelRequest } from '../../db/repositories/prepay-cancel-requests.ts';
 import { findPrepayPayment } from '../../db/repositories/prepay-payments.ts';
-import { allocateCardPrepay, findIdempotentPrepay, findPrepay, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
+import { allocateCardPrepay, findIdempotentPrepay } from '../../db/repositories/prepay-allocation.ts';
+import { findPrepay, findTenantPrepay, listTenantPrepays, type Prepay } from '../../db/repositories/prepays.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, invalid, notFound } from '../../domain/errors.ts';
-import { FAILURES, failureOf } from '../../domain/failures.ts';
-import { isTerminalPrepayStatus, sameApp, type AppBinding, type PrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
-import { priceResources } from '../../domain/pricing.ts';
+import { FAILURES } from '../../domain/failures.ts';
+import { isTerminalPrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
 import { PrepayRejection, startCardPrepay, updatePrepay } from '../../temporal/prepays.ts';
 import { installationOf } from '../../db/repositories/installation.ts';
-import { bindAppUpdate, cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput, type PrepayView } from '../../workflows/prepay.ts';
-import { principalOf } from '../context.ts';
+import { cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput } from '../../workflows/prepay.ts';
 import { prepayBody } from './prepay-presenters.ts';
 import { matchingQuote } from './quote-checks.ts';
 import { teamOf, type RouteContext } from '../tenancy.ts';
-import { requireScope, type Principal } from '../middleware/auth.ts';
+import { requireScope } from '../middleware/auth.ts';
 import { beginIdempotentWork, idempotencyToken, idempotent, transient } from '../middleware/idempotency.ts';
 import { prepayIdempotencyOf } from './prepay-idempotency.ts';
+import { rejectionToAppError } from './prepay-refusals.ts';
 import { identifier, parseWith } from '../validation.ts';
 import { waitFor, withTimeout } from '../wait.ts';
-import {
-  CallBackAppInfoBody,
-  CancelPrepayBody,
-  ChangePrepayCardBody,
-  CreatePrePaymentCardBody,
-  ListPrepaysQuery,
-  PaymentTypeParam,
-  PrePayIdParam,
-  SetAutoRenewalBody,
-} from './schemas.ts';
+import { CancelPrepayBody, ChangePrepayCardBody, CreatePrePaymentCardBody, ListPrepaysQuery, PrePayIdParam, SetAutoRenewalBody } from './schemas.ts';
 
 export interface PrepayRouteDeps {
   temporal: Client;
@@ -48,36 +37,6 @@ export interface PrepayRouteDeps {
   waitSeconds: number;
   /** the lifecycle's timings given to new prepays (binding timeout, renewal notice) */
   timings: Partial<PrepayTimings>;
-}
-
-/** Statuses of a prepay that paid for, and serves (or served to its end), its bound app. */
-const SERVED_STATUSES: ReadonlySet<PrepayStatus> = new Set(['active', 'renewing', 'past_due', 'completed']);
-/** Closed without serving the app to the end of what was paid: a callback must not hear "success". */
-const UNSERVED_CLOSED_STATUSES: ReadonlySet<PrepayStatus> = new Set(['refunded', 'canceled', 'expired', 'payment_failed']);
-
-const notServed = (prePayId: number, status: string) =>
-  new AppError('conflict', `Prepay ${prePayId} is ${status}; it does not pay for this app.`, { field: 'pre_pay_id', details: { status } });
-
-function appOfCallback(body: {
-  app_id: string;
-  cluster_id: string;
-  chart_name: string;
-  cpu_limit: number;
-  mem_limit: number;
-  storage_limit: number;
-  icon_url: string;
-  project_name: string;
-}): AppBinding {
-  return {
-    appId: body.app_id,
-    clusterId: body.cluster_id,
-    chartName: body.chart_name,
-    cpuLimit: body.cpu_limit,
-    memLimit: body.mem_limit,
-    storageLimit: body.storage_limit,
-    iconUrl: body.icon_url,
-    projectName: body.project_name,
-  };
 }
 
 export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
@@ -140,46 +99,6 @@ export function mountPrepayRoutes(router: Router, deps: PrepayRouteDeps): void {
       });
     }
     ctx.body = { code: 0, message: 'success', pre_pay_id: prepay.id };
-  });
-
-  router.post('/:type/callback_app_info', async (ctx) => {
-    const paymentType = parseWith(PaymentTypeParam, ctx.params.type, 'type');
-    const body = parseWith(CallBackAppInfoBody, ctx.request.body);
-    const em = ctx.state.em;
-    const prepay = await visiblePrepay(em, principalOf(ctx.state), body.pre_pay_id, 'pre_pay_id');
-    // Seed clients repeat the callback again and again: a repeat of the bound app is answered from the read
-    // model, without a new Workflow Update (each one grows the workflow's history; decision 0050).
-    const repeated = prepay.paymentType === paymentType && prepay.app !== null && sameApp(prepay.app, appOfCallback(body));
-    if (repeated && SERVED_STATUSES.has(prepay.status)) {
-      ctx.body = { code: 0, message: 'success' };
-      return;
-    }
-    if (repeated && UNSERVED_CLOSED_STATUSES.has(prepay.status)) throw notServed(prepay.id, prepay.status);
-    const cluster = await findCluster(em, body.cluster_id);
-    if (!cluster) throw notFound(`Cluster ${body.cluster_id}`, 'cluster_id');
-    const app = appOfCallback(body);
-    const resources = { cpuMillicores: app.cpuLimit, memoryMib: app.memLimit, storageGib: app.storageLimit };
-    const { usd } = priceResources(priceBookOf(cluster), resources, app.chartName, prepay.period);
-    let bound: PrepayView;
-    try {
-      bound = await withTimeout(
-        updatePrepay(deps.temporal, await installationOf(em), prepay.id, bindAppUpdate, { paymentType, app, costUsd: usd.toFixed(), tenantId: prepay.tenantId }),
-        deps.waitSeconds,
-        `Prepay ${prepay.id}`,
-      );
-    } catch (error) {
-      // A prepay that closed after serving its app still answers a repeated callback of that app.
-      const closedWithSameApp =
-        error instanceof PrepayRejection && error.type === FAILURES.prepayClosed.type && prepay.paymentType === paymentType && prepay.app && sameApp(prepay.app, app);
-      if (!closedWithSameApp) throw await rejectionToAppError(em, prepay.id, error);
-      const now = await findPrepay(em.fork(), prepay.id);
-      if (!now || !SERVED_STATUSES.has(now.status)) throw notServed(prepay.id, now?.status ?? 'closed');
-      ctx.body = { code: 0, message: 'success' };
-      return;
-    }
-    // "success" only when the answer shows this app bound to a paid prepay: never for one that ended refunded or canceled.
-    if (!bound.app || !sameApp(bound.app, app) || !SERVED_STATUSES.has(bound.status)) throw notServed(prepay.id, bound.status);
-    ctx.body = { code: 0, message: 'success' };
   });
 
   router.get('/teams/:team_id/prepays', async (ctx) => {
@@ -267,13 +186,6 @@ async function pathPrepay(ctx: RouteContext): Promise<Prepay> {
   return prepay;
 }
 
-/** A prepay the principal may see: its own tenant's, or any for an operator; otherwise "not found". */
-async function visiblePrepay(em: EntityManager, principal: Principal, prePayId: number, field: string): Promise<Prepay> {
-  const prepay = await findPrepay(em, prePayId);
-  if (!prepay || (principal.scope !== 'operator' && prepay.tenantId !== principal.tenantId)) throw notFound(`Prepay ${prePayId}`, field);
-  return prepay;
-}
-
 /**
  * The charge outcome of a prepay whose workflow already closed, from what PostgreSQL recorded: paid only when
  * its first cycle's payment is booked. A closed workflow that booked nothing for this row (a prepay id that
@@ -293,16 +205,4 @@ async function closedOutcome(em: EntityManager, prePayId: number): Promise<Payme
     field: 'pre_pay_id',
     details: { pre_pay_id: prePayId, status: prepay?.status ?? null },
   });
-}
-
-async function rejectionToAppError(em: EntityManager, prePayId: number, error: unknown): Promise<unknown> {
-  if (!(error instanceof PrepayRejection)) return error;
-  const mapped = failureOf(error.type)?.http ?? { error: 'conflict' as const };
-  let message = error.message;
-  if (error.type === FAILURES.prepayClosed.type) {
-    // The workflow's status when it said one: the row may still show the status before.
-    const status = error.status ?? (await findPrepay(em.fork(), prePayId))?.status ?? 'closed';
-    message = `Prepay ${prePayId} is ${status}; it can no longer be changed.`;
-  }
-  return new AppError(mapped.error, message, { field: mapped.field });
 }

@@ -12,6 +12,7 @@ import { AcquirePreAmountBody, PaymentTypeParam } from './schemas.ts';
 import { mountCardRoutes } from './cards.ts';
 import type { CardGateway } from '../../gateway/card-gateway.ts';
 import { mountPrepayRoutes, type PrepayRouteDeps } from './prepays.ts';
+import { mountCallbackAppInfoRoute } from './callback-app-info.ts';
 import { mountInvoiceRoutes } from './invoices.ts';
 import { mountTokenPrepayRoutes } from './token-prepays.ts';
 import type { ChainSettings } from '../../chain/settings.ts';
@@ -60,6 +61,7 @@ export function v2alphaRouter(deps: V2alphaDeps): Router {
 
   mountCardRoutes(router, { gateway: deps.gateway, clock: deps.clock });
   mountPrepayRoutes(router, { ...deps.prepays, clock: deps.clock });
+  mountCallbackAppInfoRoute(router, deps.prepays);
   mountTokenPrepayRoutes(router, { temporal: deps.prepays.temporal, taskQueue: deps.prepays.taskQueue, timings: deps.prepays.timings, clock: deps.clock, chain: deps.chain });
   mountInvoiceRoutes(router);
   mountEventRoutes(router);

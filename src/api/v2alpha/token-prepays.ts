@@ -10,7 +10,7 @@ import { getAddress } from 'viem';
 import { registerDepositAddress } from '../../chain/deposit-address.ts';
 import type { ChainSettings, TokenContract } from '../../chain/settings.ts';
 import { matchingQuote } from './quote-checks.ts';
-import { allocateTokenPrepay, findIdempotentPrepay } from '../../db/repositories/prepays.ts';
+import { allocateTokenPrepay, findIdempotentPrepay } from '../../db/repositories/prepay-allocation.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, invalid } from '../../domain/errors.ts';
 import { Dec, toCanonicalString, type TokenCurrency } from '../../domain/money.ts';
