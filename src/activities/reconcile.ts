@@ -6,7 +6,7 @@
  * nothing. The Temporal client and task queue are the worker's (`Context.current()`).
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { getAddress } from 'viem';
 import { transferMovementId } from '../chain/identity.ts';
 import type { Orm } from '../db/orm.ts';
@@ -23,56 +23,20 @@ import {
   subscriptionClosedFlag,
   uncreditedSignalledTransfers,
   type ReconcilePrepayRow,
-  type ReconcileTransferRow,
+  transferSignalOf,
 } from '../db/repositories/reconciliation.ts';
 import { findSubscription } from '../db/repositories/subscriptions.ts';
 import type { Clock } from '../domain/clock.ts';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
-import { prepayWorkflowId, type PrepayTimings } from '../domain/prepay.ts';
-import type { TokenTransferSignal } from '../domain/token-transfer.ts';
+import { prepayWorkflowId } from '../domain/prepay.ts';
 import { startAbandonedPrepay, startTokenPrepay } from '../temporal/prepays.ts';
 import { installationOf } from '../db/repositories/installation.ts';
 import { ensureSubscriptionWorkflow } from '../temporal/subscriptions.ts';
 import { signalTokenTransfer, startCreditTransfer } from '../temporal/transfers.ts';
 import { createEventActivities, type EventType } from './events.ts';
+import type { ReconcileCandidates, ReconcileInput, RepairOutcome } from './reconcile-contract.ts';
+import { describe, runningWorkflowIds } from './workflow-descriptions.ts';
 import { toDate } from '../db/rows.ts';
-
-export interface ReconcileInput {
-  /** a row this old without its workflow is repaired (default 600 s) */
-  graceSeconds?: number;
-  /** only this tenant's rows (an operator's targeted run, and the tests) */
-  tenantId?: string;
-  /** at most this many rows of each kind per run; the rest waits for the next run (default 200) */
-  limit?: number;
-  /** the timings the API gives new prepays, for the token prepays the reconciler starts */
-  prepayTimings?: Partial<PrepayTimings>;
-}
-
-export interface ReconcileCandidates {
-  prepays: number[];
-  subscriptions: string[];
-  transfers: string[];
-}
-
-export type RepairAction = 'none' | 'prepay_abandoned' | 'prepay_started' | 'subscription_started' | 'workflow_closed' | 'transfer_credited';
-
-export interface RepairOutcome {
-  action: RepairAction;
-  /** `prepay-12`, `subscription-sub_…`, `chain-transfer-7` */
-  item: string;
-  workflowId?: string;
-  /** the workflow's close status, for `workflow_closed` */
-  closeStatus?: string;
-  eventId?: string;
-  /** why nothing was done, for `none` */
-  detail?: string;
-}
-
-export interface ReconcileResult {
-  checked: number;
-  repairs: RepairOutcome[];
-  errors: { item: string; message: string }[];
-}
 
 const DEFAULT_GRACE_SECONDS = 600;
 const DEFAULT_LIMIT = 200;
@@ -80,48 +44,6 @@ const LIVE_PREPAY_STATUSES = ['awaiting_payment', 'awaiting_binding', 'active', 
 const ABANDONED = 'abandoned' as const;
 /** Tenant ids are identifiers; anything else is not put into a visibility query. */
 const SAFE_TENANT = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-type Described = { found: false } | { found: true; running: boolean; status: string; type: string; memo: Record<string, unknown> | undefined; closeTime: Date | undefined };
-
-async function describe(client: Client, workflowId: string): Promise<Described> {
-  let description: WorkflowExecutionDescription;
-  try {
-    description = await client.workflow.getHandle(workflowId).describe();
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return { found: false };
-    throw error;
-  }
-  return {
-    found: true,
-    running: description.status.name === 'RUNNING',
-    status: description.status.name,
-    type: description.type,
-    memo: description.memo,
-    closeTime: description.closeTime,
-  };
-}
-
-/** Workflow ids that visibility lists as running for the query; only a hint (every repair describes first). */
-async function runningWorkflowIds(client: Client, query: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for await (const execution of client.workflow.list({ query })) ids.add(execution.workflowId);
-  return ids;
-}
-
-function signalOf(row: ReconcileTransferRow): TokenTransferSignal {
-  return {
-    chainId: Number(row.chain_id),
-    txHash: row.tx_hash,
-    logIndex: row.log_index,
-    token: row.token,
-    amount: new Dec(row.amount).toFixed(),
-    from: row.from_address,
-    to: row.to_address,
-    blockNumber: Number(row.block_number),
-    // mined before the prepay's deadline, it still counts when the prepay's workflow starts late (decision 0052)
-    ...(row.block_time ? { blockTime: new Date(row.block_time).toISOString() } : {}),
-  };
-}
 
 export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
   const { recordEvent } = createEventActivities(deps);
@@ -219,7 +141,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       return { action: 'none', item: `prepay-${prePayId}`, workflowId, detail: 'its workflow ran meanwhile' };
     }
     const earlier = await deliveredTransfers(deps.orm.em.fork(), prePayId, token);
-    for (const transfer of earlier) await signalTokenTransfer(client, installation, prePayId, signalOf(transfer));
+    for (const transfer of earlier) await signalTokenTransfer(client, installation, prePayId, transferSignalOf(transfer));
     const eventId = await event(`prepay-${prePayId}-started`, row.tenant_id, 'reconcile.prepay_started', {
       pre_pay_id: prePayId,
       payment_type: token,
@@ -342,7 +264,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       const prepay = await describe(client, prepayWorkflowId(installation, Number(row.pre_pay_id)));
       if (prepay.found && prepay.running)
         return { action: 'none', item, workflowId: prepayWorkflowId(installation, Number(row.pre_pay_id)), detail: 'the prepay still runs and credits it' };
-      const transfer = signalOf(row);
+      const transfer = transferSignalOf(row);
       const workflowId = await startCreditTransfer(client, installation, info.taskQueue, {
         transfer,
         tenantId: row.tenant_id,

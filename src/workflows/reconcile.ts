@@ -19,9 +19,9 @@
  */
 import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { ReconcileInput, ReconcileResult, RepairOutcome } from '../activities/reconcile.ts';
+import type { ReconcileInput, ReconcileResult, RepairOutcome } from '../activities/reconcile-contract.ts';
 
-export type { ReconcileInput, ReconcileResult } from '../activities/reconcile.ts';
+export type { ReconcileInput, ReconcileResult } from '../activities/reconcile-contract.ts';
 
 const steps = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',

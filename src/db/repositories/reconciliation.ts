@@ -5,7 +5,8 @@
  * repeated or concurrent run changes nothing twice.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Currency, TokenCurrency } from '../../domain/money.ts';
+import { Dec, type Currency, type TokenCurrency } from '../../domain/money.ts';
+import type { TokenTransferSignal } from '../../domain/token-transfer.ts';
 
 export interface ReconcilePrepayRow {
   id: string;
@@ -137,4 +138,20 @@ export async function flagSubscriptionWorkflowClosed(em: EntityManager, subscrip
     `update subscriptions set workflow_closed_status = ?, workflow_closed_at = ?, updated_at = ? where id = ? and status <> 'canceled' and workflow_closed_status is null`,
     [closeStatus, closedAt, now, subscriptionId],
   );
+}
+
+/** The signal a prepay's workflow hears for a transfer row (the same as the watcher sends). */
+export function transferSignalOf(row: ReconcileTransferRow): TokenTransferSignal {
+  return {
+    chainId: Number(row.chain_id),
+    txHash: row.tx_hash,
+    logIndex: row.log_index,
+    token: row.token,
+    amount: new Dec(row.amount).toFixed(),
+    from: row.from_address,
+    to: row.to_address,
+    blockNumber: Number(row.block_number),
+    // mined before the prepay's deadline, it still counts when the prepay's workflow starts late (decision 0052)
+    ...(row.block_time ? { blockTime: new Date(row.block_time).toISOString() } : {}),
+  };
 }
