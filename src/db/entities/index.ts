@@ -5,8 +5,9 @@ import { Tenant } from './tenant.entity.ts';
 import { Card } from './card.entity.ts';
 import { LedgerAccount, LedgerPosting, LedgerTransaction } from './ledger.entity.ts';
 import { MoneyMovement } from './money-movement.entity.ts';
+import { Subscription } from './subscription.entity.ts';
 
-export const entities = [Tenant, ApiKey, Region, Plan, Cluster, TokenRate, Quote, Card, LedgerAccount, LedgerTransaction, LedgerPosting, MoneyMovement];
+export const entities = [Tenant, ApiKey, Region, Plan, Cluster, TokenRate, Quote, Card, LedgerAccount, LedgerTransaction, LedgerPosting, MoneyMovement, Subscription];
 
 export * from './api-key.entity.ts';
 export * from './catalog.entity.ts';
@@ -15,3 +16,4 @@ export * from './tenant.entity.ts';
 export * from './card.entity.ts';
 export * from './ledger.entity.ts';
 export * from './money-movement.entity.ts';
+export * from './subscription.entity.ts';

@@ -1,30 +1,17 @@
 /**
  * The subscriptions read model (migration 0005). Written by the checkout request and by the subscription
- * activities; read by the API. Plain SQL: the partial unique index and row locks are the point here.
+ * activities with plain SQL, because the partial unique index (one live subscription per tenant and plan)
+ * and "a canceled subscription never changes again" are the point of those statements; read through the
+ * Subscription entity.
  */
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { Plan } from '../entities/catalog.entity.ts';
+import { Subscription } from '../entities/subscription.entity.ts';
 import type { BillingPeriod } from '../../domain/billing-periods.ts';
 import { accountStatus, type LiveSubscriptionStatus, type SubscriptionStatus } from '../../domain/subscriptions.ts';
 
-export interface Subscription {
-  id: string;
-  tenantId: string;
-  planId: string;
-  region: string;
-  status: SubscriptionStatus;
-  billPeriod: BillingPeriod;
-  /** USD, decimal text: the price at checkout */
-  price: string;
-  anchor: Date;
-  period: number;
-  currentPeriodStart: Date;
-  currentPeriodEnd: Date;
-  workflowId: string;
-  arrearsSince: Date | null;
-  suspendedAt: Date | null;
-  canceledAt: Date | null;
-  createdAt: Date;
-}
+export type { Subscription } from '../entities/subscription.entity.ts';
 
 /** A live subscription with the plan fields the account shows. */
 export interface SubscribedPlan extends Subscription {
@@ -33,35 +20,11 @@ export interface SubscribedPlan extends Subscription {
   planDescription: string;
 }
 
-const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
-const COLUMNS = `s.id, s.tenant_id, s.plan_id::text as plan_id, s.region, s.status, s.bill_period, s.price::text as price, s.period, s.workflow_id,
-  ${iso('s.anchor')} as anchor, ${iso('s.current_period_start')} as current_period_start, ${iso('s.current_period_end')} as current_period_end,
-  ${iso('s.arrears_since')} as arrears_since, ${iso('s.suspended_at')} as suspended_at, ${iso('s.canceled_at')} as canceled_at, ${iso('s.created_at')} as created_at`;
-
-type Row = Record<string, string | number | null>;
-const date = (value: string | number | null | undefined) => (value === null || value === undefined ? null : new Date(String(value)));
-
-function toSubscription(row: Row): Subscription {
-  return {
-    id: String(row.id),
-    tenantId: String(row.tenant_id),
-    planId: String(row.plan_id),
-    region: String(row.region),
-    status: row.status as SubscriptionStatus,
-    billPeriod: row.bill_period as BillingPeriod,
-    price: String(row.price),
-    anchor: date(row.anchor)!,
-    period: Number(row.period),
-    currentPeriodStart: date(row.current_period_start)!,
-    currentPeriodEnd: date(row.current_period_end)!,
-    workflowId: String(row.workflow_id),
-    arrearsSince: date(row.arrears_since),
-    suspendedAt: date(row.suspended_at),
-    canceledAt: date(row.canceled_at),
-    createdAt: date(row.created_at)!,
-  };
-}
+/**
+ * Rows are read as snapshots, outside the identity map: the statements below write them with SQL, so an
+ * entity kept from an earlier read of the same EntityManager would be stale.
+ */
+const SNAPSHOT = { disableIdentityMap: true } as const;
 
 export interface NewSubscription {
   id: string;
@@ -90,46 +53,42 @@ export async function insertSubscription(em: EntityManager, input: NewSubscripti
 }
 
 export async function findSubscription(em: EntityManager, id: string, options: { forUpdate?: boolean } = {}): Promise<Subscription | null> {
-  const [row] = await em.execute<Row[]>(`select ${COLUMNS} from subscriptions s where s.id = ?${options.forUpdate ? ' for update' : ''}`, [id]);
-  return row ? toSubscription(row) : null;
+  return em.findOne(Subscription, { id }, { ...SNAPSHOT, ...(options.forUpdate ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) });
 }
 
-/** The tenant's subscription to the plan: the live one, else the latest that ended. */
+/** The tenant's subscription to the plan: the live one (there is at most one), else the latest that ended. */
 export async function latestSubscription(em: EntityManager, tenantId: string, planId: string): Promise<Subscription | null> {
-  const [row] = await em.execute<Row[]>(
-    `select ${COLUMNS} from subscriptions s where s.tenant_id = ? and s.plan_id = ? order by (s.status <> 'canceled') desc, s.created_at desc, s.id desc limit 1`,
-    [tenantId, planId],
-  );
-  return row ? toSubscription(row) : null;
+  const live = await em.findOne(Subscription, { tenantId, planId, status: { $ne: 'canceled' } }, SNAPSHOT);
+  if (live) return live;
+  const [ended] = await em.find(Subscription, { tenantId, planId }, { ...SNAPSHOT, orderBy: { createdAt: 'desc', id: 'desc' }, limit: 1 });
+  return ended ?? null;
 }
 
 /** The tenant's live subscriptions with their plans, oldest first, and whether any subscription ever ended. */
 export async function tenantSubscriptions(em: EntityManager, tenantId: string): Promise<{ live: SubscribedPlan[]; anyCanceled: boolean }> {
-  const rows = await em.execute<Row[]>(
-    `select ${COLUMNS}, p.type as plan_type, p.name as plan_name, p.description as plan_description
-       from subscriptions s join plans p on p.plan_id = s.plan_id
-      where s.tenant_id = ? and s.status <> 'canceled' order by s.created_at, s.id`,
-    [tenantId],
-  );
-  const [canceled] = await em.execute<{ any: boolean }[]>(`select exists (select 1 from subscriptions where tenant_id = ? and status = 'canceled') as any`, [tenantId]);
+  const live = await em.find(Subscription, { tenantId, status: { $ne: 'canceled' } }, { ...SNAPSHOT, orderBy: { createdAt: 'asc', id: 'asc' } });
+  const plans = live.length === 0 ? [] : await em.find(Plan, { id: { $in: [...new Set(live.map((subscription) => subscription.planId))] } }, SNAPSHOT);
+  const planOf = new Map(plans.map((plan) => [plan.id, plan]));
+  const anyCanceled = (await em.count(Subscription, { tenantId, status: 'canceled' })) > 0;
   return {
-    live: rows.map((row) => ({ ...toSubscription(row), planType: String(row.plan_type), planName: String(row.plan_name), planDescription: String(row.plan_description) })),
-    anyCanceled: canceled?.any === true,
+    live: live.map((subscription) => {
+      const plan = planOf.get(subscription.planId)!; // plan_id references plans, which are never deleted
+      return { ...subscription, planType: plan.type, planName: plan.name, planDescription: plan.description };
+    }),
+    anyCanceled,
   };
 }
 
 /** The account's status from its subscriptions (seed 001 `status`; "" when it never subscribed). */
 export async function tenantSubscriptionStatus(em: EntityManager, tenantId: string): Promise<SubscriptionStatus | ''> {
-  const rows = await em.execute<{ status: SubscriptionStatus }[]>(`select distinct status from subscriptions where tenant_id = ?`, [tenantId]);
+  const rows = await em.find(Subscription, { tenantId }, { ...SNAPSHOT, fields: ['status'] });
   return accountStatus(rows.map((row) => row.status));
 }
 
 /** Workflow ids of the tenant's subscriptions that wait for money (arrears or suspended). */
 export async function unpaidSubscriptionWorkflowIds(em: EntityManager, tenantId: string): Promise<string[]> {
-  const rows = await em.execute<{ workflow_id: string }[]>(`select workflow_id from subscriptions where tenant_id = ? and status in ('arrears', 'suspended') order by id`, [
-    tenantId,
-  ]);
-  return rows.map((row) => row.workflow_id);
+  const rows = await em.find(Subscription, { tenantId, status: { $in: ['arrears', 'suspended'] } }, { ...SNAPSHOT, fields: ['workflowId'], orderBy: { id: 'asc' } });
+  return rows.map((row) => row.workflowId);
 }
 
 /** Records a paid period: the subscription is active in `period`, whatever it was before. */
