@@ -2,6 +2,7 @@
 import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { createCluster } from '../helpers/catalog.ts';
+import { insertEvent } from '../../src/db/repositories/events.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -42,5 +43,25 @@ describe('events', () => {
     expect(expectStatus(await other.call('GET', `/v2alpha/teams/${other.id}/events`), 200).body).toEqual({ events: [], has_more: false });
     expect((await other.call('GET', `/v2alpha/teams/${other.id}/events?starting_after=${paid.id}`)).status).toBe(404);
     expect((await tenant.call('GET', `/v2alpha/teams/${tenant.id}/events?limit=0`)).body.error).toEqual({ type: 'invalid_request', field: 'limit' });
+  });
+
+  it('pages through events that share a created time without skipping or repeating one', async () => {
+    const tenant = await createTenant(stack);
+    const at = new Date('2026-03-01T10:00:00.123Z');
+    // five at the same millisecond, one earlier and one later: the order is (created_at, id), newest first
+    const ids = ['evt_tie_a', 'evt_tie_b', 'evt_tie_c', 'evt_tie_d', 'evt_tie_e'];
+    const em = stack.orm.em.fork();
+    for (const id of ids) await insertEvent(em, { id, tenantId: tenant.id, type: 'balance.low', data: { id }, createdAt: at });
+    await insertEvent(em, { id: 'evt_tie_0', tenantId: tenant.id, type: 'balance.low', data: {}, createdAt: new Date(at.getTime() - 1) });
+    await insertEvent(em, { id: 'evt_tie_z', tenantId: tenant.id, type: 'balance.low', data: {}, createdAt: new Date(at.getTime() + 1) });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/events?limit=2${cursor ? `&starting_after=${cursor}` : ''}`), 200).body;
+      seen.push(...page.events.map((event: { id: string }) => event.id));
+      if (!page.has_more) break;
+      cursor = seen[seen.length - 1];
+    }
+    expect(seen).toEqual(['evt_tie_z', 'evt_tie_e', 'evt_tie_d', 'evt_tie_c', 'evt_tie_b', 'evt_tie_a', 'evt_tie_0']);
   });
 });

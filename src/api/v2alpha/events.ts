@@ -20,7 +20,7 @@ export function mountEventRoutes(router: Router): void {
     const page = await listTenantEvents(ctx.state.em, teamId, { type: query.type, startingAfter: query.starting_after, limit: query.limit });
     if (!page) throw notFound(`Event ${query.starting_after}`, 'starting_after');
     ctx.body = {
-      events: page.events.map((row) => ({ id: row.id, type: row.type, created_at: formatTimestamp(new Date(row.created_at)), data: row.data })),
+      events: page.events.map((row) => ({ id: row.id, type: row.type, created_at: formatTimestamp(row.createdAt), data: row.data })),
       has_more: page.hasMore,
     };
   });

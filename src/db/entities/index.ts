@@ -6,8 +6,9 @@ import { Card } from './card.entity.ts';
 import { LedgerAccount, LedgerPosting, LedgerTransaction } from './ledger.entity.ts';
 import { MoneyMovement } from './money-movement.entity.ts';
 import { Subscription } from './subscription.entity.ts';
+import { EngineEvent } from './event.entity.ts';
 
-export const entities = [Tenant, ApiKey, Region, Plan, Cluster, TokenRate, Quote, Card, LedgerAccount, LedgerTransaction, LedgerPosting, MoneyMovement, Subscription];
+export const entities = [Tenant, ApiKey, Region, Plan, Cluster, TokenRate, Quote, Card, LedgerAccount, LedgerTransaction, LedgerPosting, MoneyMovement, Subscription, EngineEvent];
 
 export * from './api-key.entity.ts';
 export * from './catalog.entity.ts';
@@ -17,3 +18,4 @@ export * from './card.entity.ts';
 export * from './ledger.entity.ts';
 export * from './money-movement.entity.ts';
 export * from './subscription.entity.ts';
+export * from './event.entity.ts';

@@ -3,13 +3,10 @@
  * derived from a stable key, so recording it again (a retried activity, a replayed workflow) writes nothing.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { EngineEvent } from '../entities/event.entity.ts';
 
-export interface EventRow {
-  id: string;
-  type: string;
-  data: Record<string, unknown>;
-  created_at: Date;
-}
+/** Events are read as snapshots: written with SQL, never through an EntityManager that could hold a stale one. */
+const SNAPSHOT = { disableIdentityMap: true } as const;
 
 /** Records the event once per id; a second write of the same id is a no-op. */
 export async function insertEvent(em: EntityManager, event: { id: string; tenantId: string | null; type: string; data: Record<string, unknown>; createdAt: Date }): Promise<void> {
@@ -30,18 +27,18 @@ export async function listTenantEvents(
   em: EntityManager,
   tenantId: string,
   query: { type?: string | undefined; startingAfter?: string | undefined; limit: number },
-): Promise<{ events: EventRow[]; hasMore: boolean } | null> {
-  let cursor: EventRow | undefined;
+): Promise<{ events: EngineEvent[]; hasMore: boolean } | null> {
+  let after = {};
   if (query.startingAfter) {
-    [cursor] = await em.execute<EventRow[]>('select id, type, data, created_at from events where id = ? and tenant_id = ?', [query.startingAfter, tenantId]);
+    const cursor = await em.findOne(EngineEvent, { id: query.startingAfter, tenantId }, SNAPSHOT);
     if (!cursor) return null;
+    // (created_at, id) < the cursor's, the order of the index events_tenant_idx
+    after = { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] };
   }
-  const rows = await em.execute<EventRow[]>(
-    `select id, type, data, created_at from events
-      where tenant_id = ? and (?::text is null or type = ?)
-        and (?::timestamptz is null or (created_at, id) < (?::timestamptz, ?))
-      order by created_at desc, id desc limit ?`,
-    [tenantId, query.type ?? null, query.type ?? null, cursor?.created_at ?? null, cursor?.created_at ?? null, cursor?.id ?? null, query.limit + 1],
+  const rows = await em.find(
+    EngineEvent,
+    { tenantId, ...(query.type === undefined ? {} : { type: query.type }), ...after },
+    { ...SNAPSHOT, orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit + 1 },
   );
   return { events: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
 }
