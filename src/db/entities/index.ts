@@ -7,8 +7,25 @@ import { LedgerAccount, LedgerPosting, LedgerTransaction } from './ledger.entity
 import { MoneyMovement } from './money-movement.entity.ts';
 import { Subscription } from './subscription.entity.ts';
 import { EngineEvent } from './event.entity.ts';
+import { PrepayRecord } from './prepay.entity.ts';
 
-export const entities = [Tenant, ApiKey, Region, Plan, Cluster, TokenRate, Quote, Card, LedgerAccount, LedgerTransaction, LedgerPosting, MoneyMovement, Subscription, EngineEvent];
+export const entities = [
+  Tenant,
+  ApiKey,
+  Region,
+  Plan,
+  Cluster,
+  TokenRate,
+  Quote,
+  Card,
+  LedgerAccount,
+  LedgerTransaction,
+  LedgerPosting,
+  MoneyMovement,
+  Subscription,
+  EngineEvent,
+  PrepayRecord,
+];
 
 export * from './api-key.entity.ts';
 export * from './catalog.entity.ts';
@@ -19,3 +36,4 @@ export * from './ledger.entity.ts';
 export * from './money-movement.entity.ts';
 export * from './subscription.entity.ts';
 export * from './event.entity.ts';
+export * from './prepay.entity.ts';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../domain/errors.ts';
 import type { Currency, Dec, TokenCurrency } from '../../domain/money.ts';
-import { PREPAY_COLUMNS, toPrepay, type Prepay, type PrepayRow } from './prepays.ts';
+import { findPrepay, type Prepay } from './prepays.ts';
 
 export interface NewCardPrepay {
   tenantId: string;
@@ -79,11 +79,11 @@ async function allocatePrepay(
   const amount = input.amount.toFixed();
   const fingerprint = input.idempotency ? createHash('sha256').update(JSON.stringify(input.fingerprint)).digest('hex') : null;
   if (input.idempotency) await retireEarlierGenerations(em, input.idempotency, now);
-  const inserted = await em.execute<PrepayRow[]>(
+  const inserted = await em.execute<{ id: string }[]>(
     `insert into prepays (tenant_id, payment_type, quote_id, card_id, period, auto_renewal, status, amount, usd, payment_deadline,
                           idempotency_owner, idempotency_key, idempotency_fingerprint, idempotency_generation, created_at, updated_at)
      values (?, ?, ?, ?, ?, ?, 'awaiting_payment', ?::numeric, ?::numeric, ?, ?, ?, ?, ?::bigint, ?, ?)
-     on conflict (idempotency_owner, idempotency_key) do nothing returning ${PREPAY_COLUMNS}`,
+     on conflict (idempotency_owner, idempotency_key) do nothing returning id::text as id`,
     [
       input.tenantId,
       input.paymentType,
@@ -102,17 +102,24 @@ async function allocatePrepay(
       now,
     ],
   );
-  if (inserted[0]) return { prepay: toPrepay(inserted[0]), created: true };
+  if (inserted[0]) return { prepay: await allocated(em, inserted[0].id), created: true };
 
-  const [existing] = await em.execute<(PrepayRow & { idempotency_fingerprint: string })[]>(
-    `select ${PREPAY_COLUMNS}, idempotency_fingerprint from prepays where idempotency_owner = ? and idempotency_key = ?`,
+  const [existing] = await em.execute<{ id: string; idempotency_fingerprint: string }[]>(
+    `select id::text as id, idempotency_fingerprint from prepays where idempotency_owner = ? and idempotency_key = ?`,
     [input.idempotency?.owner ?? null, input.idempotency?.key ?? null],
   );
   if (!existing) throw new Error('a prepay with this idempotency key vanished');
   if (existing.idempotency_fingerprint !== fingerprint) {
     throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used for another prepayment; use a new key for a new request.', { field: 'Idempotency-Key' });
   }
-  return { prepay: toPrepay(existing), created: false };
+  return { prepay: await allocated(em, existing.id), created: false };
+}
+
+/** The prepay just allocated (or found by its key), read in the same transaction. */
+async function allocated(em: EntityManager, id: string): Promise<Prepay> {
+  const prepay = await findPrepay(em, Number(id));
+  if (!prepay) throw new Error(`prepay ${id} vanished within its own transaction`);
+  return prepay;
 }
 
 /**
@@ -134,12 +141,12 @@ async function retireEarlierGenerations(em: EntityManager, idempotency: PrepayId
  * or null. Read before the request's checks, so that a retry re-attaches to its prepay whatever time changed.
  */
 export async function findIdempotentPrepay(em: EntityManager, idempotency: PrepayIdempotency, now: Date): Promise<Prepay | null> {
-  const [row] = await em.execute<PrepayRow[]>(
-    `select ${PREPAY_COLUMNS} from prepays
+  const [row] = await em.execute<{ id: string }[]>(
+    `select id::text as id from prepays
       where idempotency_owner = ? and idempotency_key = ?
         and (idempotency_generation = ?::bigint
              or (idempotency_generation is null and created_at >= ?::timestamptz - make_interval(hours => ?)))`,
     [idempotency.owner, idempotency.key, idempotency.generation ?? null, now, idempotency.retentionHours],
   );
-  return row ? toPrepay(row) : null;
+  return row ? findPrepay(em, Number(row.id)) : null;
 }

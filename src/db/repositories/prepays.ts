@@ -1,13 +1,13 @@
 /**
  * The prepays read model: one row per prepay (what the API shows and lists), written by the API when it
  * allocates the id (prepay-allocation.ts) and then only by the workflow's activities, in the workflow's order
- * (`sync_seq`).
+ * (`sync_seq`). Both writes are SQL, their guards being the point; reads go through the PrepayRecord entity.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../domain/errors.ts';
 import { Dec, type Currency } from '../../domain/money.ts';
 import type { AppBinding, PrepaySnapshot, PrepayStatus } from '../../domain/prepay.ts';
-import { toDate } from '../rows.ts';
+import { PrepayRecord } from '../entities/prepay.entity.ts';
 
 export interface Prepay {
   id: number;
@@ -39,92 +39,51 @@ export interface Prepay {
   depositAddress: string | null;
 }
 
-/** A prepays row as PREPAY_COLUMNS selects it. */
-export interface PrepayRow {
-  id: string;
-  tenant_id: string;
-  payment_type: Currency;
-  quote_id: string | null;
-  card_id: string | null;
-  period: number;
-  auto_renewal: boolean;
-  status: PrepayStatus;
-  amount: string;
-  usd: string;
-  cycle: number;
-  months_recognized: number;
-  app_id: string | null;
-  cluster_id: string | null;
-  chart_name: string | null;
-  cpu_limit: number | null;
-  mem_limit: number | null;
-  storage_limit: number | null;
-  icon_url: string | null;
-  project_name: string | null;
-  bound_at: Date | string | null;
-  period_start: Date | string | null;
-  period_end: Date | string | null;
-  failure_code: string | null;
-  created_at: Date | string;
-  updated_at: Date | string;
-  refunded_usd: string;
-  received_amount: string;
-  payment_deadline: Date | string | null;
-  deposit_address: string | null;
-}
+/** Rows are read as snapshots, outside the identity map: they are written with SQL, so a kept entity would be stale. */
+const SNAPSHOT = { disableIdentityMap: true } as const;
 
-/** The columns toPrepay reads, as text where exact. */
-export const PREPAY_COLUMNS = `id::text as id, tenant_id, payment_type, quote_id, card_id, period, auto_renewal, status, amount::text as amount,
-  usd::text as usd, cycle, months_recognized, app_id, cluster_id, chart_name, cpu_limit, mem_limit, storage_limit, icon_url,
-  project_name, bound_at, period_start, period_end, failure_code, created_at, updated_at,
-  (select coalesce(sum(pp.refunded_usd), 0) from prepay_payments pp where pp.prepay_id = prepays.id)::text as refunded_usd,
-  received_amount::text as received_amount, payment_deadline,
-  (select d.address from deposit_addresses d where d.pre_pay_id = prepays.id) as deposit_address`;
-
-const toDateOrNull = (value: Date | string | null): Date | null => (value === null ? null : toDate(value));
-
-export function toPrepay(row: PrepayRow): Prepay {
+export function toPrepay(row: PrepayRecord): Prepay {
   return {
-    id: Number(row.id),
-    tenantId: row.tenant_id,
-    paymentType: row.payment_type,
-    quoteId: row.quote_id,
-    cardId: row.card_id,
+    id: row.id,
+    tenantId: row.tenantId,
+    paymentType: row.paymentType,
+    quoteId: row.quoteId ?? null,
+    cardId: row.cardId ?? null,
     period: row.period,
-    autoRenewal: row.auto_renewal,
+    autoRenewal: row.autoRenewal,
     status: row.status,
     amount: new Dec(row.amount),
     usd: new Dec(row.usd),
     cycle: row.cycle,
-    monthsRecognized: row.months_recognized,
+    monthsRecognized: row.monthsRecognized,
     app:
-      row.app_id === null
+      row.appId === null || row.appId === undefined
         ? null
         : {
-            appId: row.app_id,
-            clusterId: row.cluster_id ?? '',
-            chartName: row.chart_name ?? '',
-            cpuLimit: row.cpu_limit ?? 0,
-            memLimit: row.mem_limit ?? 0,
-            storageLimit: row.storage_limit ?? 0,
-            iconUrl: row.icon_url ?? '',
-            projectName: row.project_name ?? '',
+            appId: row.appId,
+            clusterId: row.clusterId ?? '',
+            chartName: row.chartName ?? '',
+            cpuLimit: row.cpuLimit ?? 0,
+            memLimit: row.memLimit ?? 0,
+            storageLimit: row.storageLimit ?? 0,
+            iconUrl: row.iconUrl ?? '',
+            projectName: row.projectName ?? '',
           },
-    boundAt: toDateOrNull(row.bound_at),
-    periodStart: toDateOrNull(row.period_start),
-    periodEnd: toDateOrNull(row.period_end),
-    failureCode: row.failure_code,
-    createdAt: toDate(row.created_at),
-    updatedAt: toDate(row.updated_at),
-    refundedUsd: new Dec(row.refunded_usd),
-    receivedAmount: new Dec(row.received_amount),
-    paymentDeadline: toDateOrNull(row.payment_deadline),
-    depositAddress: row.deposit_address,
+    boundAt: row.boundAt ?? null,
+    periodStart: row.periodStart ?? null,
+    periodEnd: row.periodEnd ?? null,
+    failureCode: row.failureCode ?? null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    refundedUsd: new Dec(row.refundedUsd),
+    receivedAmount: new Dec(row.receivedAmount),
+    paymentDeadline: row.paymentDeadline ?? null,
+    depositAddress: row.depositAddress ?? null,
   };
 }
 
 export async function findPrepay(em: EntityManager, prePayId: number): Promise<Prepay | null> {
-  const [row] = await em.execute<PrepayRow[]>(`select ${PREPAY_COLUMNS} from prepays where id = ?`, [prePayId]);
+  const row = await em.findOne(PrepayRecord, { id: prePayId }, SNAPSHOT);
   return row ? toPrepay(row) : null;
 }
 
@@ -139,16 +98,14 @@ export async function findTenantPrepay(em: EntityManager, tenantId: string, preP
  * of the tenant (unknown, or another tenant's) is a 404 on `starting_after`, as on every list (decision 0060).
  */
 export async function listTenantPrepays(em: EntityManager, tenantId: string, limit: number, startingAfter?: number): Promise<{ prepays: Prepay[]; hasMore: boolean }> {
-  if (startingAfter !== undefined) {
-    const [cursor] = await em.execute<{ id: string }[]>('select id::text as id from prepays where id = ? and tenant_id = ?', [startingAfter, tenantId]);
-    if (!cursor) throw new AppError('not_found', `Prepay ${startingAfter} was not found.`, { field: 'starting_after' });
+  if (startingAfter !== undefined && (await em.count(PrepayRecord, { id: startingAfter, tenantId })) === 0) {
+    throw new AppError('not_found', `Prepay ${startingAfter} was not found.`, { field: 'starting_after' });
   }
-  const rows = await em.execute<PrepayRow[]>(`select ${PREPAY_COLUMNS} from prepays where tenant_id = ? and (?::bigint is null or id < ?::bigint) order by id desc limit ?`, [
-    tenantId,
-    startingAfter ?? null,
-    startingAfter ?? null,
-    limit + 1,
-  ]);
+  const rows = await em.find(
+    PrepayRecord,
+    { tenantId, ...(startingAfter === undefined ? {} : { id: { $lt: startingAfter } }) },
+    { ...SNAPSHOT, orderBy: { id: 'desc' }, limit: limit + 1 },
+  );
   return { prepays: rows.slice(0, limit).map(toPrepay), hasMore: rows.length > limit };
 }
 
@@ -193,5 +150,3 @@ export async function writePrepaySnapshot(em: EntityManager, snapshot: PrepaySna
   );
   return rows.length > 0;
 }
-
-// The invoice report moved to ./invoices.ts; kept here for the tests that read it from this module.
