@@ -13,6 +13,7 @@ import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
 import { statusQuery } from '../../src/workflows/prepay.ts';
 import { client } from '../helpers/http.ts';
+import { appInfo } from '../helpers/apps.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -69,17 +70,7 @@ describe('requests that wait on a workflow with no worker', () => {
         () => tenant.call('GET', path(id)),
         (answer) => answer.body?.status === 'awaiting_binding',
       );
-      const app = {
-        app_id: 'bounded-app',
-        pre_pay_id: id,
-        cluster_id: clusterId,
-        chart_name: 'nginx',
-        cpu_limit: 1000,
-        mem_limit: 0,
-        storage_limit: 0,
-        icon_url: '',
-        project_name: 'b',
-      };
+      const app = appInfo(id, clusterId, { app_id: 'bounded-app', project_name: 'b' });
       expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
       return id;
     });

@@ -13,6 +13,7 @@ import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 import { checkNamespace, NamespaceCheckError } from '../../src/temporal/namespace-check.ts';
 import { installationSearchAttribute } from '../../src/temporal/search-attributes.ts';
 import { startStack, type TestStack } from '../helpers/stack.ts';
+import { appInfo } from '../helpers/apps.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { testRun } from '../helpers/test-run.ts';
 import { sql } from '../helpers/db.ts';
@@ -73,17 +74,7 @@ async function cardPrepay(stack: TestStack, label: string, clusterId: string) {
     200,
   );
   const prePayId = created.body.pre_pay_id as number;
-  const app = {
-    app_id: `${label}-app`,
-    pre_pay_id: prePayId,
-    cluster_id: clusterId,
-    chart_name: 'nginx',
-    cpu_limit: 1000,
-    mem_limit: 0,
-    storage_limit: 0,
-    icon_url: '',
-    project_name: label,
-  };
+  const app = appInfo(prePayId, clusterId, { app_id: `${label}-app`, project_name: label });
   expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
   return { tenant, prePayId };
 }

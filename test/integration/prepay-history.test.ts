@@ -15,6 +15,7 @@ import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 import { requestAutoRenewalSignal, statusQuery } from '../../src/workflows/prepay.ts';
 import { Client, Connection } from '@temporalio/client';
 import { client } from '../helpers/http.ts';
+import { appInfo } from '../helpers/apps.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { testRun } from '../helpers/test-run.ts';
@@ -109,17 +110,7 @@ it('3,000 repeated callbacks, auto-renewal calls and signals on one prepay keep 
     200,
   );
   const prePayId = created.body.pre_pay_id as number;
-  const app = {
-    app_id: 'app-1',
-    pre_pay_id: prePayId,
-    cluster_id: clusterId,
-    chart_name: 'nginx',
-    cpu_limit: 1000,
-    mem_limit: 0,
-    storage_limit: 0,
-    icon_url: '',
-    project_name: 'shop',
-  };
+  const app = appInfo(prePayId, clusterId);
   expect(expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: app }), 200).body).toEqual({ code: 0, message: 'success' });
   const workflowId = prepayWorkflowId(await installationOf(stack.orm), prePayId);
   const handle = temporal.workflow.getHandle(workflowId);

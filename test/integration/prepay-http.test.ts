@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Connection, Client } from '@temporalio/client';
 import { client } from '../helpers/http.ts';
+import { appInfo } from '../helpers/apps.ts';
 import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { gatewayKey } from '../helpers/installation.ts';
@@ -40,19 +41,9 @@ function prepayBody(tenant: TestTenant, cardId: string, extra: Record<string, un
   return { team_id: tenant.id, card_id: cardId, amount: '30', period: 3, auto_renewal: 1, ...extra };
 }
 
+/** `extra` may be ill-typed on purpose: the bad-input cases send it as it is. */
 function appBody(prePayId: number, extra: Record<string, unknown> = {}) {
-  return {
-    app_id: 'app-1',
-    pre_pay_id: prePayId,
-    cluster_id: clusterId,
-    chart_name: 'nginx',
-    cpu_limit: 1000,
-    mem_limit: 0,
-    storage_limit: 0,
-    icon_url: 'https://icons.example/app-1.png',
-    project_name: 'shop',
-    ...extra,
-  };
+  return { ...appInfo(prePayId, clusterId, { icon_url: 'https://icons.example/app-1.png' }), ...extra };
 }
 
 async function chargesOf(prePayId: number): Promise<string[]> {

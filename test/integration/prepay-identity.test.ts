@@ -9,6 +9,7 @@ import { bindAppUpdate, cancelUpdate, setAutoRenewalUpdate, type PrepayInput } f
 import { AppError } from '../../src/domain/errors.ts';
 import { Client, Connection } from '@temporalio/client';
 import { startStack, type TestStack } from '../helpers/stack.ts';
+import { appInfo } from '../helpers/apps.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { testRun } from '../helpers/test-run.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
@@ -78,17 +79,7 @@ it("a request for another tenant's prepay workflow under a reused id is refused:
   // Over HTTP: the restored read model says the id is the other tenant's; its callback is refused by the workflow.
   await sql('update prepays set tenant_id = ? where id = ?', [other.id, prePayId]);
   const callback = await other.call('POST', '/v2alpha/USD/callback_app_info', {
-    body: {
-      app_id: 'other-app',
-      pre_pay_id: prePayId,
-      cluster_id: clusterId,
-      chart_name: 'nginx',
-      cpu_limit: 1000,
-      mem_limit: 0,
-      storage_limit: 0,
-      icon_url: '',
-      project_name: '',
-    },
+    body: appInfo(prePayId, clusterId, { app_id: 'other-app', project_name: '' }),
   });
   expectStatus(callback, 409);
   expect(callback.body).toMatchObject({ error: { type: 'conflict', field: 'pre_pay_id' } });

@@ -21,6 +21,7 @@ import { createLogger } from '../../src/logger.ts';
 import { connectTemporal } from '../../src/temporal/client.ts';
 import { createScanner, type Scanner } from '../../src/watcher/scanner.ts';
 import { startAnvil, type TestChain } from '../helpers/anvil.ts';
+import { appInfo } from '../helpers/apps.ts';
 import { client, type HttpAnswer } from '../helpers/http.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { balances, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
@@ -171,17 +172,7 @@ const statusOf = (tenant: TestTenant, prePayId: number, status: string) =>
   );
 
 function appBody(prePayId: number) {
-  return {
-    app_id: `app-${prePayId}`,
-    pre_pay_id: prePayId,
-    cluster_id: clusterId,
-    chart_name: 'nginx',
-    cpu_limit: 1000,
-    mem_limit: 0,
-    storage_limit: 0,
-    icon_url: 'https://icons.example/app.png',
-    project_name: 'shop',
-  };
+  return appInfo(prePayId, clusterId, { app_id: `app-${prePayId}`, icon_url: 'https://icons.example/app.png' });
 }
 
 const thisMonth = () => `${new Date().toISOString().slice(0, 7)}-01`;
