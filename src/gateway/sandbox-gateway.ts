@@ -13,19 +13,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../db/orm.ts';
 import type { Clock } from '../domain/clock.ts';
 import { Dec, toFixedString, toMinorUnits } from '../domain/money.ts';
-import {
-  CardDeclinedError,
-  GatewayRequestRefusedError,
-  GatewayUnavailableError,
-  InvalidCardTokenError,
-  MINIMUM_CARD_CHARGE_USD,
-  type CardGateway,
-  type ChargeRequest,
-  type ChargeResult,
-  type RefundRequest,
-  type RefundResult,
-  type TokenisedCard,
-} from './card-gateway.ts';
+import { CardDeclinedError, GatewayRequestRefusedError, GatewayUnavailableError, InvalidCardTokenError, MINIMUM_CARD_CHARGE_USD } from './card-gateway.ts';
+import type { CardGateway, ChargeRequest, ChargeResult, RefundRequest, RefundResult, TokenisedCard } from './card-gateway.ts';
 
 type Decision = { outcome: 'succeeded' } | { outcome: 'declined'; declineCode: DeclineCode } | { outcome: 'unavailable' };
 

@@ -6,18 +6,8 @@
  */
 import Stripe from 'stripe';
 import { toMinorUnits, type Dec } from '../domain/money.ts';
-import {
-  CardDeclinedError,
-  GatewayRequestRefusedError,
-  GatewayUnavailableError,
-  InvalidCardTokenError,
-  type CardGateway,
-  type ChargeRequest,
-  type ChargeResult,
-  type RefundRequest,
-  type RefundResult,
-  type TokenisedCard,
-} from './card-gateway.ts';
+import { CardDeclinedError, GatewayRequestRefusedError, GatewayUnavailableError, InvalidCardTokenError } from './card-gateway.ts';
+import type { CardGateway, ChargeRequest, ChargeResult, RefundRequest, RefundResult, TokenisedCard } from './card-gateway.ts';
 
 export interface StripeGatewayOptions {
   apiKey: string;

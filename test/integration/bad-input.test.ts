@@ -70,6 +70,9 @@ describe('NUL and control characters', () => {
     expectError(await tenant.call('GET', `/payment/v1/subscriptions/plan%00x?namespace=${tenant.id}`), 400, 'invalid_request', 'plan_id');
     // an id that is not one (no NUL) is still simply not found
     expectError(await tenant.call('GET', `/payment/v1/amount/no-such-transaction?namespace=${tenant.id}`), 404, 'not_found', 'trans_id');
+    // 36 characters of the uuid alphabet that are no uuid: PostgreSQL would refuse them, the engine says not found
+    expectError(await operator('GET', `/operator/v1/plans/${'-'.repeat(36)}`), 404, 'not_found', 'plan_id');
+    expectError(await tenant.call('GET', `/payment/v1/subscriptions/${'a'.repeat(36)}?namespace=${tenant.id}`), 404, 'not_found', 'plan_id');
   });
 
   it('in a query value or name: 400 naming the parameter', async () => {

@@ -172,7 +172,7 @@ export function operatorRouter(deps: OperatorDeps): Router {
 
 async function planOr404(em: Parameters<typeof findPlan>[0], planId: string | undefined): Promise<Plan> {
   const id = planId ?? '';
-  const plan = /^[0-9a-f-]{36}$/i.test(id) ? await findPlan(em, id) : null;
+  const plan = await findPlan(em, id);
   if (!plan) throw notFound(`Plan ${id}`, 'plan_id');
   return plan;
 }

@@ -26,8 +26,6 @@ import { tenantOr404 } from '../tenancy.ts';
 import { CancelSubscriptionBody, CheckoutBody, NamespaceQuery } from './schemas.ts';
 import { withTimeout } from '../wait.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The account's `bill_period` words (seed 001 writes "monthly" there, and "M" in the market). */
 const BILL_PERIOD_WORDS = { M: 'monthly', Y: 'yearly' } as const;
 
@@ -46,7 +44,7 @@ export function mountSubscriptionRoutes(router: Router, deps: MoneyRouteDeps): v
       beginIdempotentWork(ctx);
       outcome = { kind: 'subscribed', subscription: own, transId: balanceChargeMovementId(periodChargeKey(own.id, 1)) };
     } else {
-      const plan = UUID.test(body.plan_id) ? await findPlan(em, body.plan_id) : null;
+      const plan = await findPlan(em, body.plan_id);
       if (!plan) throw notFound(`Plan ${body.plan_id}`, 'plan_id');
       if (!(await findRegion(em, body.region))) throw notFound(`Region ${body.region}`, 'region');
       if (plan.region !== body.region) throw conflict(`Plan ${plan.id} is not sold in region ${body.region}.`, 'region');
@@ -125,7 +123,7 @@ export function mountSubscriptionRoutes(router: Router, deps: MoneyRouteDeps): v
 }
 
 async function subscriptionOr404(em: EntityManager, tenantId: string, planId: string | undefined): Promise<Subscription> {
-  const subscription = planId && UUID.test(planId) ? await latestSubscription(em, tenantId, planId) : null;
+  const subscription = planId ? await latestSubscription(em, tenantId, planId) : null;
   if (!subscription) throw notFound(`A subscription to plan ${planId}`, 'plan_id');
   return subscription;
 }

@@ -57,8 +57,12 @@ export async function createPlan(em: EntityManager, input: NewPlan, now: Date): 
   return plan;
 }
 
+/** The shape of a UUID (plans' ids): anything else names no row, and PostgreSQL would refuse it as a uuid. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The plan, or null (also for an id that is not a UUID). */
 export async function findPlan(em: EntityManager, planId: string): Promise<Plan | null> {
-  return em.findOne(Plan, { id: planId });
+  return UUID.test(planId) ? em.findOne(Plan, { id: planId }) : null;
 }
 
 export interface PriceBookInput {

@@ -7,6 +7,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Plan } from '../entities/catalog.entity.ts';
+import { UUID } from './catalog.ts';
 import { Subscription } from '../entities/subscription.entity.ts';
 import type { BillingPeriod } from '../../domain/billing-periods.ts';
 import { accountStatus, type LiveSubscriptionStatus, type SubscriptionStatus } from '../../domain/subscriptions.ts';
@@ -56,8 +57,9 @@ export async function findSubscription(em: EntityManager, id: string, options: {
   return em.findOne(Subscription, { id }, { ...SNAPSHOT, ...(options.forUpdate ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) });
 }
 
-/** The tenant's subscription to the plan: the live one (there is at most one), else the latest that ended. */
+/** The tenant's subscription to the plan: the live one (there is at most one), else the latest that ended; null for a plan id that is not a UUID. */
 export async function latestSubscription(em: EntityManager, tenantId: string, planId: string): Promise<Subscription | null> {
+  if (!UUID.test(planId)) return null;
   const live = await em.findOne(Subscription, { tenantId, planId, status: { $ne: 'canceled' } }, SNAPSHOT);
   if (live) return live;
   const [ended] = await em.find(Subscription, { tenantId, planId }, { ...SNAPSHOT, orderBy: { createdAt: 'desc', id: 'desc' }, limit: 1 });
