@@ -5,6 +5,7 @@
  * records a `reconcile.*` event keyed by the row and the repair, so a repeated or concurrent run repeats
  * nothing. The Temporal client and task queue are the worker's (`Context.current()`).
  */
+import { WORKFLOW_TYPES } from '../temporal/workflow-types.ts';
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { getAddress } from 'viem';
@@ -91,7 +92,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       // Someone took the id first: the API's late start (then this prepay is alive), or our own earlier attempt.
       const now = await describe(client, workflowId);
-      if (!now.found || now.type !== 'abandonedPrepayWorkflow') return { action: 'none', item, workflowId, detail: 'its workflow started meanwhile' };
+      if (!now.found || now.type !== WORKFLOW_TYPES.abandonedPrepay) return { action: 'none', item, workflowId, detail: 'its workflow started meanwhile' };
     }
     return finishAbandon(row);
   }
@@ -163,14 +164,17 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       if (tenantId !== null && !SAFE_TENANT.test(tenantId)) throw new Error(`tenantId ${JSON.stringify(tenantId)} is not an identifier`);
       const em = deps.orm.em.fork();
 
-      const runningPrepays = await runningWorkflowIds(client, `WorkflowType = 'prepayWorkflow' AND ExecutionStatus = 'Running'${tenantId ? ` AND TeamId = '${tenantId}'` : ''}`);
+      const runningPrepays = await runningWorkflowIds(
+        client,
+        `WorkflowType = '${WORKFLOW_TYPES.prepay}' AND ExecutionStatus = 'Running'${tenantId ? ` AND TeamId = '${tenantId}'` : ''}`,
+      );
       const prepayIds = await livePrepayIds(em, LIVE_PREPAY_STATUSES, tenantId);
       const installation = await own();
       const prepays = prepayIds.filter((id) => !runningPrepays.has(prepayWorkflowId(installation, id))).slice(0, limit);
 
       const runningSubscriptions = await runningWorkflowIds(
         client,
-        `WorkflowType = 'subscriptionWorkflow' AND ExecutionStatus = 'Running'${tenantId ? ` AND TenantId = '${tenantId}'` : ''}`,
+        `WorkflowType = '${WORKFLOW_TYPES.subscription}' AND ExecutionStatus = 'Running'${tenantId ? ` AND TenantId = '${tenantId}'` : ''}`,
       );
       const subscriptionRows = await liveSubscriptions(em, tenantId);
       const subscriptions = subscriptionRows
@@ -197,7 +201,7 @@ export function createReconcileActivities(deps: { orm: Orm; clock: Clock }) {
       if (workflow.found && workflow.running) return { action: 'none', item, workflowId, detail: 'running' };
       if (workflow.found) {
         // Our own tombstone from an attempt that stopped before the row was written: finish it.
-        if (workflow.type === 'abandonedPrepayWorkflow' && row.status === 'awaiting_payment') return finishAbandon(row);
+        if (workflow.type === WORKFLOW_TYPES.abandonedPrepay && row.status === 'awaiting_payment') return finishAbandon(row);
         if (row.workflow_closed_status !== null) return { action: 'none', item, workflowId, detail: 'already flagged' };
         return flagPrepay(row, workflow.status, workflow.closeTime);
       }

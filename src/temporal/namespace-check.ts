@@ -10,13 +10,21 @@
  *   the database was restored from a backup older than Temporal's state, and its next prepays would
  *   collide with the ones it lost.
  */
+import { WORKFLOW_TYPES } from './workflow-types.ts';
 import type { Client } from '@temporalio/client';
 import type { Orm } from '../db/orm.ts';
 import { claimInstallation, lastPrepayId } from '../db/repositories/installation.ts';
 import { INSTALLATION_SEARCH_ATTRIBUTE_NAME, type Installation } from '../domain/installation.ts';
 
 /** The workflows that move money or hold a tenant's state; a foreign one running here is a hazard. */
-export const MONEY_WORKFLOW_TYPES = ['prepayWorkflow', 'abandonedPrepayWorkflow', 'subscriptionWorkflow', 'rechargeWorkflow', 'refundWorkflow', 'creditTransferWorkflow'];
+export const MONEY_WORKFLOW_TYPES: string[] = [
+  WORKFLOW_TYPES.prepay,
+  WORKFLOW_TYPES.abandonedPrepay,
+  WORKFLOW_TYPES.subscription,
+  WORKFLOW_TYPES.recharge,
+  WORKFLOW_TYPES.refund,
+  WORKFLOW_TYPES.creditTransfer,
+];
 
 export class NamespaceCheckError extends Error {
   constructor(message: string) {

@@ -6,6 +6,7 @@
  * its action, interval or policy differ from this worker's configuration, and an update keeps the
  * schedule's state: a schedule an operator paused stays paused across deploys and restarts.
  */
+import { WORKFLOW_TYPES } from './workflow-types.ts';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { PrepayTimings } from '../domain/prepay.ts';
 import type { ReconcileInput, reconcileWorkflow } from '../workflows/reconcile.ts';
@@ -28,7 +29,7 @@ export function reconcileScheduleAction(settings: ReconcileScheduleSettings): Sc
   const input: ReconcileInput = { graceSeconds: settings.graceSeconds, prepayTimings: settings.prepayTimings };
   return {
     type: 'startWorkflow',
-    workflowType: 'reconcileWorkflow',
+    workflowType: WORKFLOW_TYPES.reconcile,
     workflowId: RECONCILE_WORKFLOW_ID,
     taskQueue: settings.taskQueue,
     args: [input],
