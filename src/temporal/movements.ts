@@ -5,8 +5,9 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Installation } from '../domain/installation.ts';
-import { rechargeWorkflow, type RechargeInput } from '../workflows/recharge.ts';
-import { refundWorkflow, type RefundInput } from '../workflows/refund.ts';
+import type { rechargeWorkflow, RechargeInput } from '../workflows/recharge.ts';
+import type { refundWorkflow, RefundInput } from '../workflows/refund.ts';
+import { WORKFLOW_TYPES } from './workflow-types.ts';
 import { installationAttribute } from './search-attributes.ts';
 
 export const rechargeWorkflowId = (transId: string) => `recharge-${transId}`;
@@ -16,7 +17,7 @@ export const refundWorkflowId = (transId: string) => `refund-${transId}`;
 export async function startRecharge(client: Client, installation: Installation, taskQueue: string, input: RechargeInput): Promise<WorkflowHandle<typeof rechargeWorkflow>> {
   const workflowId = rechargeWorkflowId(input.transId);
   try {
-    return await client.workflow.start(rechargeWorkflow, {
+    return await client.workflow.start<typeof rechargeWorkflow>(WORKFLOW_TYPES.recharge, {
       taskQueue,
       workflowId,
       args: [input],
@@ -43,7 +44,7 @@ export async function startRefund(
   input: RefundInput,
   requestToken: string | undefined,
 ): Promise<WorkflowHandle<typeof refundWorkflow>> {
-  return client.workflow.start(refundWorkflow, {
+  return client.workflow.start<typeof refundWorkflow>(WORKFLOW_TYPES.refund, {
     taskQueue,
     workflowId: refundWorkflowId(input.transId),
     args: [input],

@@ -18,8 +18,10 @@ import { prepayWorkflowId } from '../domain/prepay.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Installation } from '../domain/installation.ts';
 import { installationAttribute } from './search-attributes.ts';
-import { abandonedPrepayWorkflow, type AbandonedPrepayInput } from '../workflows/abandoned-prepay.ts';
-import { awaitPaymentUpdate, prepaySearchAttributes, prepayWorkflow, type PaymentOutcome, type PrepayInput, type PrepayView, type RequestOwner } from '../workflows/prepay.ts';
+import type { abandonedPrepayWorkflow, AbandonedPrepayInput } from '../workflows/abandoned-prepay.ts';
+import type { prepayWorkflow } from '../workflows/prepay.ts';
+import { awaitPaymentUpdate, prepaySearchAttributes, type PaymentOutcome, type PrepayInput, type PrepayView, type RequestOwner } from '../workflows/prepay-messages.ts';
+import { WORKFLOW_TYPES } from './workflow-types.ts';
 
 /** The workflow refused an update (validator or handler), or the prepay's workflow is closed. */
 export class PrepayRejection extends Error {
@@ -64,7 +66,7 @@ function prepayStartOptions(
  * or declined. A closed workflow with this id is never started again (WorkflowExecutionAlreadyStartedError).
  */
 export async function startCardPrepay(client: Client, installation: Installation, taskQueue: string, input: PrepayInput): Promise<PaymentOutcome> {
-  const startWorkflowOperation = new WithStartWorkflowOperation(prepayWorkflow, prepayStartOptions(installation, taskQueue, input));
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof prepayWorkflow>(WORKFLOW_TYPES.prepay, prepayStartOptions(installation, taskQueue, input));
   // The update carries the request's tenant and terms: a running workflow of another tenant (or with other
   // terms) under this id refuses it instead of being driven by this request.
   const attach = { tenantId: input.tenantId, paymentType: input.paymentType, amount: input.amount, period: input.period };
@@ -93,7 +95,7 @@ function identityConflict(prePayId: number, error: unknown): AppError | undefine
  * is never started again: WorkflowExecutionAlreadyStartedError, which a replayed request may ignore.
  */
 export async function startTokenPrepay(client: Client, installation: Installation, taskQueue: string, input: PrepayInput): Promise<void> {
-  const handle = await client.workflow.start(prepayWorkflow, prepayStartOptions(installation, taskQueue, input));
+  const handle = await client.workflow.start<typeof prepayWorkflow>(WORKFLOW_TYPES.prepay, prepayStartOptions(installation, taskQueue, input));
   // USE_EXISTING joins a running workflow of this id: only when it is this tenant's (its search attribute, set at start).
   const owner = (await handle.describe()).typedSearchAttributes.get(prepaySearchAttributes.teamId);
   if (owner !== undefined && owner !== input.tenantId) {
@@ -135,7 +137,7 @@ export async function updatePrepay<Arg extends RequestOwner>(
  */
 export async function startAbandonedPrepay(client: Client, installation: Installation, taskQueue: string, input: AbandonedPrepayInput & { paymentType: string }): Promise<void> {
   const { paymentType, ...args } = input;
-  await client.workflow.start(abandonedPrepayWorkflow, {
+  await client.workflow.start<typeof abandonedPrepayWorkflow>(WORKFLOW_TYPES.abandonedPrepay, {
     workflowId: prepayWorkflowId(installation, input.prePayId),
     taskQueue,
     args: [args],

@@ -8,7 +8,8 @@ import { unpaidSubscriptionWorkflowIds, type Subscription } from '../db/reposito
 import type { Installation } from '../domain/installation.ts';
 import { installationAttribute } from './search-attributes.ts';
 import { retryChargeSignal, SUBSCRIPTION_SEARCH_ATTRIBUTES, type SubscriptionInput } from '../workflows/subscription-messages.ts';
-import { subscriptionWorkflow } from '../workflows/subscription.ts';
+import type { subscriptionWorkflow } from '../workflows/subscription.ts';
+import { WORKFLOW_TYPES } from './workflow-types.ts';
 
 /** The workflow input that continues a subscription from its row (a fresh checkout is period 1, active). */
 export function subscriptionInputOf(subscription: Subscription): SubscriptionInput {
@@ -35,7 +36,7 @@ export function subscriptionInputOf(subscription: Subscription): SubscriptionInp
 export async function ensureSubscriptionWorkflow(client: Client, installation: Installation, taskQueue: string, subscription: Subscription): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await client.workflow.start(subscriptionWorkflow, {
+      await client.workflow.start<typeof subscriptionWorkflow>(WORKFLOW_TYPES.subscription, {
         taskQueue,
         workflowId: subscription.workflowId,
         args: [subscriptionInputOf(subscription)],

@@ -7,7 +7,8 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, Workflo
 import type { Installation } from '../domain/installation.ts';
 import { prepayWorkflowId } from '../domain/prepay.ts';
 import { creditTransferWorkflowId, type TokenTransferSignal } from '../domain/token-transfer.ts';
-import { creditTransferWorkflow, type CreditTransferInput } from '../workflows/credit-transfer.ts';
+import type { creditTransferWorkflow, CreditTransferInput } from '../workflows/credit-transfer.ts';
+import { WORKFLOW_TYPES } from './workflow-types.ts';
 import { tokenTransferSignal } from '../workflows/prepay-messages.ts';
 import { installationAttribute } from './search-attributes.ts';
 
@@ -29,7 +30,7 @@ export async function signalTokenTransfer(client: Client, installation: Installa
 export async function startCreditTransfer(client: Client, installation: Installation, taskQueue: string, input: CreditTransferInput): Promise<string> {
   const workflowId = creditTransferWorkflowId(installation, input.transfer);
   try {
-    await client.workflow.start(creditTransferWorkflow, {
+    await client.workflow.start<typeof creditTransferWorkflow>(WORKFLOW_TYPES.creditTransfer, {
       workflowId,
       taskQueue,
       args: [input],

@@ -12,7 +12,7 @@ import { FAILURES } from '../../domain/failures.ts';
 import { sameApp, type AppBinding, type PrepayStatus } from '../../domain/prepay.ts';
 import { priceResources } from '../../domain/pricing.ts';
 import { PrepayRejection, updatePrepay } from '../../temporal/prepays.ts';
-import { bindAppUpdate, type PrepayView } from '../../workflows/prepay.ts';
+import { bindAppUpdate, type PrepayView } from '../../workflows/prepay-messages.ts';
 import { principalOf } from '../context.ts';
 import type { Principal } from '../middleware/auth.ts';
 import { parseWith } from '../validation.ts';

@@ -17,7 +17,7 @@ import { FAILURES } from '../../domain/failures.ts';
 import { isTerminalPrepayStatus, type PrepayTimings } from '../../domain/prepay.ts';
 import { PrepayRejection, startCardPrepay, updatePrepay } from '../../temporal/prepays.ts';
 import { installationOf } from '../../db/repositories/installation.ts';
-import { cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput } from '../../workflows/prepay.ts';
+import { cancelUpdate, changeCardUpdate, setAutoRenewalUpdate, type PaymentOutcome, type PrepayInput } from '../../workflows/prepay-messages.ts';
 import { prepayBody } from './prepay-presenters.ts';
 import { matchingQuote } from './quote-checks.ts';
 import { teamOf, type RouteContext } from '../tenancy.ts';
