@@ -8,7 +8,7 @@
  *   workflows      deterministic: domain, their own messages and activity *types* only (also in eslint.config.js)
  *   temporal       the client side: one starter per workflow, search attributes, schedules
  *   chain          deposit addresses and the delivery of transfers
- *   ledger, gateway, pricing
+ *   ledger, gateway, pricing, webhooks (signing, target checks and the HTTP attempt of a delivery)
  *   db             entities, migrations, repositories
  *   domain         money, rules, ids: imports nothing of the project
  *
@@ -25,6 +25,7 @@ const allowed = {
   ledger: below('domain', 'db'),
   gateway: below('domain', 'db'),
   pricing: below('domain', 'db'),
+  webhooks: below('domain'),
   temporal: below('domain', 'db', 'workflows'),
   chain: below('domain', 'db', 'temporal'),
   watcher: below('domain', 'db', 'temporal', 'chain'),
