@@ -39,6 +39,8 @@ async function main(): Promise<void> {
   }
   const demoKeys = readDemoKeys();
   env.OPERATOR_API_KEY ??= demoKeys.operatorKey;
+  // a local run sends webhooks to local receivers (`http://127.0.0.1:…`); production refuses private targets
+  env.WEBHOOK_ALLOW_PRIVATE_TARGETS ??= 'true';
 
   const config = loadConfig(env);
   const logger = createLogger(config.LOG_LEVEL);

@@ -3,6 +3,7 @@
  * root. A bad or missing variable stops start-up with a message naming it.
  */
 import { z } from 'zod';
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from './domain/webhooks.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const evmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
@@ -97,6 +98,18 @@ export const configSchema = z
     RATE_LIMIT_MONEY: positiveInt(300),
     /** requests per window and tenant key: GET */
     RATE_LIMIT_READS: positiveInt(1200),
+    /** `true`: webhooks may target loopback, private and link-local addresses (development and tests only; decision 0098). */
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false']).default('false'),
+    /** Seconds before each delivery attempt, comma-separated; by default immediately, 5 s, 5 min, … for about 3 days. */
+    WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'must be comma-separated whole seconds')
+      .transform((value) => value.split(',').map(Number))
+      .optional(),
+    /** One delivery attempt's whole time. */
+    WEBHOOK_TIMEOUT_SECONDS: positiveInt(10),
+    /** An endpoint whose every attempt failed for this long is disabled. */
+    WEBHOOK_DISABLE_AFTER_SECONDS: positiveInt(3 * 24 * 3600),
   })
   .refine((config) => config.CARD_GATEWAY !== 'stripe' || config.STRIPE_API_KEY !== undefined, {
     message: 'is required when CARD_GATEWAY=stripe',
@@ -116,6 +129,20 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+export type WebhookConfigKey = 'WEBHOOK_ALLOW_PRIVATE_TARGETS' | 'WEBHOOK_RETRY_SCHEDULE_SECONDS' | 'WEBHOOK_TIMEOUT_SECONDS' | 'WEBHOOK_DISABLE_AFTER_SECONDS';
+
+/** Webhook delivery's settings from the configuration; https only in production. */
+export function webhookSettings(config: Partial<Pick<Config, WebhookConfigKey | 'NODE_ENV'>>): WebhookSettings {
+  return {
+    ...DEFAULT_WEBHOOK_SETTINGS,
+    scheduleSeconds: config.WEBHOOK_RETRY_SCHEDULE_SECONDS ?? DEFAULT_WEBHOOK_SETTINGS.scheduleSeconds,
+    timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS ? config.WEBHOOK_TIMEOUT_SECONDS * 1000 : DEFAULT_WEBHOOK_SETTINGS.timeoutMs,
+    disableAfterMs: config.WEBHOOK_DISABLE_AFTER_SECONDS ? config.WEBHOOK_DISABLE_AFTER_SECONDS * 1000 : DEFAULT_WEBHOOK_SETTINGS.disableAfterMs,
+    allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',
+    requireHttps: config.NODE_ENV === 'production',
+  };
+}
 
 export class ConfigError extends Error {
   constructor(issues: string[]) {

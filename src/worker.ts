@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
-import { loadConfig, type Config } from './config.ts';
+import { loadConfig, webhookSettings, type Config, type WebhookConfigKey } from './config.ts';
 import { initOrm, type Orm } from './db/orm.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { createLogger } from './logger.ts';
@@ -44,6 +44,7 @@ export interface WorkerDeps {
         | 'PREPAY_RENEWAL_NOTICE_SECONDS'
         | 'PREPAY_TOKEN_RENEWAL_GRACE_SECONDS'
         | 'PREPAY_TOKEN_CONFIRMATION_GRACE_SECONDS'
+        | WebhookConfigKey
       >
     >;
   orm: Orm;
@@ -75,7 +76,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     connection,
     namespace: deps.config.TEMPORAL_NAMESPACE,
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ orm: deps.orm, gateway: deps.gateway, clock, priceFeed: createPriceFeed(deps.config, clock) }),
+    activities: createActivities({ orm: deps.orm, gateway: deps.gateway, clock, priceFeed: createPriceFeed(deps.config, clock), webhooks: webhookSettings(deps.config) }),
     shutdownGraceTime: `${deps.config.SHUTDOWN_GRACE_SECONDS}s`,
     ...workflowSource(deps.config),
   });

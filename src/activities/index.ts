@@ -12,6 +12,8 @@ import { createReconcileActivities } from './reconcile.ts';
 import { createSubscriptionActivities } from './subscriptions.ts';
 import { createTokenPrepayActivities } from './token-prepay.ts';
 import { createTokenTransferActivities } from './token-transfers.ts';
+import { createWebhookActivities } from './webhooks.ts';
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../domain/webhooks.ts';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -19,15 +21,19 @@ export interface ActivityDeps {
   gateway: CardGateway;
   /** token rates for renewals of token prepays; the operators' static rates when omitted */
   priceFeed?: PriceFeed;
+  /** webhook delivery's schedule, timeout and target policy; the defaults when omitted */
+  webhooks?: WebhookSettings;
 }
 
 export function createActivities(given: ActivityDeps) {
   // Every gateway key the activities send is scoped by this database's installation (decision 0090).
-  const deps = { ...given, gateway: installationScopedGateway(given.gateway, () => installationOf(given.orm)) };
+  const deps = { ...given, gateway: installationScopedGateway(given.gateway, () => installationOf(given.orm)), webhooks: given.webhooks ?? DEFAULT_WEBHOOK_SETTINGS };
+  const events = createEventActivities(deps);
   return {
     ...createDiagnosticsActivities(deps),
     ...createPaymentActivities(deps),
-    ...createEventActivities(deps),
+    ...events,
+    ...createWebhookActivities(deps, events),
     ...createPrepayActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createTokenTransferActivities(deps),

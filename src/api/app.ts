@@ -1,4 +1,5 @@
 /** The Koa app factory: middleware in order, then one router per API. No process state of its own. */
+import type { WebhookSettings } from '../domain/webhooks.ts';
 import Koa from 'koa';
 import type { Client } from '@temporalio/client';
 import type { Orm } from '../db/orm.ts';
@@ -44,6 +45,8 @@ export interface AppDeps {
     /** null when no chain is configured: token features answer 503 */
     chain: ChainSettings | null;
     watcherSigningSecret: string | undefined;
+    /** webhook delivery's policy and schedule (decision 0098) */
+    webhooks: WebhookSettings;
   };
 }
 
@@ -80,8 +83,9 @@ export function createApp(deps: AppDeps): Koa {
       gateway: deps.gateway,
       prepays: { temporal: deps.temporal, taskQueue: deps.settings.taskQueue, waitSeconds: deps.settings.workflowWaitSeconds, timings: deps.settings.prepayTimings ?? {} },
       chain: deps.settings.chain,
+      webhooks: { temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, webhooks: deps.settings.webhooks },
     }),
-    operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue }),
+    operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue, webhooks: deps.settings.webhooks }),
   ];
 
   app.use(authenticate({ operatorApiKey: deps.settings.operatorApiKey }));

@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config } from '../config.ts';
+import { loadConfig, webhookSettings, type Config } from '../config.ts';
 import { initOrm, migrate, type Orm } from '../db/orm.ts';
 import { systemClock } from '../domain/clock.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -64,6 +64,7 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
       },
       chain: chainSettingsOf(config),
       watcherSigningSecret: config.WATCHER_SIGNING_SECRET,
+      webhooks: webhookSettings(config),
     },
   });
   const server = createServer(app.callback());

@@ -14,9 +14,14 @@ export const SEARCH_ATTRIBUTES = {
   TenantId: 'Keyword',
   PlanId: 'Keyword',
   SubscriptionStatus: 'Keyword',
+  /** webhook delivery workflows: the endpoint (with TenantId for a tenant's endpoint) */
+  WebhookEndpointId: 'Keyword',
   /** the installation that started the workflow (decision 0090); set at start, never changed */
   [INSTALLATION_SEARCH_ATTRIBUTE_NAME]: 'Keyword',
 } as const;
+
+export const tenantSearchAttribute = defineSearchAttributeKey('TenantId', 'KEYWORD');
+export const webhookEndpointSearchAttribute = defineSearchAttributeKey('WebhookEndpointId', 'KEYWORD');
 
 export const installationSearchAttribute = defineSearchAttributeKey(INSTALLATION_SEARCH_ATTRIBUTE_NAME, 'KEYWORD');
 

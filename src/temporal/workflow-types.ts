@@ -14,4 +14,5 @@ export const WORKFLOW_TYPES = {
   creditTransfer: 'creditTransferWorkflow',
   reconcile: 'reconcileWorkflow',
   systemCheck: 'systemCheckWorkflow',
+  webhookDelivery: 'webhookDeliveryWorkflow',
 } as const satisfies Record<string, keyof typeof workflows>;

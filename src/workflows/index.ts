@@ -11,3 +11,5 @@ export type { CreditTransferInput, CreditTransferReason, CreditTransferResult } 
 export { reconcileWorkflow } from './reconcile.ts';
 export type { ReconcileInput, ReconcileResult } from './reconcile.ts';
 export { abandonedPrepayWorkflow } from './abandoned-prepay.ts';
+export { webhookDeliveryWorkflow } from './webhook-delivery.ts';
+export type { WebhookDeliveryInput, WebhookDeliveryResult } from './webhook-delivery.ts';

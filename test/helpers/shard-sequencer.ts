@@ -19,6 +19,7 @@ const SECONDS: Record<string, number> = {
   'test/workflows/prepay.test.ts': 23,
   'test/integration/token-prepay.test.ts': 17,
   'test/integration/bounded-requests.test.ts': 15,
+  'test/integration/webhooks.test.ts': 16,
   'test/integration/idempotency.test.ts': 12,
   'test/integration/processes.test.ts': 10,
   'test/integration/prepay-http.test.ts': 10,

@@ -14,6 +14,8 @@ import { principalOf } from '../context.ts';
 import { checkLedger } from '../../ledger/ledger.ts';
 import { formatTimestamp } from '../format.ts';
 import { requireScope } from '../middleware/auth.ts';
+import { mountWebhookEndpointRoutes } from '../webhook-endpoints.ts';
+import type { WebhookSettings } from '../../domain/webhooks.ts';
 import { parseWith, identifier } from '../validation.ts';
 import { CreateApiKeyBody, CreatePlanBody, CreateTenantBody, CreateTenantKeyBody, PatchPlanBody, PutClusterBody, PutRateBody, PutRegionBody, RateTypeParam } from './schemas.ts';
 
@@ -21,6 +23,7 @@ export interface OperatorDeps {
   clock: Clock;
   temporal: Client;
   taskQueue: string;
+  webhooks: WebhookSettings;
 }
 
 export function operatorRouter(deps: OperatorDeps): Router {
@@ -167,6 +170,7 @@ export function operatorRouter(deps: OperatorDeps): Router {
     }
   });
 
+  mountWebhookEndpointRoutes(router, '/webhook_endpoints', async () => null, { temporal: deps.temporal, taskQueue: deps.taskQueue, clock: deps.clock, webhooks: deps.webhooks });
   return router;
 }
 

@@ -17,6 +17,8 @@ import { mountInvoiceRoutes } from './invoices.ts';
 import { mountTokenPrepayRoutes } from './token-prepays.ts';
 import type { ChainSettings } from '../../chain/settings.ts';
 import { mountEventRoutes } from './events.ts';
+import { teamOf } from '../tenancy.ts';
+import { mountWebhookEndpointRoutes, type WebhookRouteDeps } from '../webhook-endpoints.ts';
 
 export interface V2alphaDeps {
   priceFeed: PriceFeed;
@@ -27,6 +29,7 @@ export interface V2alphaDeps {
   prepays: Omit<PrepayRouteDeps, 'clock'>;
   /** null when no chain is configured: token prepayments answer 503 */
   chain: ChainSettings | null;
+  webhooks: WebhookRouteDeps;
 }
 
 export function v2alphaRouter(deps: V2alphaDeps): Router {
@@ -65,5 +68,6 @@ export function v2alphaRouter(deps: V2alphaDeps): Router {
   mountTokenPrepayRoutes(router, { temporal: deps.prepays.temporal, taskQueue: deps.prepays.taskQueue, timings: deps.prepays.timings, clock: deps.clock, chain: deps.chain });
   mountInvoiceRoutes(router);
   mountEventRoutes(router);
+  mountWebhookEndpointRoutes(router, '/teams/:team_id/webhook_endpoints', teamOf, deps.webhooks);
   return router;
 }

@@ -8,6 +8,7 @@ import { MoneyMovement } from './money-movement.entity.ts';
 import { Subscription } from './subscription.entity.ts';
 import { EngineEvent } from './event.entity.ts';
 import { PrepayRecord } from './prepay.entity.ts';
+import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from './webhook.entity.ts';
 
 export const entities = [
   Tenant,
@@ -25,6 +26,9 @@ export const entities = [
   Subscription,
   EngineEvent,
   PrepayRecord,
+  WebhookEndpoint,
+  WebhookDelivery,
+  WebhookAttempt,
 ];
 
 export * from './api-key.entity.ts';
@@ -37,3 +41,4 @@ export * from './money-movement.entity.ts';
 export * from './subscription.entity.ts';
 export * from './event.entity.ts';
 export * from './prepay.entity.ts';
+export * from './webhook.entity.ts';

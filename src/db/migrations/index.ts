@@ -12,6 +12,7 @@ import { Migration0013TransferBlockTime } from './0013-transfer-block-time.ts';
 import { Migration0014Installation } from './0014-installation.ts';
 import { Migration0015RateLimits } from './0015-rate-limits.ts';
 import { Migration0016PrepayCancelRequests } from './0016-prepay-cancel-requests.ts';
+import { Migration0017Webhooks } from './0017-webhooks.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -29,4 +30,5 @@ export const migrationsList = [
   { name: '0014-installation', class: Migration0014Installation },
   { name: '0015-rate-limits', class: Migration0015RateLimits },
   { name: '0016-prepay-cancel-requests', class: Migration0016PrepayCancelRequests },
+  { name: '0017-webhooks', class: Migration0017Webhooks },
 ];
