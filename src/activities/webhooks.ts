@@ -72,7 +72,7 @@ export function createWebhookActivities(
   };
 
   return {
-    async attemptWebhookDelivery(input: DeliveryKey & { attempt: number }): Promise<WebhookAttemptResult> {
+    async attemptWebhookDelivery(input: DeliveryKey & { attempt: number; scheduledAt: string }): Promise<WebhookAttemptResult> {
       const em = deps.orm.em.fork();
       const delivery = await findDelivery(em, input.endpointId, input.eventId);
       if (!delivery || delivery.generation !== input.generation) return { result: 'stopped', detail: 'a newer delivery of this event was asked for' };
@@ -93,7 +93,7 @@ export function createWebhookActivities(
         allowPrivate: deps.webhooks.allowPrivateTargets,
         requireHttps: deps.webhooks.requireHttps,
       });
-      await recordAttempt(em, { ...input, at, ...outcome });
+      await recordAttempt(em, { endpointId: input.endpointId, eventId: input.eventId, generation: input.generation, attempt: input.attempt, at, ...outcome });
       const code = outcome.statusCode;
       if (code !== null && code >= 200 && code < 300) {
         await finishDelivery(em, input, 'delivered', deps.clock.now());
@@ -105,8 +105,10 @@ export function createWebhookActivities(
         await disable(input.endpointId, 'the endpoint answered 410 Gone');
         return { result: 'stopped', detail: 'the endpoint answered 410 Gone and is disabled' };
       }
-      const failingSince = await noteEndpointFailing(em, input.endpointId, at);
-      if (at.getTime() - failingSince.getTime() >= deps.webhooks.disableAfterMs) {
+      // counted on the schedule's clock (the workflow's time), so that the three days are the schedule's
+      const scheduledAt = new Date(input.scheduledAt);
+      const failingSince = await noteEndpointFailing(em, input.endpointId, scheduledAt);
+      if (scheduledAt.getTime() - failingSince.getTime() >= deps.webhooks.disableAfterMs) {
         await finishDelivery(em, input, 'failed', deps.clock.now());
         await disable(input.endpointId, `every attempt failed since ${failingSince.toISOString()}`);
         return { result: 'stopped', detail: 'the endpoint has failed for too long and is disabled' };

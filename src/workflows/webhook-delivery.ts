@@ -39,7 +39,8 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
   for (let attempt = 1; attempt <= input.scheduleSeconds.length; attempt++) {
     const wait = input.scheduleSeconds[attempt - 1] ?? 0;
     if (wait > 0) await sleep(Math.round(wait * 1000 * (1 + Math.random() / 10)));
-    const outcome = await webhooks.attemptWebhookDelivery({ ...delivery, attempt });
+    // the workflow's time: the schedule's clock, against which three days of failures are counted
+    const outcome = await webhooks.attemptWebhookDelivery({ ...delivery, attempt, scheduledAt: new Date().toISOString() });
     if (outcome.result === 'delivered') return { status: 'delivered', attempts: attempt };
     if (outcome.result === 'stopped') return { status: 'stopped', attempts: attempt, detail: outcome.detail };
   }

@@ -10,6 +10,7 @@ import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.ts';
+import type { WebhookSettings } from '../../src/domain/webhooks.ts';
 import { addCard } from '../../src/db/repositories/cards.ts';
 import { upsertCluster } from '../../src/db/repositories/catalog.ts';
 import { allocateCardPrepay, allocateTokenPrepay } from '../../src/db/repositories/prepay-allocation.ts';
@@ -41,7 +42,7 @@ export interface PrepayHarness {
 }
 
 /** The test server, the ORM, the run's workflow bundle (shared by workers and replays) and a worker polling for the whole file. */
-export async function startPrepayHarness(): Promise<PrepayHarness> {
+export async function startPrepayHarness(options: { webhooks?: WebhookSettings } = {}): Promise<PrepayHarness> {
   const env = await createTimeSkippingEnv();
   await registerSearchAttributes(env); // the Java test server knows no custom attributes until told (decision 0023)
   const orm = await initOrm(testRun().databaseUrl, { poolMax: 5 });
@@ -52,7 +53,7 @@ export async function startPrepayHarness(): Promise<PrepayHarness> {
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: bundle,
-    activities: createActivities({ orm, gateway, clock: systemClock }),
+    activities: createActivities({ orm, gateway, clock: systemClock, ...(options.webhooks ? { webhooks: options.webhooks } : {}) }),
   });
   const running = worker.run();
   return {
