@@ -82,6 +82,11 @@ async function main(): Promise<void> {
   say();
   say('Try:');
   say(`  curl -s http://localhost:${config.PORT}/payment/v1/regions -H "Authorization: Bearer ${demoKeys.tenantKey}"`);
+  say('Webhooks (docs/webhooks.md): run a local receiver, then register it and keep the secret it answers:');
+  say('  npm run webhook:listen -- --port 4242 --secret <whsec_… from the registration>');
+  say(
+    `  curl -s -X POST http://localhost:${config.PORT}/v2alpha/teams/${DEMO.tenantId}/webhook_endpoints -H "Authorization: Bearer ${demoKeys.tenantKey}" -H 'content-type: application/json' -d '{"url":"http://127.0.0.1:4242/hooks"}'`,
+  );
   say('Ctrl-C stops everything.');
 
   await new Promise<void>((resolve) => {

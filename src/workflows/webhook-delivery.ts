@@ -29,8 +29,9 @@ export interface WebhookDeliveryResult {
 
 const webhooks = proxyActivities<Activities>({
   // one attempt is a 10-second POST and two short writes; an activity retry is for a database or worker
-  // that failed around it, not for the receiver (the schedule is for that)
-  startToCloseTimeout: '1 minute',
+  // that failed around it (a killed worker's attempt runs again after this timeout), not for the receiver
+  // (the schedule is for that)
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
