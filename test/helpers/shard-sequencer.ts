@@ -14,12 +14,12 @@ const Sequencer = SequencerModule as unknown as typeof SequencerModule.default;
 
 const SECONDS: Record<string, number> = {
   'test/integration/chaos.test.ts': 70,
+  'test/integration/webhooks.test.ts': 50,
   'test/integration/recharge.test.ts': 40,
   'test/integration/prepay-history.test.ts': 31,
   'test/workflows/prepay.test.ts': 23,
   'test/integration/token-prepay.test.ts': 17,
   'test/integration/bounded-requests.test.ts': 15,
-  'test/integration/webhooks.test.ts': 16,
   'test/integration/idempotency.test.ts': 12,
   'test/integration/processes.test.ts': 10,
   'test/integration/prepay-http.test.ts': 10,

@@ -6,6 +6,8 @@
  * are not followed, private targets are refused without the flag, and one event or everything since a
  * time can be delivered again.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
@@ -273,6 +275,51 @@ describe('webhook delivery', () => {
     expectError(await tenant.call('POST', `${path}/${endpoint.id}/replay`, { body: { since: new Date(0).toISOString() } }), 409, 'conflict', 'endpoint_id');
     expect(expectStatus(await tenant.call('PATCH', `${path}/${endpoint.id}`, { body: { disabled: false } }), 200).body.status).toBe('enabled');
     expect(hooks.received).toHaveLength(0);
+  });
+});
+
+describe('a worker killed in the middle of a delivery', () => {
+  it('delivers the event after a new worker takes over, with the same webhook-id', async () => {
+    const tenant = await createTenant(stack);
+    const hooks = await receiver();
+    let holding = true;
+    // the first request is never answered: the worker that sent it dies meanwhile
+    hooks.respond = (_n, _request, response) => {
+      if (!holding) response.writeHead(200).end();
+    };
+    const endpoint = await register(tenant, hooks.url);
+    await stopWorker();
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../src/worker.ts', import.meta.url))], {
+      env: {
+        ...process.env,
+        DATABASE_URL: stack.config.DATABASE_URL,
+        TEMPORAL_ADDRESS: stack.config.TEMPORAL_ADDRESS,
+        TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE,
+        WORKFLOW_BUNDLE_PATH: stack.config.WORKFLOW_BUNDLE_PATH,
+        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+        RECONCILE_SCHEDULE: 'off',
+        LOG_LEVEL: 'error',
+      },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const prePayId = await payPrepay(tenant);
+    await until(() => hooks.received.length === 1);
+    child.kill('SIGKILL');
+    await exited;
+    holding = false;
+    stopWorker = await stack.startWorker();
+    // the lost attempt runs again once its activity times out (30 s)
+    await until(() => hooks.received.length >= 2);
+    const attempts = await eventually(
+      () => deliveries(tenant, endpoint.id),
+      (list) => list.some((attempt) => attempt.status_code === 200),
+    );
+    expect(attempts.filter((attempt) => attempt.status_code === 200)).toHaveLength(1);
+    expect(new Set(hooks.received.map((request) => request.headers['webhook-id'])).size).toBe(1);
+    expect(verify(endpoint.secret, hooks.received.at(-1)!)).toMatchObject({ type: 'prepay.paid', data: { pre_pay_id: prePayId } });
+    const [row] = await sql<{ status: string }>(`select status from webhook_deliveries where endpoint_id = ?`, [endpoint.id]);
+    expect(row!.status).toBe('delivered');
   });
 });
 
