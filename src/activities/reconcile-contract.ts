@@ -18,11 +18,11 @@ export interface ReconcileCandidates {
   transfers: string[];
 }
 
-export type RepairAction = 'none' | 'prepay_abandoned' | 'prepay_started' | 'subscription_started' | 'workflow_closed' | 'transfer_credited';
+export type RepairAction = 'none' | 'prepay_abandoned' | 'prepay_started' | 'subscription_started' | 'workflow_closed' | 'transfer_credited' | 'webhook_deliveries_started';
 
 export interface RepairOutcome {
   action: RepairAction;
-  /** `prepay-12`, `subscription-sub_…`, `chain-transfer-7` */
+  /** `prepay-12`, `subscription-sub_…`, `chain-transfer-7`, `webhook-outbox` */
   item: string;
   workflowId?: string;
   /** the workflow's close status, for `workflow_closed` */

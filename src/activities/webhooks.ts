@@ -16,7 +16,9 @@ import {
   noteEndpointFailing,
   pendingDeliveriesOf,
   recordAttempt,
+  staleUnattemptedDeliveries,
 } from '../db/repositories/webhooks.ts';
+import type { RepairOutcome } from './reconcile-contract.ts';
 import type { Clock } from '../domain/clock.ts';
 import { webhookBody, type WebhookSettings } from '../domain/webhooks.ts';
 import { startWebhookDelivery } from '../temporal/webhooks.ts';
@@ -114,6 +116,23 @@ export function createWebhookActivities(
         return { result: 'stopped', detail: 'the endpoint has failed for too long and is disabled' };
       }
       return { result: 'retry', detail: outcome.error ?? `answered ${code}` };
+    },
+
+    /**
+     * The reconciler's part (decision 0098): starts the workflow of every delivery pending without an attempt
+     * for longer than the grace period. A start is a no-op for a workflow that runs or ran.
+     */
+    async restartStaleWebhookDeliveries(input: { graceSeconds?: number; limit?: number; tenantId?: string }): Promise<RepairOutcome> {
+      const before = new Date(deps.clock.now().getTime() - (input.graceSeconds ?? 600) * 1000);
+      const stale = await staleUnattemptedDeliveries(deps.orm.em.fork(), before, input.limit ?? 200, input.tenantId ?? null);
+      if (stale.length === 0) return { action: 'none', item: 'webhook-outbox', detail: 'no stale delivery' };
+      const worker = workerClient()!;
+      const installation = await installationOf(deps.orm);
+      for (const delivery of stale) {
+        const start = { endpointId: delivery.endpointId, eventId: delivery.eventId, generation: delivery.generation, scheduleSeconds: [...deps.webhooks.scheduleSeconds] };
+        await startWebhookDelivery(worker.client, installation, worker.taskQueue, start, delivery.tenantId);
+      }
+      return { action: 'webhook_deliveries_started', item: 'webhook-outbox', detail: `${stale.length} pending deliveries without an attempt started` };
     },
 
     async giveUpWebhookDelivery(input: DeliveryKey): Promise<void> {

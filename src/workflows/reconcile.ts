@@ -12,12 +12,14 @@
  * 3. prepays and subscriptions whose workflow closed (terminated, failed, timed out) while the row still
  *    says live: flagged (`workflow_closed_status`) for an operator;
  * 4. token transfers `signalled` to a prepay workflow that closed without crediting them: credited
- *    through CreditTransferWorkflow.
+ *    through CreditTransferWorkflow;
+ * 5. webhook deliveries pending without an attempt for longer than the grace period (their workflow never
+ *    started): started (decision 0098).
  *
  * Every repair records a `reconcile.*` event. One item that cannot be repaired is counted in `errors`
  * (its failure is in the history) and does not stop the others.
  */
-import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ReconcileInput, ReconcileResult, RepairOutcome } from '../activities/reconcile-contract.ts';
 
@@ -51,5 +53,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
   for (const transferId of candidates.transfers) {
     await run(`chain-transfer-${transferId}`, () => steps.reconcileTransfer({ ...input, transferId }));
   }
+  // webhook deliveries whose workflow a crash never started (decision 0098)
+  if (patched('webhook-outbox')) await run('webhook-outbox', () => steps.restartStaleWebhookDeliveries(input));
   return result;
 }

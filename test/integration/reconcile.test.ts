@@ -27,6 +27,11 @@ import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { createTenant, expectStatus } from '../helpers/tenants.ts';
 import { sqlOn } from '../helpers/db.ts';
 import { createRegion } from '../helpers/catalog.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
+import { until } from '../helpers/wait.ts';
+import { insertEvent } from '../../src/db/repositories/events.ts';
+import { createEndpoint, fanOutEvent } from '../../src/db/repositories/webhooks.ts';
+import { newSigningSecret } from '../../src/webhooks/signing.ts';
 
 const CHAIN_ID = 31337;
 const HOUR_MS = 3600_000;
@@ -385,6 +390,32 @@ describe('reconcileWorkflow', () => {
     expect(second).toMatchObject({ repairs: [], errors: [] });
     expect(await reconcileEvents(tenant.id)).toEqual(events);
     expect((await tenantBalances(stack.orm.em.fork(), tenant.id)).USDT_ERC20.minus(before).toFixed()).toBe('12.345678');
+  });
+
+  it('starts the delivery of a webhook whose workflow a crash never started, and only once', async () => {
+    const tenant = await createTenant(stack);
+    const hooks = await startWebhookReceiver();
+    try {
+      const em = stack.orm.em.fork();
+      const endpointId = `we_${tenant.id}`;
+      const eventId = `evt_${tenant.id}`;
+      // the outbox row was committed with its event, then the process died before starting the workflow
+      await createEndpoint(em, { id: endpointId, tenantId: tenant.id, url: hooks.url, description: '', eventTypes: null, secret: newSigningSecret() }, new Date());
+      await insertEvent(em, { id: eventId, tenantId: tenant.id, type: 'prepay.paid', data: { pre_pay_id: 1 }, createdAt: new Date() });
+      await fanOutEvent(em, { id: eventId, tenantId: tenant.id, type: 'prepay.paid' }, new Date(Date.now() - 20 * 60_000));
+
+      const first = await reconcile(tenant.id);
+      expect(first.errors).toEqual([]);
+      expect(first.repairs).toEqual([expect.objectContaining({ action: 'webhook_deliveries_started', item: 'webhook-outbox' })]);
+      await until(async () => (await sql<{ status: string }>('select status from webhook_deliveries where event_id = ?', [eventId]))[0]!.status === 'delivered');
+      expect(hooks.received.map((request) => request.headers['webhook-id'])).toEqual([eventId]);
+
+      const second = await reconcile(tenant.id);
+      expect(second.repairs).toEqual([]);
+      expect(hooks.received).toHaveLength(1);
+    } finally {
+      await hooks.close();
+    }
   });
 });
 

@@ -148,6 +148,25 @@ export async function fanOutEvent(em: EntityManager, event: { id: string; tenant
   );
 }
 
+/**
+ * Pending deliveries of which no attempt was made since `before` (their generation's count is 0): their
+ * workflow may never have started (a crash after the outbox commit whose activity gave up), oldest first.
+ */
+export async function staleUnattemptedDeliveries(
+  em: EntityManager,
+  before: Date,
+  limit: number,
+  tenantId: string | null,
+): Promise<{ endpointId: string; eventId: string; generation: number; tenantId: string | null }[]> {
+  const rows = await em.execute<{ endpoint_id: string; event_id: string; generation: number; tenant_id: string | null }[]>(
+    `select d.endpoint_id, d.event_id, d.generation, e.tenant_id from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+      where d.status = 'pending' and d.attempts = 0 and d.updated_at < ? and (?::text is null or e.tenant_id = ?)
+      order by d.updated_at limit ?`,
+    [before, tenantId, tenantId, limit],
+  );
+  return rows.map((row) => ({ endpointId: row.endpoint_id, eventId: row.event_id, generation: Number(row.generation), tenantId: row.tenant_id }));
+}
+
 /** The event's deliveries still to make, each with its generation. */
 export async function pendingDeliveriesOf(em: EntityManager, eventId: string): Promise<{ endpointId: string; generation: number }[]> {
   const rows = await em.find(WebhookDelivery, { eventId, status: 'pending' }, { ...SNAPSHOT, fields: ['endpointId', 'eventId', 'generation'] });
@@ -209,7 +228,7 @@ export async function finishDelivery(
 export async function requestRedelivery(em: EntityManager, endpointId: string, eventId: string, now: Date): Promise<number> {
   const [row] = await em.execute<{ generation: number }[]>(
     `insert into webhook_deliveries (endpoint_id, event_id, status, created_at, updated_at) values (?, ?, 'pending', ?, ?)
-     on conflict (endpoint_id, event_id) do update set generation = webhook_deliveries.generation + 1, status = 'pending', updated_at = excluded.updated_at
+     on conflict (endpoint_id, event_id) do update set generation = webhook_deliveries.generation + 1, status = 'pending', attempts = 0, updated_at = excluded.updated_at
      returning generation`,
     [endpointId, eventId, now, now],
   );
