@@ -22,6 +22,9 @@ export const EVENT_TYPES = [
   'subscription.canceled',
   'balance.low',
   'transfer.credited',
+  // money movements: a card recharge credited, a movement refunded (the reversal and, for a card, the gateway's refund)
+  'balance.recharged',
+  'transaction.refunded',
   // the reconciliation's repairs (decision 0080)
   'reconcile.prepay_abandoned',
   'reconcile.prepay_started',

@@ -31,7 +31,7 @@ export function createActivities(given: ActivityDeps) {
   const events = createEventActivities(deps);
   return {
     ...createDiagnosticsActivities(deps),
-    ...createPaymentActivities(deps),
+    ...createPaymentActivities(deps, events),
     ...events,
     ...createWebhookActivities(deps, events),
     ...createPrepayActivities(deps),

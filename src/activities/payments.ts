@@ -5,10 +5,12 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Orm } from '../db/orm.ts';
-import { Card } from '../db/entities/index.ts';
+import { Card, MoneyMovement } from '../db/entities/index.ts';
+import type { RecordEventInput } from './events.ts';
 import type { Clock } from '../domain/clock.ts';
 import { AppError } from '../domain/errors.ts';
 import { FAILURES } from '../domain/failures.ts';
+import { formatTimestamp } from '../domain/format.ts';
 import { Dec, parseDecimal } from '../domain/money.ts';
 import { CardDeclinedError, GatewayRequestRefusedError, InvalidCardTokenError, type CardGateway } from '../gateway/card-gateway.ts';
 import { failMovement, recordGatewayRefund, reverseMovement, settleCredit, undoMovementReversal } from '../ledger/movements.ts';
@@ -36,7 +38,30 @@ export interface ChargeCardInput {
   description: string;
 }
 
-export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; clock: Clock }) {
+/** A money movement as an event's data: the fields its GET route answers, amounts as exact decimal strings. */
+export function movementEventData(movement: MoneyMovement): Record<string, unknown> {
+  return {
+    trans_id: movement.id,
+    creation_time: formatTimestamp(movement.createdAt),
+    amount: new Dec(movement.amount).toFixed(),
+    currency: movement.currency,
+    description: movement.description,
+    payment_method: movement.paymentMethod,
+    status: movement.status,
+  };
+}
+
+type RecordsEvents = { recordEvent: (input: RecordEventInput) => Promise<unknown> };
+
+export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; clock: Clock }, events: RecordsEvents) {
+  /** `transaction.refunded`, once the refund is complete (its key: the movement's). */
+  const refunded = (movement: MoneyMovement) =>
+    events.recordEvent({
+      key: `movement-${movement.id}-refunded`,
+      tenantId: movement.tenantId,
+      type: 'transaction.refunded',
+      data: { ...movementEventData(movement), refund_reason: movement.refundReason ?? null },
+    });
   return {
     async chargeCard(input: ChargeCardInput): Promise<{ chargeId: string }> {
       const card = await deps.orm.em.fork().findOne(Card, { id: input.cardId, tenantId: input.tenantId });
@@ -73,6 +98,10 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
 
     async settleCredit(input: { movementId: string; gatewayChargeId: string | null }): Promise<{ status: string }> {
       const movement = await settleCredit(deps.orm.em.fork(), input.movementId, { gatewayChargeId: input.gatewayChargeId }, deps.clock.now());
+      // after the credit's commit: a retry settles nothing twice and records the same event id
+      if (movement.status === 'finish' && movement.kind === 'recharge') {
+        await events.recordEvent({ key: `movement-${movement.id}-recharged`, tenantId: movement.tenantId, type: 'balance.recharged', data: movementEventData(movement) });
+      }
       return { status: movement.status };
     },
 
@@ -84,6 +113,8 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
     async reverseMovement(input: { movementId: string; reason: string }): Promise<{ paymentMethod: string; chargeId: string | null; amount: string }> {
       try {
         const movement = await reverseMovement(deps.orm.em.fork(), input.movementId, input.reason, deps.clock.now());
+        // no card to refund: the reversal is the whole refund
+        if (movement.paymentMethod !== 'card' || !movement.gatewayChargeId) await refunded(movement);
         return { paymentMethod: movement.paymentMethod, chargeId: movement.gatewayChargeId ?? null, amount: new Dec(movement.amount).toFixed() };
       } catch (error) {
         if (error instanceof AppError) {
@@ -100,6 +131,8 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
 
     async recordGatewayRefund(input: { movementId: string; refundId: string }): Promise<void> {
       await recordGatewayRefund(deps.orm.em.fork(), input.movementId, input.refundId, deps.clock.now());
+      const movement = await deps.orm.em.fork().findOne(MoneyMovement, { id: input.movementId });
+      if (movement) await refunded(movement);
     },
   };
 }

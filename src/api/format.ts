@@ -1,4 +1,2 @@
-/** RFC 3339 in UTC without milliseconds, as the seeds write times ("2016-09-26T09:27:04Z"). */
-export function formatTimestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+/** The API's time format (the seeds'): kept in src/domain so that events' data write times the same way. */
+export { formatTimestamp } from '../domain/format.ts';

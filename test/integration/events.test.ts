@@ -3,6 +3,7 @@ import { startStack, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus } from '../helpers/tenants.ts';
 import { createCluster } from '../helpers/catalog.ts';
 import { insertEvent } from '../../src/db/repositories/events.ts';
+import { client } from '../helpers/http.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -63,5 +64,30 @@ describe('events', () => {
       cursor = seen[seen.length - 1];
     }
     expect(seen).toEqual(['evt_tie_z', 'evt_tie_e', 'evt_tie_d', 'evt_tie_c', 'evt_tie_b', 'evt_tie_a', 'evt_tie_0']);
+  });
+
+  it('records balance.recharged when a card recharge is credited and transaction.refunded when it is refunded, with the movement as GET answers it', async () => {
+    const tenant = await createTenant(stack);
+    await addCard(tenant, 'tok_visa');
+    const operator = client(stack.url, stack.operatorKey);
+    const { recharged, refunded } = await stack.withWorker(async () => {
+      const recharge = expectStatus(await tenant.call('POST', '/payment/v1/recharge', { rawBody: `{"amount":42.42,"namespace":"${tenant.id}"}` }), 200).body;
+      const refund = expectStatus(await operator('POST', `/payment/v1/amount/${recharge.trans_id}/refund`, { body: { reason: 'customer asked' } }), 200).body;
+      return { recharged: recharge, refunded: refund };
+    });
+    const movement = expectStatus(await tenant.call('GET', `/payment/v1/amount/${recharged.trans_id}?namespace=${tenant.id}`), 200).body;
+    expect(refunded).toMatchObject({ trans_id: recharged.trans_id, status: 'refunded' });
+    const listed = expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/events`), 200).body.events;
+    const of = (type: string) => listed.filter((event: { type: string }) => event.type === type);
+    const common = {
+      trans_id: recharged.trans_id,
+      creation_time: movement.creation_time,
+      amount: '42.42',
+      currency: 'USD',
+      description: movement.description,
+      payment_method: 'card',
+    };
+    expect(of('balance.recharged')).toEqual([expect.objectContaining({ data: { ...common, status: 'finish' } })]);
+    expect(of('transaction.refunded')).toEqual([expect.objectContaining({ data: { ...common, status: 'refunded', refund_reason: 'customer asked' } })]);
   });
 });
