@@ -17,6 +17,11 @@ export const EVENT_TYPES = [
   'prepay.renewed',
   'prepay.expired',
   'prepay.refunded',
+  // recorded with the prepay's snapshot when it reaches these statuses (activities/prepay.ts)
+  'prepay.payment_failed',
+  'prepay.past_due',
+  'prepay.completed',
+  'prepay.canceled',
   'subscription.arrears',
   'subscription.suspended',
   'subscription.canceled',

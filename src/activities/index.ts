@@ -34,7 +34,7 @@ export function createActivities(given: ActivityDeps) {
     ...createPaymentActivities(deps, events),
     ...events,
     ...createWebhookActivities(deps, events),
-    ...createPrepayActivities(deps),
+    ...createPrepayActivities(deps, events),
     ...createSubscriptionActivities(deps),
     ...createTokenTransferActivities(deps),
     ...createReconcileActivities(deps),

@@ -9,17 +9,27 @@ import type { Orm } from '../db/orm.ts';
 import { findTenantCard } from '../db/repositories/cards.ts';
 import { findCluster, priceBookOf } from '../db/repositories/catalog.ts';
 import { findPrepayPayment } from '../db/repositories/prepay-payments.ts';
-import { writePrepaySnapshot } from '../db/repositories/prepays.ts';
+import { findPrepay, prepaySyncSeq, writePrepaySnapshot } from '../db/repositories/prepays.ts';
+import { prepayView } from '../db/views/prepay.ts';
+import type { EventType, RecordEventInput } from './events.ts';
 import type { Clock } from '../domain/clock.ts';
 import { Dec, parseDecimal, type Currency } from '../domain/money.ts';
-import type { AppBinding, PrepaySnapshot } from '../domain/prepay.ts';
+import { prepayKeys, type AppBinding, type PrepaySnapshot, type PrepayStatus } from '../domain/prepay.ts';
 import { FAILURES } from '../domain/failures.ts';
 import { priceResources } from '../domain/pricing.ts';
 import type { CardGateway } from '../gateway/card-gateway.ts';
 import { bookPrepayPayment, bookPrepayRefund, recognisePrepayMonth } from '../ledger/prepays.ts';
 import { refundRefusedFailure } from './payments.ts';
 
-export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; clock: Clock }) {
+/** The statuses whose arrival is an event of its own, recorded with the snapshot (the workflow records the others). */
+const STATUS_EVENTS: Partial<Record<PrepayStatus, EventType>> = {
+  payment_failed: 'prepay.payment_failed',
+  past_due: 'prepay.past_due',
+  completed: 'prepay.completed',
+  canceled: 'prepay.canceled',
+};
+
+export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; clock: Clock }, events: { recordEvent: (input: RecordEventInput) => Promise<unknown> }) {
   return {
     async bookPrepayPayment(input: { prePayId: number; tenantId: string; cycle: number; amount: string; cardId: string; chargeId: string; paidAt: string }): Promise<void> {
       const amount = parseDecimal(input.amount);
@@ -85,8 +95,24 @@ export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; c
     },
 
     /** Writes the workflow's state to the prepays row; `seq` orders the writes of one prepay. */
+    /**
+     * Writes the workflow's snapshot. When the stored snapshot is this one (written now, or by an earlier try
+     * of this activity) in a status the platform acts on that the workflow records no event for, the event
+     * is recorded with the prepay as its GET answers it; its key (prepay, cycle, status) makes it once.
+     */
     async syncPrepay(input: { snapshot: PrepaySnapshot; seq: number }): Promise<void> {
-      await writePrepaySnapshot(deps.orm.em.fork(), input.snapshot, input.seq, deps.clock.now());
+      const em = deps.orm.em.fork();
+      await writePrepaySnapshot(em, input.snapshot, input.seq, deps.clock.now());
+      const type = STATUS_EVENTS[input.snapshot.status];
+      if (!type || (await prepaySyncSeq(em, input.snapshot.prePayId)) !== input.seq) return;
+      const prepay = await findPrepay(em, input.snapshot.prePayId);
+      if (!prepay) return;
+      await events.recordEvent({
+        key: prepayKeys.event(prepay.id, prepay.cycle, `status-${input.snapshot.status}`),
+        tenantId: prepay.tenantId,
+        type,
+        data: { pre_pay_id: prepay.id, cycle: prepay.cycle, prepay: prepayView(prepay) },
+      });
     },
   };
 }

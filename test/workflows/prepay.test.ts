@@ -146,6 +146,9 @@ describe('renewal dunning', () => {
     expect(pastDue).toMatchObject({ status: 'past_due', cycle: 1, failureCode: 'authentication_required' });
     expect(pastDue.renewal).toEqual({ amount: '10', attempt: 2, attempts: 4, nextAttemptAt: new Date(end + 3 * DAY).toISOString(), lastDeclineCode: 'authentication_required' });
     expect((await findPrepay(harness.orm.em.fork(), prePayId))?.status).toBe('past_due');
+    expect(await statusEvents(prePayId, 'prepay.past_due')).toEqual([
+      { cycle: 1, prepay: expect.objectContaining({ pre_pay_id: prePayId, status: 'past_due', failure_code: 'authentication_required' }) },
+    ]);
 
     const othersCard = await (await createTeam(harness)).card('tok_visa');
     await expect(updateBetweenTasks(handleOf(workflowId), changeCardUpdate, { cardId: othersCard })).rejects.toMatchObject({ cause: { type: 'PrepayInvalidRequest' } });
@@ -268,9 +271,20 @@ describe('payment', () => {
     await expect(startCardPrepay(harness.env.client, await installationOf(harness.orm), harness.taskQueue, input)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
     expect((await moneyOf(harness.orm, started.prePayId).charges()).map((charge) => charge.outcome)).toEqual(['declined']);
     expect(await findPrepay(harness.orm.em.fork(), started.prePayId)).toMatchObject({ status: 'payment_failed', failureCode: 'generic_decline' });
+    expect(await statusEvents(started.prePayId, 'prepay.payment_failed')).toEqual([
+      { cycle: 1, prepay: expect.objectContaining({ pre_pay_id: started.prePayId, team_id: team.tenantId, status: 'payment_failed', failure_code: 'generic_decline', usd: '10' }) },
+    ]);
     expect(await replayAllRuns(started.workflowId, 'declined')).toBe(1);
   });
 });
+
+/** The data of the prepay's events of this type (recorded with its snapshot: the prepay as its GET answers it). */
+async function statusEvents(prePayId: number, type: string): Promise<unknown[]> {
+  const rows = await harness.orm.em
+    .fork()
+    .execute<{ data: Record<string, unknown> }[]>(`select data from events where type = ? and (data->>'pre_pay_id')::bigint = ? order by created_at`, [type, prePayId]);
+  return rows.map(({ data }) => ({ cycle: data.cycle, prepay: data.prepay }));
+}
 
 describe('an operator cancel', () => {
   it('sent as the requestCancel signal before any app was bound, refunds everything', async () => {
@@ -280,6 +294,9 @@ describe('an operator cancel', () => {
     expect((await outcome).status).toBe('paid');
     await handleOf(workflowId).signal(requestCancelSignal, { reason: 'operator in the Temporal UI' });
     expect(await handleOf(workflowId).result()).toEqual({ prePayId, status: 'canceled', cycle: 1, refundedUsd: '60' });
+    expect(await statusEvents(prePayId, 'prepay.canceled')).toEqual([
+      { cycle: 1, prepay: expect.objectContaining({ pre_pay_id: prePayId, status: 'canceled', refunded_usd: '60' }) },
+    ]);
     const money = moneyOf(harness.orm, prePayId);
     expect(await money.refunds()).toEqual([{ key: `prepay-${prePayId}-cycle-1-cancel-refund`, amount: '60' }]);
     expect(await money.ledger()).toEqual({ card_clearing: '0', deferred_revenue: '0' });
@@ -367,6 +384,9 @@ describe('a worker killed during the charge', () => {
         return (await handleOf(workflowId).result()) as PrepayResult;
       });
       expect(result).toEqual({ prePayId, status: 'completed', cycle: 1, refundedUsd: '0' });
+      expect(await statusEvents(prePayId, 'prepay.completed')).toEqual([
+        { cycle: 1, prepay: expect.objectContaining({ pre_pay_id: prePayId, status: 'completed', months_recognized: 1, app: expect.objectContaining({ cpu_limit: 1000 }) }) },
+      ]);
       expect(await money.charges()).toEqual([{ key: `prepay-${prePayId}-cycle-1`, outcome: 'succeeded', offSession: false, declineCode: null, amount: '10' }]);
       expect(await money.ledger()).toEqual({ card_clearing: '-10', deferred_revenue: '0', revenue: '10' });
       expect(await replayAllRuns(workflowId, 'worker-killed')).toBe(1);

@@ -109,6 +109,12 @@ export async function listTenantPrepays(em: EntityManager, tenantId: string, lim
   return { prepays: rows.slice(0, limit).map(toPrepay), hasMore: rows.length > limit };
 }
 
+/** The order number of the prepay's stored snapshot (0 before the workflow wrote one). */
+export async function prepaySyncSeq(em: EntityManager, prePayId: number): Promise<number | null> {
+  const [row] = await em.execute<{ sync_seq: string }[]>('select sync_seq::text as sync_seq from prepays where id = ?', [prePayId]);
+  return row ? Number(row.sync_seq) : null;
+}
+
 /**
  * Writes the workflow's state; a snapshot older than the stored one (a late retry) changes nothing. A
  * snapshot without `received` (card prepays, later token cycles) leaves the received amount as it is.
