@@ -4,6 +4,11 @@
  * after a recharge. A short balance is a non-retryable `InsufficientBalance` failure: the workflow turns
  * it into arrears.
  */
+import { recordEventIn } from '../db/repositories/events.ts';
+import { subscriptionEventKeys, subscriptionView } from '../db/views/subscription.ts';
+import { eventIdFor } from '../domain/events.ts';
+import type { WebhookSettings } from '../domain/webhooks.ts';
+import { startPendingDeliveries } from '../temporal/webhooks.ts';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Orm } from '../db/orm.ts';
 import { findSubscription, markPeriodPaid, markStatus, tenantSubscriptions } from '../db/repositories/subscriptions.ts';
@@ -31,12 +36,13 @@ export interface ChargePeriodResult {
   balanceLow: boolean;
 }
 
-export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock }) {
+export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock; webhooks: WebhookSettings }) {
   return {
     /** Charges one period from the balance with the key `subscription-{id}-period-{n}`, once. */
     async chargeSubscriptionPeriod(input: { subscriptionId: string } & PeriodRef): Promise<ChargePeriodResult> {
+      let result: ChargePeriodResult;
       try {
-        return await deps.orm.em.fork().transactional(async (tx) => {
+        result = await deps.orm.em.fork().transactional(async (tx) => {
           const subscription = await findSubscription(tx, input.subscriptionId, { forUpdate: true });
           if (!subscription || subscription.status === 'canceled') {
             throw ApplicationFailure.create({ type: FAILURES.subscriptionGone.type, message: `Subscription ${input.subscriptionId} is canceled or unknown.`, nonRetryable: true });
@@ -56,6 +62,16 @@ export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock }) {
             now,
           );
           await markPeriodPaid(tx, subscription.id, { period: input.period, start: new Date(input.start), end: new Date(input.end) }, now);
+          // its events in the same transaction (the outbox): a retry finds them recorded
+          const paid = (await findSubscription(tx, subscription.id))!;
+          const view = subscriptionView(paid);
+          if (input.period > 1) {
+            await recordEventIn(tx, { key: subscriptionEventKeys.renewed(paid.id, input.period), tenantId: paid.tenantId, type: 'subscription.renewed', data: view }, now);
+          }
+          if (subscription.status === 'arrears' || subscription.status === 'suspended') {
+            const data = { ...view, resumed_from: subscription.status };
+            await recordEventIn(tx, { key: subscriptionEventKeys.resumed(paid.id, input.period), tenantId: paid.tenantId, type: 'subscription.resumed', data }, now);
+          }
           const balance = (await tenantBalances(tx, subscription.tenantId)).USD;
           const { live } = await tenantSubscriptions(tx, subscription.tenantId);
           const balanceLow = balanceWillNotCover(
@@ -70,6 +86,11 @@ export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock }) {
         }
         throw error;
       }
+      const { client, info } = Context.current();
+      for (const key of [subscriptionEventKeys.renewed(input.subscriptionId, input.period), subscriptionEventKeys.resumed(input.subscriptionId, input.period)]) {
+        await startPendingDeliveries(client, deps.orm.em.fork(), info.taskQueue, eventIdFor(key), deps.webhooks.scheduleSeconds);
+      }
+      return result;
     },
 
     /** Writes a status change to the read model; a canceled subscription is never changed again. */

@@ -14,7 +14,6 @@ import {
   findEvent,
   noteEndpointDelivered,
   noteEndpointFailing,
-  pendingDeliveriesOf,
   recordAttempt,
   staleUnattemptedDeliveries,
 } from '../db/repositories/webhooks.ts';
@@ -36,23 +35,6 @@ interface DeliveryKey {
   endpointId: string;
   eventId: string;
   generation: number;
-}
-
-/** Starts the workflow of every pending delivery of the event (again after a crash: each start is idempotent). */
-export async function drainWebhookOutbox(deps: WebhookActivityDeps, client: Client, taskQueue: string, event: { id: string; tenantId: string | null }): Promise<void> {
-  const pending = await pendingDeliveriesOf(deps.orm.em.fork(), event.id);
-  if (pending.length === 0) return;
-  const installation = await installationOf(deps.orm);
-  for (const delivery of pending) {
-    const endpoint = await endpointById(deps.orm.em.fork(), delivery.endpointId);
-    await startWebhookDelivery(
-      client,
-      installation,
-      taskQueue,
-      { endpointId: delivery.endpointId, eventId: event.id, generation: delivery.generation, scheduleSeconds: [...deps.webhooks.scheduleSeconds] },
-      endpoint?.tenantId ?? null,
-    );
-  }
 }
 
 export function createWebhookActivities(

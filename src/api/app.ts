@@ -75,7 +75,13 @@ export function createApp(deps: AppDeps): Koa {
       chain: deps.settings.chain,
       signingSecret: deps.settings.watcherSigningSecret,
     }),
-    v1Router({ temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, waitSeconds: deps.settings.workflowWaitSeconds }),
+    v1Router({
+      temporal: deps.temporal,
+      taskQueue: deps.settings.taskQueue,
+      clock: deps.clock,
+      waitSeconds: deps.settings.workflowWaitSeconds,
+      webhookScheduleSeconds: deps.settings.webhooks.scheduleSeconds,
+    }),
     v2alphaRouter({
       priceFeed: deps.priceFeed,
       clock: deps.clock,

@@ -1,6 +1,9 @@
 /** Starts the delivery workflow of one event to one webhook endpoint (decision 0098). */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { installationOf } from '../db/repositories/installation.ts';
+import { endpointById, pendingDeliveriesOf } from '../db/repositories/webhooks.ts';
 import type { Installation } from '../domain/installation.ts';
 import type { webhookDeliveryWorkflow, WebhookDeliveryInput } from '../workflows/webhook-delivery.ts';
 import { installationAttribute, tenantSearchAttribute, webhookEndpointSearchAttribute } from './search-attributes.ts';
@@ -30,5 +33,17 @@ export async function startWebhookDelivery(client: Client, installation: Install
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+}
+
+/** Starts the workflow of every pending delivery of the event (again after a crash: each start is idempotent). */
+export async function startPendingDeliveries(client: Client, em: EntityManager, taskQueue: string, eventId: string, scheduleSeconds: readonly number[]): Promise<void> {
+  const pending = await pendingDeliveriesOf(em, eventId);
+  if (pending.length === 0) return;
+  const installation = await installationOf(em);
+  for (const delivery of pending) {
+    const endpoint = await endpointById(em, delivery.endpointId);
+    const input = { endpointId: delivery.endpointId, eventId, generation: delivery.generation, scheduleSeconds: [...scheduleSeconds] };
+    await startWebhookDelivery(client, installation, taskQueue, input, endpoint?.tenantId ?? null);
   }
 }

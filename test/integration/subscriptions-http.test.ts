@@ -284,7 +284,14 @@ describe('account and balance in the seed shapes', () => {
     expect(expectStatus(await balance(), 200).text).toBe('{"balance":15,"status":"active"}');
     const charges = await sql<{ description: string }>(`select description from money_movements where tenant_id = ? and payment_method = 'balance'`, [tenant.id]);
     expect(charges.map((row) => row.description)).toEqual([plan.name, plan.name]);
-    const events = await sql<{ type: string }>('select type from events where tenant_id = ? order by created_at', [tenant.id]);
-    expect(events.map((row) => row.type)).toEqual(['subscription.arrears']);
+    const events = await sql<{ type: string; period: number }>("select type, (data->>'period')::int as period from events where tenant_id = ? order by created_at, type", [
+      tenant.id,
+    ]);
+    expect(events.map((row) => [row.type, row.period])).toEqual([
+      ['subscription.created', 1],
+      ['subscription.arrears', 2],
+      ['subscription.renewed', 2],
+      ['subscription.resumed', 2],
+    ]);
   });
 });

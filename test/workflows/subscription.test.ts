@@ -123,8 +123,19 @@ async function chargeKeys(subscriptionId: string): Promise<string[]> {
 
 const keys = (subscriptionId: string, ...periods: number[]) => periods.map((period) => periodChargeKey(subscriptionId, period));
 
+/** The events the workflow records (arrears, suspended, canceled, balance.low), in order. */
 async function eventsOf(tenantId: string): Promise<{ type: string; data: Record<string, unknown> }[]> {
-  return sql(`select type, data from events where tenant_id = ? order by created_at, id`, [tenantId]);
+  return sql(`select type, data from events where tenant_id = ? and type <> all(?::text[]) order by created_at, id`, [tenantId, `{${PAYMENT_EVENTS.join(',')}}`]);
+}
+
+/** The events recorded with a period's payment (created at checkout, renewed, resumed), each as [type, period, status, resumed_from]. */
+const PAYMENT_EVENTS = ['subscription.created', 'subscription.renewed', 'subscription.resumed'];
+async function paymentEventsOf(tenantId: string): Promise<unknown[][]> {
+  const rows = await sql<{ type: string; data: Record<string, unknown> }>(
+    `select type, data from events where tenant_id = ? and type = any(?::text[]) order by (data->>'period')::int, type`,
+    [tenantId, `{${PAYMENT_EVENTS.join(',')}}`],
+  );
+  return rows.map(({ type, data }) => [type, data.period, data.status, data.resumed_from ?? null]);
 }
 
 async function statusOf(handle: WorkflowHandle): Promise<string> {
@@ -191,6 +202,11 @@ describe('SubscriptionWorkflow', () => {
     expect(await chargeKeys(subscription.id)).toEqual(keys(subscription.id, 1, 2, 3));
     expect(await balance(tenantId)).toBe('69.97');
     expect((await eventsOf(tenantId)).map((event) => [event.type, event.data.reason])).toEqual([['subscription.canceled', 'canceled_by_customer']]);
+    expect(await paymentEventsOf(tenantId)).toEqual([
+      ['subscription.created', 1, 'active', null],
+      ['subscription.renewed', 2, 'active', null],
+      ['subscription.renewed', 3, 'active', null],
+    ]);
     expect(await searchStatus(subscription.handle)).toBe('canceled');
   });
 
@@ -243,7 +259,12 @@ describe('SubscriptionWorkflow', () => {
     expect(await balance(tenantId)).toBe('15');
     await eventuallyIs(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'active');
     expect(await findSubscription(orm.em.fork(), subscription.id)).toMatchObject({ period: 2, arrearsSince: null, currentPeriodEnd: subscription.boundary(2) });
-    expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears']);
+    expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears', 'balance.recharged']);
+    expect(await paymentEventsOf(tenantId)).toEqual([
+      ['subscription.created', 1, 'active', null],
+      ['subscription.renewed', 2, 'active', null],
+      ['subscription.resumed', 2, 'active', 'arrears'],
+    ]);
     await terminateWhenIdle(subscription.handle, 'test over');
   });
 
@@ -285,6 +306,11 @@ describe('SubscriptionWorkflow', () => {
     await eventuallyIs(async () => (await findSubscription(orm.em.fork(), subscription.id))?.status, 'active');
     expect(await findSubscription(orm.em.fork(), subscription.id)).toMatchObject({ period: 3, suspendedAt: null, currentPeriodStart: subscription.boundary(2) });
     expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears', 'subscription.suspended']);
+    expect(await paymentEventsOf(tenantId)).toEqual([
+      ['subscription.created', 1, 'active', null],
+      ['subscription.renewed', 3, 'active', null],
+      ['subscription.resumed', 3, 'active', 'suspended'],
+    ]);
     await terminateWhenIdle(subscription.handle, 'test over');
   });
 

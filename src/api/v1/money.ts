@@ -30,6 +30,8 @@ export interface MoneyRouteDeps {
   clock: Clock;
   /** how long a request waits for a workflow's outcome before answering 202 pending */
   waitSeconds: number;
+  /** webhook delivery's schedule, for the deliveries a request starts (decision 0098) */
+  webhookScheduleSeconds: readonly number[];
 }
 
 export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {

@@ -3,6 +3,9 @@
  * and canceling a subscription). The first period is charged in the checkout request, atomically with the
  * subscription row; the SubscriptionWorkflow charges the later ones.
  */
+import { subscriptionEventKeys } from '../../db/views/subscription.ts';
+import { eventIdFor } from '../../domain/events.ts';
+import { startPendingDeliveries } from '../../temporal/webhooks.ts';
 import type { Router } from '@koa/router';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -62,6 +65,10 @@ export function mountSubscriptionRoutes(router: Router, deps: MoneyRouteDeps): v
     // The row is committed: make sure its workflow runs (this also repairs an earlier attempt that
     // committed and then failed to start it).
     if (subscription.status !== 'canceled') await ensureSubscriptionWorkflow(deps.temporal, await installationOf(ctx.state.em), deps.taskQueue, subscription);
+    if (outcome.kind === 'subscribed') {
+      const eventId = eventIdFor(subscriptionEventKeys.created(subscription.id));
+      await startPendingDeliveries(deps.temporal, ctx.state.em.fork(), deps.taskQueue, eventId, deps.webhookScheduleSeconds);
+    }
     if (outcome.kind === 'already_subscribed') {
       throw new AppError('conflict', `${body.namespace} is already subscribed to plan ${subscription.planId} (status ${subscription.status}).`, {
         field: 'plan_id',

@@ -4,9 +4,23 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { EngineEvent } from '../entities/event.entity.ts';
+import { eventIdFor, type RecordEventInput } from '../../domain/events.ts';
+import { fanOutEvent } from './webhooks.ts';
 
 /** Events are read as snapshots: written with SQL, never through an EntityManager that could hold a stale one. */
 const SNAPSHOT = { disableIdentityMap: true } as const;
+
+/**
+ * Records the event once (its id from its key) and, in the same transaction, a pending delivery for every
+ * webhook endpoint that wants it (the outbox, decision 0098). Answers the event id; the caller starts the
+ * deliveries after the commit (temporal/webhooks.ts#startPendingDeliveries).
+ */
+export async function recordEventIn(tx: EntityManager, input: RecordEventInput, now: Date): Promise<string> {
+  const id = eventIdFor(input.key);
+  await insertEvent(tx, { id, tenantId: input.tenantId, type: input.type, data: input.data, createdAt: now });
+  await fanOutEvent(tx, { id, tenantId: input.tenantId, type: input.type }, now);
+  return id;
+}
 
 /** Records the event once per id; a second write of the same id is a no-op. */
 export async function insertEvent(em: EntityManager, event: { id: string; tenantId: string | null; type: string; data: Record<string, unknown>; createdAt: Date }): Promise<void> {
