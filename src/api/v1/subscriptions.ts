@@ -3,7 +3,7 @@
  * and canceling a subscription). The first period is charged in the checkout request, atomically with the
  * subscription row; the SubscriptionWorkflow charges the later ones.
  */
-import { subscriptionEventKeys } from '../../db/views/subscription.ts';
+import { subscriptionEventKeys, subscriptionView } from '../../db/views/subscription.ts';
 import { eventIdFor } from '../../domain/events.ts';
 import { startPendingDeliveries } from '../../temporal/webhooks.ts';
 import type { Router } from '@koa/router';
@@ -21,7 +21,6 @@ import { checkoutSubscription, type CheckoutOutcome } from '../../ledger/subscri
 import { ensureSubscriptionWorkflow } from '../../temporal/subscriptions.ts';
 import { cancelSubscriptionUpdate } from '../../workflows/subscription-messages.ts';
 import { principalOf } from '../context.ts';
-import { formatTimestamp } from '../format.ts';
 import { beginIdempotentWork, idempotencyOf, idempotent } from '../middleware/idempotency.ts';
 import { parseWith } from '../validation.ts';
 import { businessId, type MoneyRouteDeps } from './money.ts';
@@ -135,21 +134,7 @@ async function subscriptionOr404(em: EntityManager, tenantId: string, planId: st
   return subscription;
 }
 
+/** The subscription as its events carry it, but the price a JSON number, as the /payment/v1 routes write amounts. */
 function subscriptionBody(subscription: Subscription) {
-  return {
-    subscription_id: subscription.id,
-    plan_id: subscription.planId,
-    namespace: subscription.tenantId,
-    region: subscription.region,
-    status: subscription.status,
-    price: toJsonNumber(new Dec(subscription.price)),
-    bill_period: subscription.billPeriod,
-    period: subscription.period,
-    current_period_start: formatTimestamp(subscription.currentPeriodStart),
-    current_period_end: formatTimestamp(subscription.currentPeriodEnd),
-    arrears_since: subscription.arrearsSince ? formatTimestamp(subscription.arrearsSince) : null,
-    suspended_at: subscription.suspendedAt ? formatTimestamp(subscription.suspendedAt) : null,
-    canceled_at: subscription.canceledAt ? formatTimestamp(subscription.canceledAt) : null,
-    creation_time: formatTimestamp(subscription.createdAt),
-  };
+  return { ...subscriptionView(subscription), price: toJsonNumber(new Dec(subscription.price)) };
 }
