@@ -1,17 +1,10 @@
-/** The CallBackAppInfo body (seed pay2.0) that binds an app to a prepay: an nginx app of one CPU core. */
-export interface AppInfoBody {
-  app_id: string;
-  pre_pay_id: number;
-  cluster_id: string;
-  chart_name: string;
-  cpu_limit: number;
-  mem_limit: number;
-  storage_limit: number;
-  icon_url: string;
-  project_name: string;
-}
+import type { z } from 'zod';
+import type { CallBackAppInfoBody } from '../../src/api/v2alpha/schemas.ts';
 
-/** The app body for the prepay on the cluster, with the fields a test names instead of the defaults. */
+/** The CallBackAppInfo body (seed pay2.0) that binds an app to a prepay, as the route's schema types it. */
+export type AppInfoBody = z.infer<typeof CallBackAppInfoBody>;
+
+/** The app body for the prepay on the cluster (an nginx app of one CPU core), with the fields a test names instead of the defaults. */
 export function appInfo(prePayId: number, clusterId: string, fields: Partial<AppInfoBody> = {}): AppInfoBody {
   return {
     app_id: 'app-1',

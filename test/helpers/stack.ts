@@ -25,6 +25,18 @@ export interface TestStack {
   close: () => Promise<void>;
 }
 
+/** The environment of a worker process (`src/worker.ts` or a crashing stand-in) on this stack's database, server and task queue. */
+export function workerProcessEnv(stack: TestStack, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: stack.config.DATABASE_URL,
+    TEMPORAL_ADDRESS: stack.config.TEMPORAL_ADDRESS,
+    TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE,
+    ...(stack.config.WORKFLOW_BUNDLE_PATH ? { WORKFLOW_BUNDLE_PATH: stack.config.WORKFLOW_BUNDLE_PATH } : {}),
+    ...extra,
+  };
+}
+
 export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }

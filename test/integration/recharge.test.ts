@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { client } from '../helpers/http.ts';
-import { startStack, type TestStack } from '../helpers/stack.ts';
+import { startStack, workerProcessEnv, type TestStack } from '../helpers/stack.ts';
 import { addCard, balanceOf, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { gatewayKey } from '../helpers/installation.ts';
 import { sqlOn } from '../helpers/db.ts';
@@ -221,13 +221,7 @@ describe('a worker that dies between the charge and the credit', () => {
     const tenant = await createTenant(stack);
     await addCard(tenant, 'tok_visa');
     const crashing = spawn(process.execPath, [fileURLToPath(new URL('../helpers/crashing-worker.ts', import.meta.url))], {
-      env: {
-        ...process.env,
-        DATABASE_URL: stack.config.DATABASE_URL,
-        TEMPORAL_ADDRESS: stack.config.TEMPORAL_ADDRESS,
-        TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE,
-        WORKFLOW_BUNDLE_PATH: stack.config.WORKFLOW_BUNDLE_PATH,
-      },
+      env: workerProcessEnv(stack),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

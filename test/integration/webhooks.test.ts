@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
-import { startStack, type TestStack } from '../helpers/stack.ts';
+import { startStack, workerProcessEnv, type TestStack } from '../helpers/stack.ts';
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { eventually, until } from '../helpers/wait.ts';
 import { sqlOn } from '../helpers/db.ts';
@@ -290,16 +290,7 @@ describe('a worker killed in the middle of a delivery', () => {
     const endpoint = await register(tenant, hooks.url);
     await stopWorker();
     const child = spawn(process.execPath, [fileURLToPath(new URL('../../src/worker.ts', import.meta.url))], {
-      env: {
-        ...process.env,
-        DATABASE_URL: stack.config.DATABASE_URL,
-        TEMPORAL_ADDRESS: stack.config.TEMPORAL_ADDRESS,
-        TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE,
-        WORKFLOW_BUNDLE_PATH: stack.config.WORKFLOW_BUNDLE_PATH,
-        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-        RECONCILE_SCHEDULE: 'off',
-        LOG_LEVEL: 'error',
-      },
+      env: workerProcessEnv(stack, { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', RECONCILE_SCHEDULE: 'off', LOG_LEVEL: 'error' }),
       stdio: 'ignore',
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -2,6 +2,7 @@
  * CallBackAppInfo from the seed: binds the app a paid prepay pays for (card or token), through the prepay's
  * workflow, and answers "success" only when the answer shows that app bound to a prepay that serves it.
  */
+import type { z } from 'zod';
 import type { Router } from '@koa/router';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { findCluster, priceBookOf } from '../../db/repositories/catalog.ts';
@@ -29,16 +30,7 @@ const UNSERVED_CLOSED_STATUSES: ReadonlySet<PrepayStatus> = new Set(['refunded',
 const notServed = (prePayId: number, status: string) =>
   new AppError('conflict', `Prepay ${prePayId} is ${status}; it does not pay for this app.`, { field: 'pre_pay_id', details: { status } });
 
-function appOfCallback(body: {
-  app_id: string;
-  cluster_id: string;
-  chart_name: string;
-  cpu_limit: number;
-  mem_limit: number;
-  storage_limit: number;
-  icon_url: string;
-  project_name: string;
-}): AppBinding {
+function appOfCallback(body: z.infer<typeof CallBackAppInfoBody>): AppBinding {
   return {
     appId: body.app_id,
     clusterId: body.cluster_id,
