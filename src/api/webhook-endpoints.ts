@@ -82,11 +82,16 @@ export function mountWebhookEndpointRoutes(router: Router, base: string, ownerOf
     if (!endpoint) throw notFound(`Webhook endpoint ${id}`, 'endpoint_id');
     return { owner, endpoint };
   };
-  const redeliver = async (ctx: Parameters<OwnerOf>[0], endpoint: WebhookEndpoint, eventId: string) => {
-    const generation = await requestRedelivery(ctx.state.em, endpoint.id, eventId, deps.clock.now());
-    const input = { endpointId: endpoint.id, eventId, generation, scheduleSeconds: [...deps.webhooks.scheduleSeconds] };
-    await startWebhookDelivery(deps.temporal, await installationOf(ctx.state.em), deps.taskQueue, input, endpoint.tenantId ?? null);
-    return generation;
+  const redeliver = async (ctx: Parameters<OwnerOf>[0], endpoint: WebhookEndpoint, eventIds: string[]) => {
+    const installation = await installationOf(ctx.state.em);
+    const generations: number[] = [];
+    for (const eventId of eventIds) {
+      const generation = await requestRedelivery(ctx.state.em, endpoint.id, eventId, deps.clock.now());
+      const input = { endpointId: endpoint.id, eventId, generation, scheduleSeconds: [...deps.webhooks.scheduleSeconds] };
+      await startWebhookDelivery(deps.temporal, installation, deps.taskQueue, input, endpoint.tenantId ?? null);
+      generations.push(generation);
+    }
+    return generations;
   };
 
   router.post(base, async (ctx) => {
@@ -159,7 +164,7 @@ export function mountWebhookEndpointRoutes(router: Router, base: string, ownerOf
     const eventId = parseWith(opaqueId, ctx.params.event_id, 'event_id');
     if (!(await eventVisibleTo(ctx.state.em, owner, eventId))) throw notFound(`Event ${eventId}`, 'event_id');
     if (endpoint.status !== 'enabled') throw conflict(`Webhook endpoint ${endpoint.id} is disabled; enable it first.`, 'endpoint_id');
-    const generation = await redeliver(ctx, endpoint, eventId);
+    const [generation] = await redeliver(ctx, endpoint, [eventId]);
     ctx.status = 202;
     ctx.body = { event_id: eventId, endpoint_id: endpoint.id, generation };
   });
@@ -169,7 +174,7 @@ export function mountWebhookEndpointRoutes(router: Router, base: string, ownerOf
     const body = parseWith(ReplayBody, ctx.request.body);
     if (endpoint.status !== 'enabled') throw conflict(`Webhook endpoint ${endpoint.id} is disabled; enable it first.`, 'endpoint_id');
     const eventIds = await eventsSince(ctx.state.em, endpoint, new Date(body.since), REPLAY_LIMIT);
-    for (const eventId of eventIds) await redeliver(ctx, endpoint, eventId);
+    await redeliver(ctx, endpoint, eventIds);
     ctx.status = 202;
     ctx.body = { endpoint_id: endpoint.id, replayed: eventIds.length, has_more: eventIds.length === REPLAY_LIMIT };
   });
