@@ -159,8 +159,12 @@ describe('webhook delivery', () => {
     expect(disabled.disabled_reason).toMatch(/^every attempt failed since /);
     const [row] = await sql<{ status: string }>(`select status from webhook_deliveries where endpoint_id = ?`, [endpoint.id]);
     expect(row!.status).toBe('failed');
-    const [notice] = await sql<{ type: string }>(`select type from events where tenant_id is null and data->>'webhook_endpoint_id' = ?`, [endpoint.id]);
-    expect(notice!.type).toBe('webhook_endpoint.disabled');
+    // the operator's event is recorded right after the endpoint is disabled
+    const notices = await eventually(
+      () => sql<{ type: string }>(`select type from events where tenant_id is null and data->>'webhook_endpoint_id' = ?`, [endpoint.id]),
+      (rows) => rows.length > 0,
+    );
+    expect(notices.map((row) => row.type)).toEqual(['webhook_endpoint.disabled']);
   });
 
   it('a slow receiver does not delay another endpoint', async () => {
@@ -180,11 +184,12 @@ describe('webhook delivery', () => {
       (list) => list.length === 1,
     );
     expect(fastAttempts[0]!.status_code).toBe(200);
-    expect(await deliveries(tenant, slowEndpoint.id)).toEqual([]);
+    // the slow one is not delivered yet (on a starved machine its 10-second budget may already have run out once)
+    expect((await deliveries(tenant, slowEndpoint.id)).filter((attempt) => attempt.status_code === 200)).toEqual([]);
     release();
     await eventually(
       () => deliveries(tenant, slowEndpoint.id),
-      (list) => list.length === 1 && list[0]!.status_code === 200,
+      (list) => list.some((attempt) => attempt.status_code === 200),
     );
   });
 
