@@ -5,7 +5,7 @@
  * it into arrears.
  */
 import { recordEventIn } from '../db/repositories/events.ts';
-import { subscriptionEventKeys, subscriptionView } from '../db/views/subscription.ts';
+import { subscriptionEventKeys, subscriptionEventData } from '../db/views/subscription.ts';
 import { eventIdFor } from '../domain/events.ts';
 import type { WebhookSettings } from '../domain/webhooks.ts';
 import { startPendingDeliveries } from '../temporal/webhooks.ts';
@@ -64,7 +64,7 @@ export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock; web
           await markPeriodPaid(tx, subscription.id, { period: input.period, start: new Date(input.start), end: new Date(input.end) }, now);
           // its events in the same transaction (the outbox): a retry finds them recorded
           const paid = (await findSubscription(tx, subscription.id))!;
-          const view = subscriptionView(paid);
+          const view = subscriptionEventData(paid);
           if (input.period > 1) {
             await recordEventIn(tx, { key: subscriptionEventKeys.renewed(paid.id, input.period), tenantId: paid.tenantId, type: 'subscription.renewed', data: view }, now);
           }

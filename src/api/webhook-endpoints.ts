@@ -27,6 +27,7 @@ import {
 import type { Clock } from '../domain/clock.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
 import type { WebhookSettings } from '../domain/webhooks.ts';
+import { EVENT_TYPES, type EventType } from '../domain/events.ts';
 import { startWebhookDelivery } from '../temporal/webhooks.ts';
 import { checkTargetUrl, WebhookTargetError } from '../webhooks/targets.ts';
 import { newSigningSecret } from '../webhooks/signing.ts';
@@ -36,14 +37,9 @@ import { opaqueId, pageLimit, parseWith, text } from './validation.ts';
 /** How many events one replay redelivers at most; a later `since` continues. */
 export const REPLAY_LIMIT = 1000;
 
+/** A filter of the catalogue's types: a misspelt type is refused rather than silently never delivered. */
 const EventTypes = z
-  .array(
-    z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[a-z_]+\.[a-z_]+$/, 'must be event types such as prepay.paid'),
-  )
+  .array(z.enum(EVENT_TYPES as [EventType, ...EventType[]], { error: 'must be event types of the catalogue (docs/webhooks.md), such as prepay.paid' }))
   .min(1)
   .max(50)
   .nullable();

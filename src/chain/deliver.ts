@@ -94,6 +94,8 @@ interface TransferRow {
   tenant_id: string | null;
   pre_pay_id: string | null;
   movement_id: string | null;
+  /** when a deep reorg took its block (the raw timestamp); null when its block is canonical */
+  reorged_at: string | null;
 }
 
 export async function deliverTransfer(deps: DeliveryDeps, transfer: ObservedTransfer, options: DeliveryOptions): Promise<DeliveryOutcome> {
@@ -112,10 +114,24 @@ export async function deliverTransfer(deps: DeliveryDeps, transfer: ObservedTran
       ...extra,
     });
 
+    const sameBlock = row.block_hash === normalised.blockHash;
     if (row.status === 'signalled' || row.status === 'credited') {
+      if (row.reorged_at !== null && !sameBlock && options.atDepth) {
+        // A credited transfer whose block a deep reorg took, re-mined in another block: its credit was right after all.
+        await tx.execute('update chain_transfers set reorged_at = null, block_number = ?, block_hash = ?, confirmations = ?, updated_at = ? where id = ?', [
+          normalised.blockNumber,
+          normalised.blockHash,
+          normalised.confirmations,
+          deps.now,
+          row.id,
+        ]);
+        deps.logger.info(
+          { txHash: normalised.txHash, logIndex: normalised.logIndex, blockNumber: normalised.blockNumber },
+          'a reorged credited transfer was re-mined; its credit stands',
+        );
+      }
       return outcome(row.status, 'already_delivered', { duplicate: true });
     }
-    const sameBlock = row.block_hash === normalised.blockHash;
     // An orphaned transfer comes back only when it is reported in another block (re-mined after a reorg).
     if (row.status === 'orphaned' && sameBlock) return outcome('orphaned', 'orphaned');
     await tx.execute(
@@ -206,7 +222,7 @@ async function lockRow(tx: EntityManager, transfer: ObservedTransfer, source: De
   );
   const [row] = await tx.execute<TransferRow[]>(
     `select id::text as id, token, from_address, to_address, amount::text as amount, block_number::text as block_number, block_hash, confirmations,
-            status, tenant_id, pre_pay_id::text as pre_pay_id, movement_id
+            status, tenant_id, pre_pay_id::text as pre_pay_id, movement_id, reorged_at
        from chain_transfers where chain_id = ? and tx_hash = ? and log_index = ? for update`,
     [transfer.chainId, transfer.txHash, transfer.logIndex],
   );

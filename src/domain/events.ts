@@ -27,6 +27,8 @@ export const EVENT_CATALOGUE = {
   'balance.recharged': 'a card recharge was credited to a balance; the movement as its GET answers it',
   'transaction.refunded': 'a money movement was refunded (for a card, after the gateway refunded it); the movement as its GET answers it',
   'transfer.credited': "a token transfer was credited to a team's balance",
+  'transfer.orphaned':
+    "a credited (or counted) token transfer's block left the canonical chain in a reorg deeper than the confirmation depth; the credit stands until an operator decides",
   'reconcile.prepay_abandoned': 'the reconciler closed a prepay whose workflow never started, without charging',
   'reconcile.prepay_started': 'the reconciler started the workflow of a token prepay that may receive money',
   'reconcile.subscription_started': "the reconciler started a live subscription's missing workflow",

@@ -5,7 +5,7 @@
  * index, then finds the first one's subscription).
  */
 import { recordEventIn } from '../db/repositories/events.ts';
-import { subscriptionEventKeys, subscriptionView } from '../db/views/subscription.ts';
+import { subscriptionEventKeys, subscriptionEventData } from '../db/views/subscription.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Plan } from '../db/entities/index.ts';
 import { findSubscription, insertSubscription, latestSubscription, type Subscription } from '../db/repositories/subscriptions.ts';
@@ -61,7 +61,7 @@ export async function checkoutSubscription(em: EntityManager, input: { subscript
     }
     const own = await findSubscription(tx, id);
     // the checkout's event in its own transaction (the outbox); the caller starts its deliveries
-    if (own && inserted) await recordEventIn(tx, { key: subscriptionEventKeys.created(id), tenantId, type: 'subscription.created', data: subscriptionView(own) }, now);
+    if (own && inserted) await recordEventIn(tx, { key: subscriptionEventKeys.created(id), tenantId, type: 'subscription.created', data: subscriptionEventData(own) }, now);
     if (own) return { kind: 'subscribed', subscription: own, transId: balanceChargeMovementId(chargeKey) };
     const other = await latestSubscription(tx, tenantId, plan.id);
     if (!other) throw new Error(`checkout of plan ${plan.id} for ${tenantId} conflicted with no subscription`);

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Client } from '@temporalio/client';
-import { loadConfig, type Config } from '../config.ts';
+import { loadConfig, webhookSettings, type Config } from '../config.ts';
 import { chainSettingsOf } from '../chain/settings.ts';
 import { initOrm, type Orm } from '../db/orm.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
@@ -47,6 +47,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<RunningWatcher> {
     chain,
     blockRange: config.WATCHER_BLOCK_RANGE,
     startBlock: config.WATCHER_START_BLOCK,
+    webhookScheduleSeconds: webhookSettings(config).scheduleSeconds,
   });
   await scanner.verifyChain();
   const lock = leaderLock(config.DATABASE_URL, WATCHER_LOCK_BASE + chain.chainId, logger);
@@ -92,6 +93,7 @@ function logPass(logger: Logger, report: PassReport): void {
       delivered: acted.length,
       seen: report.delivered.length - acted.length,
       orphaned: report.orphaned,
+      reorgedCredits: report.reorgedCredits.length,
       reorgs: report.reorgs,
     },
     'watcher pass',

@@ -22,6 +22,8 @@ import { deliverTransfer, TransferConflictError, type DeliveryOutcome, type Obse
 import { knownDepositAddresses } from '../chain/deposit-address.ts';
 import { FINALIZED_EQUIVALENT_CONFIRMATIONS, type ChainSettings, type TokenContract } from '../chain/settings.ts';
 import { loadCursor, markOrphans, saveCursor } from './cursors.ts';
+import { DEFAULT_WEBHOOK_SETTINGS } from '../domain/webhooks.ts';
+import { startPendingDeliveries } from '../temporal/webhooks.ts';
 
 export const TRANSFER_EVENT = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
 const DECIMALS_FUNCTION = parseAbiItem('function decimals() view returns (uint8)');
@@ -39,6 +41,8 @@ export interface ScannerDeps {
   blockRange: number;
   /** first block to scan when a token has no cursor yet; default: the confirmed head at that time */
   startBlock?: number;
+  /** the webhook retry schedule of the deliveries of the events the watcher records */
+  webhookScheduleSeconds?: readonly number[];
   /** a client of the caller's; otherwise one is made from chain.rpcUrl */
   client?: PublicClient;
 }
@@ -49,6 +53,8 @@ export interface PassReport {
   delivered: DeliveryOutcome[];
   /** `seen` transfers found gone from the canonical chain */
   orphaned: number;
+  /** credited or signalled transfers found gone (a reorg deeper than the depth): their `transfer.orphaned` events */
+  reorgedCredits: string[];
   /** times the chain changed under a cursor or a range during this pass */
   reorgs: number;
 }
@@ -81,7 +87,7 @@ export function createScanner(deps: ScannerDeps): Scanner {
     async runPass() {
       const head = Number(await client.getBlockNumber({ cacheTime: 0 }));
       const confirmedHead = await confirmedHeadAt(head);
-      const report: PassReport = { head, confirmedHead, delivered: [], orphaned: 0, reorgs: 0 };
+      const report: PassReport = { head, confirmedHead, delivered: [], orphaned: 0, reorgedCredits: [], reorgs: 0 };
       for (const token of chain.tokens) {
         try {
           await scanToken(token, head, confirmedHead, report);
@@ -114,7 +120,19 @@ export function createScanner(deps: ScannerDeps): Scanner {
         const outcome = await deliver(token, log, head, true);
         if (outcome) report.delivered.push(outcome);
       }
-      report.orphaned += await markOrphans(deps.orm.em.fork(), { chainId: chain.chainId, token: token.currency, fromBlock: from, toBlock: to, present: logs }, deps.clock.now());
+      const orphans = await markOrphans(deps.orm.em.fork(), { chainId: chain.chainId, token: token.currency, fromBlock: from, toBlock: to, present: logs }, deps.clock.now());
+      report.orphaned += orphans.orphaned;
+      for (const eventId of orphans.reorgedCredits) {
+        logger.error(
+          { token: token.currency, eventId },
+          'a credited token transfer is no longer on the canonical chain; the credit stands and transfer.orphaned was recorded for review',
+        );
+        report.reorgedCredits.push(eventId);
+        // an unstarted delivery is started later by the reconciler (the outbox), so a failure here loses nothing
+        await startPendingDeliveries(deps.temporal, deps.orm.em.fork(), deps.taskQueue, eventId, deps.webhookScheduleSeconds ?? DEFAULT_WEBHOOK_SETTINGS.scheduleSeconds).catch(
+          (error: unknown) => logger.warn({ eventId, reason: (error as Error).message }, 'the webhook deliveries of an event could not be started now; the reconciler starts them'),
+        );
+      }
       if ((await blockHash(to)) !== endHash) throw new ChainMovedError(`block ${to} changed while its range was scanned`);
       await saveCursor(deps.orm.em.fork(), { chainId: chain.chainId, tokenContract: token.address, blockNumber: to, blockHash: endHash }, deps.clock.now());
       from = to + 1;
@@ -140,7 +158,7 @@ export function createScanner(deps: ScannerDeps): Scanner {
     report.reorgs += 1;
     logger.error(
       { token: token.currency, cursorBlock: cursor.blockNumber, cursorHash: cursor.blockHash, canonicalHash: canonical, rescanFrom: from },
-      'reorg deeper than the confirmation depth: the cursor block is no longer canonical; scanning again from earlier blocks. Transfers credited from the abandoned blocks need an operator review.',
+      'reorg deeper than the confirmation depth: the cursor block is no longer canonical; scanning again from earlier blocks (a credited transfer found gone is recorded as transfer.orphaned)',
     );
     return from;
   }

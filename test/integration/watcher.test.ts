@@ -12,6 +12,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
 import { registerDepositAddress, type DepositAddress } from '../../src/chain/deposit-address.ts';
 import { chainSettingsOf } from '../../src/chain/settings.ts';
+import { deliverTransfer } from '../../src/chain/deliver.ts';
+import { Dec } from '../../src/domain/money.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import type { TokenCurrency } from '../../src/domain/money.ts';
 import { creditTransferWorkflowId, type TokenTransferSignal } from '../../src/domain/token-transfer.ts';
@@ -191,6 +193,78 @@ describe('the chain watcher', () => {
     await expect(
       temporal.client.workflow.getHandle(creditTransferWorkflowId(await installationOf(stack.orm), { chainId: chain.chainId, txHash, logIndex: 0 })).describe(),
     ).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  });
+
+  it('keeps the credit of a transfer that a reorg deeper than the depth took, records transfer.orphaned once, and clears it when re-mined', async () => {
+    const tenant = await createTenant(stack);
+    const deposit = await depositAddress(tenant, 'USDT_ERC20');
+    const { txHash, blockNumber } = await chain.transfer('USDT_ERC20', deposit.address, 7_500_000n);
+    await chain.mine(CONFIRMATIONS - 1);
+    await passAndCredits();
+    expect(await transferRow(txHash)).toMatchObject({ status: 'credited', tenant_id: tenant.id });
+    expect((await balances(tenant)).USDT_ERC20).toBe('7.5');
+    const [{ block_hash: creditedIn } = { block_hash: '' }] = await sql<{ block_hash: string }>('select block_hash from chain_transfers where tx_hash = ?', [txHash]);
+
+    // Deeper than the depth: the cursor's block and the transfer's block are replaced by empty ones.
+    await chain.reorg((await chain.head()) - blockNumber + 1);
+    await chain.mine(1);
+    const report = await passAndCredits();
+    expect(report.reorgs).toBeGreaterThanOrEqual(1);
+    expect(report.reorgedCredits).toHaveLength(1);
+    // The money is not taken back silently: the credit stands, flagged for review.
+    expect((await balances(tenant)).USDT_ERC20).toBe('7.5');
+    const [flagged] = await sql<{ status: string; reorged_at: string | null }>('select status, reorged_at from chain_transfers where tx_hash = ?', [txHash]);
+    expect(flagged).toMatchObject({ status: 'credited', reorged_at: expect.any(String) });
+    const events = await sql<{ id: string; type: string; data: Record<string, unknown> }>("select id, type, data from events where tenant_id = ? and type = 'transfer.orphaned'", [
+      tenant.id,
+    ]);
+    expect(events).toEqual([
+      {
+        id: report.reorgedCredits[0],
+        type: 'transfer.orphaned',
+        data: {
+          trans_id: (await transferRow(txHash))!.movement_id,
+          pre_pay_id: deposit.prePayId,
+          chain_id: chain.chainId,
+          tx_hash: txHash,
+          log_index: 0,
+          token: 'USDT_ERC20',
+          amount: '7.5',
+          from: expect.stringMatching(/^0x[0-9a-f]{40}$/),
+          to: deposit.address.toLowerCase(),
+          block_number: blockNumber,
+          block_hash: creditedIn,
+          credited_as: 'credited',
+          reorged_at: expect.stringMatching(/Z$/),
+        },
+      },
+    ]);
+    // scanned again: nothing more recorded
+    await rewindCursors();
+    expect((await passAndCredits(newScanner())).reorgedCredits).toEqual([]);
+
+    // The same transfer found again at depth in another block (re-mined): the flag is cleared, nothing credited twice.
+    const rowBefore = await transferRow(txHash);
+    const again = await deliverTransfer(
+      { em: stack.orm.em.fork(), temporal: temporal.client, taskQueue: stack.config.TEMPORAL_TASK_QUEUE, logger: createLogger('silent'), now: new Date() },
+      {
+        chainId: chain.chainId,
+        txHash,
+        logIndex: 0,
+        token: 'USDT_ERC20',
+        from: String(events[0]!.data.from),
+        to: deposit.address,
+        amount: new Dec('7.5'),
+        blockNumber: blockNumber + 1,
+        blockHash: `0x${'ab'.repeat(32)}`,
+        confirmations: CONFIRMATIONS,
+      },
+      { atDepth: true, source: 'watcher' },
+    );
+    expect(again).toMatchObject({ status: 'credited', reason: 'already_delivered', duplicate: true, movementId: rowBefore!.movement_id });
+    const [remined] = await sql<{ reorged_at: string | null; block_hash: string }>('select reorged_at, block_hash from chain_transfers where tx_hash = ?', [txHash]);
+    expect(remined).toEqual({ reorged_at: null, block_hash: `0x${'ab'.repeat(32)}` });
+    expect((await balances(tenant)).USDT_ERC20).toBe('7.5');
   });
 
   it('steps back and keeps going when a reorg deeper than the depth replaces the cursor block', async () => {

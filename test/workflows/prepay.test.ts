@@ -3,6 +3,7 @@
  * workflow code with the real activities (PostgreSQL, ledger, sandbox card gateway). Every scenario ends
  * by replaying the histories it recorded.
  */
+import { formatTimestamp } from '../../src/domain/format.ts';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,6 +108,59 @@ describe('a 12-month card prepay', () => {
     // Cycle 1 fully earned; cycle 2 paid and deferred.
     expect(await money.ledger()).toEqual({ card_clearing: '-270', deferred_revenue: '150', revenue: '120' });
     expect(await money.events()).toEqual(['1:prepay.paid', '1:prepay.activated', '1:prepay.renewal_upcoming', '2:prepay.renewed']);
+    // Each event carries the step's facts and the prepay as its GET answered it when the event was recorded.
+    const own = { pre_pay_id: prePayId, team_id: team.tenantId, payment_type: 'USD', period: 12 };
+    expect(await eventPayloads(prePayId)).toEqual([
+      [
+        'prepay.paid',
+        {
+          pre_pay_id: prePayId,
+          cycle: 1,
+          usd: '120',
+          charge_id: expect.stringMatching(/^ch_sbx_/),
+          prepay: expect.objectContaining({ ...own, status: 'awaiting_binding', cycle: 1, app: null }),
+        },
+      ],
+      [
+        'prepay.activated',
+        {
+          pre_pay_id: prePayId,
+          cycle: 1,
+          app_id: app.appId,
+          period_start: anchor.toISOString(),
+          period_end: monthBoundary(anchor, 12).toISOString(),
+          prepay: expect.objectContaining({
+            ...own,
+            status: 'active',
+            cycle: 1,
+            app: expect.objectContaining({ app_id: app.appId }),
+            period_end: formatTimestamp(monthBoundary(anchor, 12)),
+          }),
+        },
+      ],
+      [
+        'prepay.renewal_upcoming',
+        {
+          pre_pay_id: prePayId,
+          cycle: 1,
+          auto_renewal: true,
+          period_end: monthBoundary(anchor, 12).toISOString(),
+          prepay: expect.objectContaining({ ...own, status: 'active', cycle: 1 }),
+        },
+      ],
+      // recorded when the renewal was charged, before the read model moved to cycle 2
+      [
+        'prepay.renewed',
+        {
+          pre_pay_id: prePayId,
+          cycle: 2,
+          usd: '150',
+          charge_id: expect.stringMatching(/^ch_sbx_/),
+          attempt: 1,
+          prepay: expect.objectContaining({ ...own, status: 'renewing', cycle: 1 }),
+        },
+      ],
+    ]);
     expect(await money.refunds()).toEqual([]);
 
     const row = await findPrepay(harness.orm.em.fork(), prePayId);
@@ -212,6 +266,16 @@ describe('binding', () => {
     expect(await money.refunds()).toEqual([{ key: `prepay-${prePayId}-cycle-1-refund`, amount: '33.3' }]);
     expect(await money.ledger()).toEqual({ card_clearing: '0', deferred_revenue: '0' });
     expect(await money.events()).toEqual(['1:prepay.paid', '1:prepay.refunded']);
+    expect((await eventPayloads(prePayId))[1]).toEqual([
+      'prepay.refunded',
+      {
+        pre_pay_id: prePayId,
+        cycle: 1,
+        usd: '33.3',
+        reason: 'no app was bound in time',
+        prepay: expect.objectContaining({ pre_pay_id: prePayId, refunded_usd: '33.3', app: null }),
+      },
+    ]);
     expect(await findPrepay(harness.orm.em.fork(), prePayId)).toMatchObject({ status: 'refunded', app: null });
     expect(await monthlyPayments(harness.orm.em.fork(), team.tenantId)).toEqual([]);
     expect(await replayAllRuns(workflowId, 'binding-timeout')).toBe(1);
@@ -279,6 +343,14 @@ describe('payment', () => {
 });
 
 /** The data of the prepay's events of this type (recorded with its snapshot: the prepay as its GET answers it). */
+/** The prepay's events as [type, data], in the order they were recorded. */
+async function eventPayloads(prePayId: number): Promise<[string, Record<string, unknown>][]> {
+  const rows = await harness.orm.em
+    .fork()
+    .execute<{ type: string; data: Record<string, unknown> }[]>(`select type, data from events where (data->>'pre_pay_id')::bigint = ? order by created_at, type`, [prePayId]);
+  return rows.map(({ type, data }) => [type, data]);
+}
+
 async function statusEvents(prePayId: number, type: string): Promise<unknown[]> {
   const rows = await harness.orm.em
     .fork()

@@ -13,6 +13,7 @@ import { Migration0014Installation } from './0014-installation.ts';
 import { Migration0015RateLimits } from './0015-rate-limits.ts';
 import { Migration0016PrepayCancelRequests } from './0016-prepay-cancel-requests.ts';
 import { Migration0017Webhooks } from './0017-webhooks.ts';
+import { Migration0018TransferReorged } from './0018-transfer-reorged.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -31,4 +32,5 @@ export const migrationsList = [
   { name: '0015-rate-limits', class: Migration0015RateLimits },
   { name: '0016-prepay-cancel-requests', class: Migration0016PrepayCancelRequests },
   { name: '0017-webhooks', class: Migration0017Webhooks },
+  { name: '0018-transfer-reorged', class: Migration0018TransferReorged },
 ];

@@ -6,6 +6,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { EngineEvent } from '../entities/event.entity.ts';
 import { eventIdFor, type RecordEventInput } from '../../domain/events.ts';
 import { fanOutEvent } from './webhooks.ts';
+import { findPrepay } from './prepays.ts';
+import { findSubscription } from './subscriptions.ts';
+import { prepayView } from '../views/prepay.ts';
+import { subscriptionView } from '../views/subscription.ts';
 
 /** Events are read as snapshots: written with SQL, never through an EntityManager that could hold a stale one. */
 const SNAPSHOT = { disableIdentityMap: true } as const;
@@ -17,9 +21,28 @@ const SNAPSHOT = { disableIdentityMap: true } as const;
  */
 export async function recordEventIn(tx: EntityManager, input: RecordEventInput, now: Date): Promise<string> {
   const id = eventIdFor(input.key);
-  await insertEvent(tx, { id, tenantId: input.tenantId, type: input.type, data: input.data, createdAt: now });
+  await insertEvent(tx, { id, tenantId: input.tenantId, type: input.type, data: await withObjectState(tx, input), createdAt: now });
   await fanOutEvent(tx, { id, tenantId: input.tenantId, type: input.type }, now);
   return id;
+}
+
+/**
+ * The event's data with the object it is about as its GET answers it at this moment, read in the
+ * recording transaction: `prepay` on a prepay's events, `subscription` on a subscription's. Recorders give
+ * the step's facts (a charge id, a reason); the state comes from the read model here, so that every event
+ * of a type carries the same shape whoever recorded it (docs/webhooks.md).
+ */
+async function withObjectState(tx: EntityManager, input: RecordEventInput): Promise<Record<string, unknown>> {
+  const { data, type } = input;
+  if (type.startsWith('prepay.') && data.prepay === undefined && typeof data.pre_pay_id === 'number') {
+    const prepay = await findPrepay(tx, data.pre_pay_id);
+    return prepay ? { ...data, prepay: prepayView(prepay) } : data;
+  }
+  if (type.startsWith('subscription.') && data.subscription === undefined && typeof data.subscription_id === 'string') {
+    const subscription = await findSubscription(tx, data.subscription_id);
+    return subscription ? { ...data, subscription: subscriptionView(subscription) } : data;
+  }
+  return data;
 }
 
 /** Records the event once per id; a second write of the same id is a no-op. */

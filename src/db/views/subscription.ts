@@ -26,6 +26,17 @@ export function subscriptionView(subscription: Subscription) {
   };
 }
 
+/** A subscription's event data: the facts every subscription event carries, and the subscription as its GET answers it. */
+export function subscriptionEventData(subscription: Subscription) {
+  return {
+    subscription_id: subscription.id,
+    plan_id: subscription.planId,
+    period: subscription.period,
+    status: subscription.status,
+    subscription: subscriptionView(subscription),
+  };
+}
+
 /** The event keys of a subscription's own events (stable: a retry records nothing twice). */
 export const subscriptionEventKeys = {
   created: (id: string) => `subscription-${id}-created`,
