@@ -285,6 +285,15 @@ describe('SubscriptionWorkflow', () => {
       ['subscription.suspended', 2, null],
       ['subscription.canceled', 2, 'unpaid'],
     ]);
+    // each with the subscription as its GET answered it then
+    expect((await eventsOf(tenantId)).map((event) => [event.type, event.data.subscription])).toEqual([
+      [
+        'subscription.arrears',
+        expect.objectContaining({ subscription_id: subscription.id, status: 'arrears', price: '10', arrears_since: expect.stringMatching(/Z$/), suspended_at: null }),
+      ],
+      ['subscription.suspended', expect.objectContaining({ subscription_id: subscription.id, status: 'suspended', suspended_at: expect.stringMatching(/Z$/) })],
+      ['subscription.canceled', expect.objectContaining({ subscription_id: subscription.id, status: 'canceled', canceled_at: expect.stringMatching(/Z$/) })],
+    ]);
     expect(await chargeKeys(subscription.id)).toEqual(keys(subscription.id, 1));
     expect(await balance(tenantId)).toBe('0');
     expect(await searchStatus(subscription.handle)).toBe('canceled');

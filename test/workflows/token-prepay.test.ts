@@ -163,6 +163,13 @@ describe('a USDT prepay', () => {
     expect((await eventsOf(harness.orm, team.tenantId)).map((event) => [event.type, event.data.reason, event.data.credited])).toEqual([
       ['prepay.expired', 'underpaid', '29.999999'],
     ]);
+    expect((await eventsOf(harness.orm, team.tenantId))[0]!.data.prepay).toMatchObject({
+      pre_pay_id: prepay.prePayId,
+      payment_type: 'USDT_ERC20',
+      received_amount: '29.999999',
+      // recorded at the deadline, before the final status was saved
+      status: 'awaiting_payment',
+    });
     const row = await findPrepay(harness.orm.em.fork(), prepay.prePayId);
     expect(row).toMatchObject({ status: 'expired', failureCode: 'underpaid' });
     expect(row!.receivedAmount.toFixed()).toBe('29.999999');
