@@ -12,11 +12,15 @@
  *   db             entities, migrations, repositories
  *   domain         money, rules, ids: imports nothing of the project
  *
- * config.ts and logger.ts are leaves anyone but domain and workflows may use. Type-only imports count
- * like any other, except where a rule says so; a cycle made only of type imports is allowed.
+ * config.ts, logger.ts, stop-signal.ts and sdk-logger.ts are leaves anyone but domain and workflows may use, and so are the metric
+ * catalogue and its recorder (src/metrics/catalogue.ts, record.ts: decision 0099), which import nothing of
+ * the project. The rest of src/metrics/ (the API's registry, the worker's exporter and metered gateway)
+ * is used by the API and the worker side. Type-only imports count like any other, except where a rule
+ * says so; a cycle made only of type imports is allowed.
  */
 const layer = (name) => `^src/${name}/`;
-const below = (...names) => [`^src/(${names.join('|')})/`, '^src/(config|logger)\\.ts$'];
+const leaves = ['^src/(config|logger|stop-signal|sdk-logger)\\.ts$', '^src/metrics/(catalogue|record)\\.ts$'];
+const below = (...names) => [`^src/(${names.join('|')})/`, ...leaves];
 
 /** for each layer, what it may import besides itself */
 const allowed = {
@@ -29,6 +33,7 @@ const allowed = {
   temporal: below('domain', 'db', 'workflows'),
   chain: below('domain', 'db', 'temporal'),
   watcher: below('domain', 'db', 'temporal', 'chain'),
+  metrics: below('domain', 'gateway'),
 };
 
 module.exports = {
@@ -39,6 +44,13 @@ module.exports = {
       comment: 'No import cycles (a cycle of type-only imports is allowed).',
       from: { path: '^src/' },
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'metric-leaves-import-nothing',
+      severity: 'error',
+      comment: 'The metric catalogue and recorder, used by every layer, import nothing of the project but each other.',
+      from: { path: leaves[1] },
+      to: { path: '^src/', pathNot: leaves[1] },
     },
     {
       name: 'nothing-imports-api',

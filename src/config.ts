@@ -11,6 +11,8 @@ const evmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixe
 export const configSchema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** the API's listen address: 127.0.0.1 in development, every interface in production, unless set */
+    HOST: z.string().min(1).optional(),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
     TEMPORAL_ADDRESS: z
       .string()
@@ -73,6 +75,10 @@ export const configSchema = z
     WATCHER_POLL_SECONDS: z.coerce.number().positive().max(3600).default(12),
     /** Where the watcher starts when it has no cursor yet; default: the current confirmed head. */
     WATCHER_START_BLOCK: z.coerce.number().int().min(0).optional(),
+    /** The worker serves the Temporal SDK's Prometheus metrics (and the engine's money counters) on this port; off when unset (decision 0099). */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    /** The address the worker's metrics port binds to; loopback unless a scraper on another host must reach it. */
+    WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     /** `on`: the worker creates (or updates) the `reconcile` Temporal Schedule at start-up (decision 0080). */
     RECONCILE_SCHEDULE: z.enum(['on', 'off']).default('on'),
     /** Seconds between two runs of the reconciliation schedule. */

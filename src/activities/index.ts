@@ -14,6 +14,7 @@ import { createTokenPrepayActivities } from './token-prepay.ts';
 import { createTokenTransferActivities } from './token-transfers.ts';
 import { createWebhookActivities } from './webhooks.ts';
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../domain/webhooks.ts';
+import { meteredGateway } from '../metrics/worker.ts';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -26,8 +27,9 @@ export interface ActivityDeps {
 }
 
 export function createActivities(given: ActivityDeps) {
-  // Every gateway key the activities send is scoped by this database's installation (decision 0090).
-  const deps = { ...given, gateway: installationScopedGateway(given.gateway, () => installationOf(given.orm)), webhooks: given.webhooks ?? DEFAULT_WEBHOOK_SETTINGS };
+  // Every gateway key the activities send is scoped by this database's installation (decision 0090); every answer is counted (0099).
+  const gateway = meteredGateway(installationScopedGateway(given.gateway, () => installationOf(given.orm)));
+  const deps = { ...given, gateway, webhooks: given.webhooks ?? DEFAULT_WEBHOOK_SETTINGS };
   const events = createEventActivities(deps);
   return {
     ...createDiagnosticsActivities(deps),

@@ -11,6 +11,7 @@ import { FAILURES } from '../domain/failures.ts';
 import { CURRENCY_DECIMALS, parseDecimal, type Dec } from '../domain/money.ts';
 import type { TokenTransferSignal } from '../domain/token-transfer.ts';
 import { createPendingMovement, settleCredit } from '../ledger/movements.ts';
+import { count } from '../metrics/record.ts';
 
 export interface CreditTokenTransferInput {
   transfer: TokenTransferSignal;
@@ -27,7 +28,7 @@ export function createTokenTransferActivities(deps: { orm: Orm; clock: Clock }) 
       const amount = validAmount(transfer);
       const movementId = transferMovementId(transfer);
       const now = deps.clock.now();
-      await createPendingMovement(
+      const before = await createPendingMovement(
         deps.orm.em.fork(),
         {
           id: movementId,
@@ -41,7 +42,7 @@ export function createTokenTransferActivities(deps: { orm: Orm; clock: Clock }) 
         now,
       );
       // The credit and its reservation in one database transaction: no payment can take the tokens in between.
-      return deps.orm.em.fork().transactional(async (em) => {
+      const credited = await deps.orm.em.fork().transactional(async (em) => {
         // Waits for a delivery of this transfer still in its transaction, so that the row it inserted is seen.
         await lockTransfer(em, transfer);
         const movement = await settleCredit(em, movementId, {}, now);
@@ -51,6 +52,9 @@ export function createTokenTransferActivities(deps: { orm: Orm; clock: Clock }) 
         }
         return { movementId, status: movement.status };
       });
+      // After the commit, and only when this call found the transfer not yet credited (a repeat counts nothing).
+      if (before.status === 'pending') count('token_transfers_credited_total', { currency: transfer.token });
+      return credited;
     },
   };
 }

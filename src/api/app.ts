@@ -1,6 +1,7 @@
 /** The Koa app factory: middleware in order, then one router per API. No process state of its own. */
 import type { WebhookSettings } from '../domain/webhooks.ts';
 import Koa from 'koa';
+import type { Router } from '@koa/router';
 import type { Client } from '@temporalio/client';
 import type { Orm } from '../db/orm.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -11,6 +12,8 @@ import type { PrepayTimings } from '../domain/prepay.ts';
 import type { ChainSettings } from '../chain/settings.ts';
 import './context.ts';
 import { healthRouter } from './health.ts';
+import { docsRouter } from './docs.ts';
+import { createApiMetrics } from '../metrics/api.ts';
 import { authenticate } from './middleware/auth.ts';
 import { errorHandler } from './middleware/errors.ts';
 import { rejectControlCharactersInUrl } from './middleware/input-guard.ts';
@@ -52,12 +55,23 @@ export interface AppDeps {
 
 export type { RateLimiter };
 
+const MOUNTED = new WeakMap<Koa, Router[]>();
+
+/** Every route an app serves, as method and path template (`/v2alpha/teams/:team_id/prepays`): what the OpenAPI document must cover. */
+export function mountedRoutes(app: Koa): { method: string; path: string }[] {
+  return (MOUNTED.get(app) ?? []).flatMap((router) =>
+    router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))),
+  );
+}
+
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: true });
   app.silent = true; // errors are logged by requestLog/errorHandler, not by Koa's default printer
 
   app.use(requestId());
   app.use(requestLog(deps.logger));
+  const metrics = createApiMetrics(); // this app's registry (decision 0099); outside the error handler, which sets the final status
+  app.use(metrics.middleware);
   app.use(errorHandler());
   app.use(async (ctx, next) => {
     ctx.state.em = deps.orm.em.fork();
@@ -66,6 +80,9 @@ export function createApp(deps: AppDeps): Koa {
 
   const health = healthRouter({ orm: deps.orm, temporal: deps.temporal });
   app.use(health.routes());
+  const docs = docsRouter();
+  app.use(docs.routes());
+  app.use(metrics.router.routes());
 
   const routers = [
     watcherRouter({
@@ -101,7 +118,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(rejectControlCharactersInUrl(routers));
   app.use(jsonBody(deps.settings.bodyLimitBytes));
   // A request no route took: 501 for a method no route serves, 405 (with Allow) for one this path does not (0060).
-  app.use(methodGuard([health, ...routers]));
+  app.use(methodGuard([health, docs, metrics.router, ...routers]));
+  MOUNTED.set(app, [health, docs, metrics.router, ...routers]);
   for (const router of routers) app.use(router.routes());
   return app;
 }

@@ -17,20 +17,37 @@ export class DecimalLiteral {
   }
 }
 
-export function zodToAppError(error: ZodError, root?: string): AppError {
+/**
+ * The 400 for a zod failure, naming the first offending field. With the value that was parsed, a field that
+ * is missing from its object is said to be required (a schema's own message, "must be a string", is for a
+ * value of the wrong type).
+ */
+export function zodToAppError(error: ZodError, root?: string, value?: unknown): AppError {
   const issue = error.issues[0];
   // An unknown key is reported on its parent object; the offending field is the key itself.
   const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
   const path = [...(root ? [root] : []), ...(issue?.path ?? []), ...(unknownKey !== undefined ? [unknownKey] : [])];
   const field = path.length > 0 ? path.join('.') : undefined;
-  const message = issue ? (field ? `${field}: ${issue.message}` : issue.message) : 'The request is not valid.';
+  const text = issue?.code === 'invalid_type' && isMissing(value, issue.path) ? 'is required' : issue?.message;
+  const message = text ? (field ? `${field}: ${text}` : text) : 'The request is not valid.';
   return new AppError('invalid_request', message, { field });
+}
+
+/** Whether the key at `path` is absent from its (present) parent object. */
+function isMissing(value: unknown, path: readonly PropertyKey[]): boolean {
+  if (path.length === 0) return false;
+  let parent: unknown = value;
+  for (const key of path.slice(0, -1)) {
+    if (parent === null || typeof parent !== 'object') return false;
+    parent = (parent as Record<PropertyKey, unknown>)[key];
+  }
+  return parent !== null && typeof parent === 'object' && !Array.isArray(parent) && !Object.hasOwn(parent, path.at(-1)!);
 }
 
 /** Parses with a schema, or throws a 400 that names the first offending field (under `root`, for a path parameter). */
 export function parseWith<T extends ZodType>(schema: T, value: unknown, root?: string): z.output<T> {
   const result = schema.safeParse(value);
-  if (!result.success) throw zodToAppError(result.error, root);
+  if (!result.success) throw zodToAppError(result.error, root, value);
   return result.data;
 }
 

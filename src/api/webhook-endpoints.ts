@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Router } from '@koa/router';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { WebhookAttempt, WebhookEndpoint } from '../db/entities/index.ts';
@@ -14,7 +15,7 @@ import {
   createEndpoint,
   deleteEndpoint,
   eventsSince,
-  eventVisibleTo,
+  visibleEventType,
   findEndpoint,
   listAttempts,
   listEndpoints,
@@ -45,12 +46,12 @@ const EventTypes = z
   .nullable();
 const Url = z.string({ error: 'must be a string' }).min(1).max(2048);
 
-const CreateEndpointBody = z.strictObject({ url: Url, event_types: EventTypes.optional(), description: text(500).optional() });
-const PatchEndpointBody = z
+export const CreateEndpointBody = z.strictObject({ url: Url, event_types: EventTypes.optional(), description: text(500).optional() });
+export const PatchEndpointBody = z
   .strictObject({ url: Url.optional(), event_types: EventTypes.optional(), description: text(500).optional(), disabled: z.boolean().optional() })
   .refine((body) => Object.keys(body).length > 0, 'must change at least one field');
-const ReplayBody = z.strictObject({ since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }) });
-const AttemptsQuery = z.strictObject({ limit: pageLimit, starting_after: z.coerce.number().int().positive().optional() });
+export const ReplayBody = z.strictObject({ since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }) });
+export const AttemptsQuery = z.strictObject({ limit: pageLimit, starting_after: z.coerce.number().int().positive().optional() });
 
 export interface WebhookRouteDeps {
   temporal: Client;
@@ -130,7 +131,7 @@ export function mountWebhookEndpointRoutes(router: Router, base: string, ownerOf
       },
       deps.clock.now(),
     );
-    ctx.body = endpointBody((await findEndpoint(ctx.state.em.fork(), owner, endpoint.id))!);
+    ctx.body = endpointBody(await currentEndpoint(ctx.state.em, owner, endpoint.id));
   });
 
   router.delete(`${base}/:endpoint_id`, async (ctx) => {
@@ -144,7 +145,7 @@ export function mountWebhookEndpointRoutes(router: Router, base: string, ownerOf
     const secret = newSigningSecret();
     const now = deps.clock.now();
     await rotateSecret(ctx.state.em, endpoint.id, secret, new Date(now.getTime() + deps.webhooks.secretOverlapMs), now);
-    const rotated = (await findEndpoint(ctx.state.em.fork(), owner, endpoint.id))!;
+    const rotated = await currentEndpoint(ctx.state.em, owner, endpoint.id);
     ctx.body = { ...endpointBody(rotated), secret, previous_secret_expires_at: formatTimestamp(rotated.previousSecretExpiresAt!) };
   });
 
@@ -158,8 +159,11 @@ export function mountWebhookEndpointRoutes(router: Router, base: string, ownerOf
   router.post(`${base}/:endpoint_id/deliveries/:event_id/retry`, async (ctx) => {
     const { owner, endpoint } = await endpointOr404(ctx);
     const eventId = parseWith(opaqueId, ctx.params.event_id, 'event_id');
-    if (!(await eventVisibleTo(ctx.state.em, owner, eventId))) throw notFound(`Event ${eventId}`, 'event_id');
+    const type = await visibleEventType(ctx.state.em, owner, eventId);
+    if (type === null) throw notFound(`Event ${eventId}`, 'event_id');
     if (endpoint.status !== 'enabled') throw conflict(`Webhook endpoint ${endpoint.id} is disabled; enable it first.`, 'endpoint_id');
+    // a retry redelivers what the endpoint receives: a type outside its filter was never its to get
+    if (endpoint.eventTypes && !endpoint.eventTypes.includes(type)) throw conflict(`Webhook endpoint ${endpoint.id} does not receive ${type} events.`, 'event_id');
     const [generation] = await redeliver(ctx, endpoint, [eventId]);
     ctx.status = 202;
     ctx.body = { event_id: eventId, endpoint_id: endpoint.id, generation };
@@ -174,6 +178,13 @@ export function mountWebhookEndpointRoutes(router: Router, base: string, ownerOf
     ctx.status = 202;
     ctx.body = { endpoint_id: endpoint.id, replayed: eventIds.length, has_more: eventIds.length === REPLAY_LIMIT };
   });
+}
+
+/** The endpoint as a change left it; deleted meanwhile (a concurrent DELETE) is a 404, not a missing row. */
+async function currentEndpoint(em: EntityManager, owner: EndpointOwner, id: string): Promise<WebhookEndpoint> {
+  const endpoint = await findEndpoint(em.fork(), owner, id);
+  if (!endpoint) throw notFound(`Webhook endpoint ${id}`, 'endpoint_id');
+  return endpoint;
 }
 
 function endpointBody(endpoint: WebhookEndpoint) {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 
 export const EVENT_CATALOGUE = {
   'prepay.paid': "a prepay's first payment succeeded (card charged, or its tokens received)",
-  'prepay.payment_failed': "a prepay's first payment failed (card declined, tokens short at the deadline)",
+  'prepay.payment_failed': "a card prepay's first charge was declined (a token prepay short at its deadline ends expired)",
   'prepay.activated': 'a paid prepay was bound to its app; its months start',
   'prepay.renewal_upcoming': "a prepay's period ends soon and it will renew",
   'prepay.renewed': 'a prepay renewed for another period',

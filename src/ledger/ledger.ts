@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../domain/errors.ts';
 import { CURRENCIES, Dec, type Currency } from '../domain/money.ts';
+import { count } from '../metrics/record.ts';
 import { accountCode, tenantBalance, type AccountRef } from './accounts.ts';
 
 export interface PostingInput {
@@ -62,8 +63,9 @@ export function assertBalanced(postings: PostingInput[]): void {
  */
 export async function recordTransaction(em: EntityManager, input: TransactionInput): Promise<RecordedTransaction> {
   assertBalanced(input.postings);
+  let recorded: RecordedTransaction;
   try {
-    return await em.transactional(async (tx) => {
+    recorded = await em.transactional(async (tx) => {
       const id = randomUUID();
       const inserted = await tx.execute<{ id: string }[]>(
         `insert into ledger_transactions (id, idempotency_key, tenant_id, kind, description, reverses_id, metadata)
@@ -99,6 +101,11 @@ export async function recordTransaction(em: EntityManager, input: TransactionInp
     if (failed && isCheckViolation(error)) throw new InsufficientBalanceError(failed.account.currency);
     throw error;
   }
+  // Observability, not accounting (decision 0099): a caller's outer transaction may still roll this one back.
+  if (recorded.created) {
+    for (const currency of new Set(input.postings.map((posting) => posting.account.currency))) count('ledger_transactions_total', { kind: input.kind, currency });
+  }
+  return recorded;
 }
 
 async function ensureAccounts(tx: EntityManager, refs: AccountRef[]): Promise<Map<string, string>> {

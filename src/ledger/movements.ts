@@ -153,14 +153,20 @@ export async function findTenantMovement(em: EntityManager, tenantId: string, mo
   return em.findOne(MoneyMovement, { id: movementId, tenantId });
 }
 
-/** Newest first; `startingAfter` is the last trans_id of the previous page. */
-export async function listMovements(em: EntityManager, tenantId: string, limit: number, startingAfter?: string): Promise<{ movements: MoneyMovement[]; hasMore: boolean }> {
+/** The movements of one of the tenant's balances, newest first; `startingAfter` is the last trans_id of the previous page. */
+export async function listMovements(
+  em: EntityManager,
+  tenantId: string,
+  currency: Currency,
+  limit: number,
+  startingAfter?: string,
+): Promise<{ movements: MoneyMovement[]; hasMore: boolean }> {
   let cursor: MoneyMovement | null = null;
   if (startingAfter) {
     cursor = await findTenantMovement(em, tenantId, startingAfter);
-    if (!cursor) throw new AppError('not_found', `Transaction ${startingAfter} was not found.`, { field: 'starting_after' });
+    if (!cursor || cursor.currency !== currency) throw new AppError('not_found', `Transaction ${startingAfter} was not found.`, { field: 'starting_after' });
   }
-  const where = cursor ? { tenantId, $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] } : { tenantId };
+  const where = cursor ? { tenantId, currency, $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] } : { tenantId, currency };
   const rows = await em.find(MoneyMovement, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
   return { movements: rows.slice(0, limit), hasMore: rows.length > limit };
 }

@@ -1,4 +1,9 @@
-/** A small HTTP client for tests: JSON in, status + parsed JSON + raw text out. */
+/**
+ * A small HTTP client for tests: JSON in, status + parsed JSON + raw text out. Every answer is checked
+ * against the OpenAPI document (helpers/contract.ts): an answer the document does not describe fails the test.
+ */
+import { contractProblems } from './contract.ts';
+
 export interface HttpAnswer<T = any> {
   status: number;
   body: T;
@@ -33,6 +38,8 @@ export function client(baseUrl: string, defaultKey?: string) {
     } catch {
       body = undefined;
     }
+    const problems = contractProblems(method, baseUrl + path, response.status, response.headers.get('content-type'), body, text);
+    if (problems.length > 0) throw new Error(`The answer breaks the OpenAPI document:\n${problems.join('\n')}`);
     return { status: response.status, body, text, headers: response.headers };
   };
 }

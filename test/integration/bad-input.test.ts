@@ -113,6 +113,29 @@ describe('NUL and control characters', () => {
   });
 });
 
+describe('missing fields', () => {
+  it('a field left out is "is required"; a field of the wrong type says what it must be', async () => {
+    const quote = { cluster_id: 'c1', chart_name: '', cpu_limit: 100, mem_limit: 0, storage_limit: 0, period: 3 };
+    const { cluster_id: _omitted, ...withoutCluster } = quote;
+    const missing = await tenant.call('POST', '/v2alpha/USD/acquire_pre_amount', { body: withoutCluster });
+    expectError(missing, 400, 'invalid_request', 'cluster_id');
+    expect(missing.body.message).toBe('cluster_id: is required');
+    const wrong = await tenant.call('POST', '/v2alpha/USD/acquire_pre_amount', { body: { ...quote, cluster_id: 5 } });
+    expectError(wrong, 400, 'invalid_request', 'cluster_id');
+    expect(wrong.body.message).toBe('cluster_id: must be a string');
+    const nested = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards`, { body: {} });
+    expect(nested.body.message).toBe('token: is required');
+  });
+});
+
+describe('months', () => {
+  it('year 0 (no such year in PostgreSQL) is 400 naming the parameter; years 0001 to 9999 are months (found by npm run fuzz)', async () => {
+    expectError(await tenant.call('GET', `/v2alpha/${tenant.id}/invoice_list?to=0000-01`), 400, 'invalid_request', 'to');
+    expectError(await tenant.call('GET', `/v2alpha/${tenant.id}/invoice_list?from=0000-12`), 400, 'invalid_request', 'from');
+    expect(expectStatus(await tenant.call('GET', `/v2alpha/${tenant.id}/invoice_list?from=0001-01&to=9999-12`), 200).body).toEqual({ invoice_list: [] });
+  });
+});
+
 describe('methods', () => {
   it('a method no route serves is 501; a method the path does not serve is 405 with Allow', async () => {
     for (const method of ['TRACE', 'PROPFIND', 'MKCOL', 'LOCK']) {

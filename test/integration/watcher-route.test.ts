@@ -123,6 +123,26 @@ describe('the watcher route', () => {
     const [ledger] = await sql<{ count: string }>('select count(*)::text as count from ledger_transactions where tenant_id = ?', [tenant.id]);
     expect(ledger!.count).toBe('1');
     expect(await transferCount(body.tx_hash)).toBe(1);
+
+    // listed under the token balance, exactly; the seed's /payment/v1/amounts keeps to the USD balance
+    expect(expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances/USDT_ERC20/transactions`), 200).body).toEqual({
+      transactions: [
+        {
+          trans_id: first.body.trans_id,
+          created_at: expect.stringMatching(/Z$/),
+          amount: '1.000001',
+          currency: 'USDT_ERC20',
+          description: expect.any(String),
+          payment_method: 'token',
+          status: 'finish',
+        },
+      ],
+      has_more: false,
+    });
+    expect(expectStatus(await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances/USD/transactions`), 200).body).toEqual({ transactions: [], has_more: false });
+    expect(expectStatus(await tenant.call('GET', `/payment/v1/amounts?namespace=${tenant.id}`), 200).body).toEqual([]);
+    expect((await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances/USD/transactions?starting_after=${first.body.trans_id}`)).status).toBe(404);
+    expect((await tenant.call('GET', `/v2alpha/teams/${tenant.id}/balances/DOGE/transactions`)).body.error).toEqual({ type: 'invalid_request', field: 'currency' });
   });
 
   it('credits ANKR to the last of its 18 decimals', async () => {

@@ -13,6 +13,7 @@ import { startStack, workerProcessEnv, type TestStack } from '../helpers/stack.t
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { eventually, until } from '../helpers/wait.ts';
 import { sqlOn } from '../helpers/db.ts';
+import { insertEvent } from '../../src/db/repositories/events.ts';
 import { client, expectError } from '../helpers/http.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
@@ -268,6 +269,10 @@ describe('webhook delivery', () => {
     expectError(await tenant.call('PATCH', `${path}/${endpoint.id}`, { body: {} }), 400, 'invalid_request');
     expectError(await tenant.call('POST', `${path}/${endpoint.id}/replay`, { body: { since: 'yesterday' } }), 400, 'invalid_request', 'since');
     expectError(await tenant.call('POST', `${path}/${endpoint.id}/deliveries/evt_nope/retry`), 404, 'not_found', 'event_id');
+    // a retry redelivers only what the endpoint receives: this one takes prepay.paid, not balance.low
+    await insertEvent(stack.orm.em.fork(), { id: `evt_low_${tenant.id}`, tenantId: tenant.id, type: 'balance.low', data: {}, createdAt: new Date() });
+    expectError(await tenant.call('POST', `${path}/${endpoint.id}/deliveries/evt_low_${tenant.id}/retry`), 409, 'conflict', 'event_id');
+    expectError(await other.call('POST', `/v2alpha/teams/${other.id}/webhook_endpoints/${endpoint.id}/deliveries/evt_low_${tenant.id}/retry`), 404, 'not_found', 'endpoint_id');
     expectError(await other.call('GET', `/v2alpha/teams/${other.id}/webhook_endpoints/${endpoint.id}`), 404, 'not_found', 'endpoint_id');
     expectError(await other.call('GET', `${path}/${endpoint.id}`), 403, 'forbidden', 'team_id');
     expect(expectStatus(await other.call('GET', `/v2alpha/teams/${other.id}/webhook_endpoints`), 200).body).toEqual({ webhook_endpoints: [] });

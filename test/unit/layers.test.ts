@@ -133,4 +133,22 @@ describe('the dependency rules (dependency-cruiser)', () => {
     });
     expect(found).toEqual([]);
   });
+
+  it('lets every layer but domain and workflows record metrics, and keeps the recorder a leaf (decision 0099)', async () => {
+    const found = await violations({
+      'src/metrics/catalogue.ts': 'export const METRICS = {};\n',
+      'src/metrics/record.ts': "import { METRICS } from './catalogue.ts';\nimport { repo } from '../db/repo.ts';\nexport const count = () => [METRICS, repo];\n",
+      'src/db/repo.ts': 'export const repo = 1;\n',
+      'src/ledger/ledger.ts': "import { count } from '../metrics/record.ts';\nexport const ledger = count;\n",
+      'src/domain/money.ts': "import { count } from '../metrics/record.ts';\nexport const dec = count;\n",
+    });
+    expect(found).toEqual(
+      [
+        'domain-imports-only-below: src/domain/money.ts → src/metrics/record.ts',
+        'metric-leaves-import-nothing: src/metrics/record.ts → src/db/repo.ts',
+        // the folder's own rule says it too: db is below no part of src/metrics/
+        'metrics-imports-only-below: src/metrics/record.ts → src/db/repo.ts',
+      ].sort(),
+    );
+  });
 });

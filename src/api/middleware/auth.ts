@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../domain/errors.ts';
 import type { ApiKeyScope } from '../../db/entities/index.ts';
 import { findActiveKey, sameSecret } from '../../db/repositories/api-keys.ts';
+import { count } from '../../metrics/record.ts';
 
 export interface Principal {
   scope: ApiKeyScope;
@@ -19,7 +20,7 @@ export function authenticate(options: { operatorApiKey: string | undefined }): M
   return async (ctx, next) => {
     const header = ctx.get('Authorization');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match?.[1]) throw new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".');
+    if (!match?.[1]) throw refused('missing_key', new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".'));
     const key = match[1];
     if (options.operatorApiKey && sameSecret(key, options.operatorApiKey)) {
       ctx.state.principal = { scope: 'operator', tenantId: null, keyId: 'env:OPERATOR_API_KEY' } satisfies Principal;
@@ -27,7 +28,7 @@ export function authenticate(options: { operatorApiKey: string | undefined }): M
     }
     const em = ctx.state.em as EntityManager;
     const found = await findActiveKey(em, key);
-    if (!found) throw new AppError('unauthorized', 'The API key is not valid or has been revoked.');
+    if (!found) throw refused('invalid_key', new AppError('unauthorized', 'The API key is not valid or has been revoked.'));
     ctx.state.principal = { scope: found.scope, tenantId: found.tenantId ?? null, keyId: found.id } satisfies Principal;
     await next();
   };
@@ -37,8 +38,9 @@ export function authenticate(options: { operatorApiKey: string | undefined }): M
 export function requireScope(...scopes: ApiKeyScope[]): Middleware {
   return async (ctx, next) => {
     const principal = ctx.state.principal as Principal | undefined;
-    if (!principal) throw new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".');
-    if (!scopes.includes(principal.scope)) throw new AppError('forbidden', `This route needs a ${scopes.join(' or ')} key.`);
+    if (!principal) throw refused('missing_key', new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".'));
+    if (!scopes.includes(principal.scope))
+      throw refused('wrong_scope', new AppError('forbidden', `This route needs ${/^[aeiou]/.test(scopes[0] ?? '') ? 'an' : 'a'} ${scopes.join(' or ')} key.`));
     await next();
   };
 }
@@ -47,5 +49,11 @@ export function requireScope(...scopes: ApiKeyScope[]): Middleware {
 export function assertTenantAccess(principal: Principal, tenantId: string, field?: string): void {
   if (principal.scope === 'operator') return;
   if (principal.scope === 'tenant' && principal.tenantId === tenantId) return;
-  throw new AppError('forbidden', 'This key may not act on that tenant.', { field });
+  throw refused('foreign_tenant', new AppError('forbidden', 'This key may not act on that tenant.', { field }));
+}
+
+/** Counts a refusal in auth_failures_total by its reason (decision 0099) and answers it, to be thrown. */
+export function refused(reason: 'missing_key' | 'invalid_key' | 'wrong_scope' | 'foreign_tenant' | 'watcher_signature', error: AppError): AppError {
+  count('auth_failures_total', { reason });
+  return error;
 }

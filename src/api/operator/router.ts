@@ -12,11 +12,12 @@ import type { SystemCheckInput } from '../../workflows/index.ts';
 import { runSystemCheck, systemCheckWorkflowId } from '../../temporal/system-check.ts';
 import { principalOf } from '../context.ts';
 import { checkLedger } from '../../ledger/ledger.ts';
+import { setGauge } from '../../metrics/record.ts';
 import { formatTimestamp } from '../format.ts';
 import { requireScope } from '../middleware/auth.ts';
 import { mountWebhookEndpointRoutes } from '../webhook-endpoints.ts';
 import type { WebhookSettings } from '../../domain/webhooks.ts';
-import { parseWith, identifier } from '../validation.ts';
+import { parseWith, identifier, opaqueId } from '../validation.ts';
 import { CreateApiKeyBody, CreatePlanBody, CreateTenantBody, CreateTenantKeyBody, PatchPlanBody, PutClusterBody, PutRateBody, PutRegionBody, RateTypeParam } from './schemas.ts';
 
 export interface OperatorDeps {
@@ -67,7 +68,7 @@ export function operatorRouter(deps: OperatorDeps): Router {
   });
 
   router.delete('/api_keys/:key_id', async (ctx) => {
-    const key = await revokeApiKey(ctx.state.em, ctx.params.key_id ?? '');
+    const key = await revokeApiKey(ctx.state.em, parseWith(opaqueId, ctx.params.key_id, 'key_id'));
     if (!key) throw notFound(`API key ${ctx.params.key_id}`, 'key_id');
     ctx.body = { key_id: key.id, scope: key.scope, revoked_at: formatTimestamp(key.revokedAt ?? deps.clock.now()) };
   });
@@ -155,6 +156,8 @@ export function operatorRouter(deps: OperatorDeps): Router {
 
   router.get('/ledger/check', async (ctx) => {
     const check = await checkLedger(ctx.state.em);
+    // what an alert watches (docs/operations.md#metrics): the route computes the check, the gauge keeps its last outcome
+    setGauge('ledger_check_ok', {}, check.ok ? 1 : 0);
     ctx.body = { ok: check.ok, currencies: check.currencies, drifted_accounts: check.driftedAccounts };
   });
 

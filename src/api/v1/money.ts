@@ -23,6 +23,7 @@ import { ListAmountsQuery, NamespaceQuery, RechargeBody, RefundBody } from './sc
 import { installationOf } from '../../db/repositories/installation.ts';
 import type { Installation } from '../../domain/installation.ts';
 import { refundWorkflowId, startRecharge, startRefund } from '../../temporal/movements.ts';
+import { count } from '../../metrics/record.ts';
 
 export interface MoneyRouteDeps {
   temporal: Client;
@@ -45,7 +46,8 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
   router.get('/amounts', async (ctx) => {
     const query = parseWith(ListAmountsQuery, ctx.query);
     await tenantOr404(ctx.state.em, query.namespace, principalOf(ctx.state));
-    const page = await listMovements(ctx.state.em, query.namespace, query.limit, query.starting_after);
+    // the seed's meaning: the USD balance's movements (token balances list theirs under /v2alpha/teams/{team_id}/balances)
+    const page = await listMovements(ctx.state.em, query.namespace, 'USD', query.limit, query.starting_after);
     ctx.set('X-Has-More', String(page.hasMore));
     ctx.body = page.movements.map(amountBody);
   });
@@ -147,6 +149,7 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
         // One refund per transaction: a second request while or after it ran is refused here; the same
         // request retried re-attaches (ownRefund, by the token in the memo).
         handle = await startRefund(deps.temporal, await installationOf(ctx.state.em), deps.taskQueue, input, token);
+        count('refunds_requested_total', { payment_method: movement.paymentMethod });
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
         handle = token ? await ownRefund(deps.temporal, workflowId, token) : undefined;

@@ -1,15 +1,17 @@
-/** Cards of a team (DESIGN §7, §11): register a gateway token, list, delete, choose the default. */
+/** Cards of a team (DESIGN §7, §11): register a gateway token, list, delete, choose the default; and the team's balances. */
 import type { Router } from '@koa/router';
-import type { Card } from '../../db/entities/index.ts';
+import type { Card, MoneyMovement } from '../../db/entities/index.ts';
 import { addCard, deleteCard, listCards, setDefaultCard } from '../../db/repositories/cards.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, notFound } from '../../domain/errors.ts';
 import { teamOf } from '../tenancy.ts';
-import { CURRENCIES, toCanonicalString } from '../../domain/money.ts';
+import { CURRENCIES, Dec, toCanonicalString } from '../../domain/money.ts';
+import { listMovements } from '../../ledger/movements.ts';
+import { formatTimestamp } from '../format.ts';
 import { GatewayUnavailableError, InvalidCardTokenError, type CardGateway } from '../../gateway/card-gateway.ts';
 import { tenantBalances } from '../../ledger/ledger.ts';
 import { parseWith } from '../validation.ts';
-import { AddCardBody } from './schemas.ts';
+import { AddCardBody, CurrencyParam, ListTransactionsQuery } from './schemas.ts';
 
 export function mountCardRoutes(router: Router, deps: { gateway: CardGateway; clock: Clock }): void {
   router.post('/teams/:team_id/cards', async (ctx) => {
@@ -52,6 +54,28 @@ export function mountCardRoutes(router: Router, deps: { gateway: CardGateway; cl
     const balances = await tenantBalances(ctx.state.em, teamId);
     ctx.body = { balances: Object.fromEntries(CURRENCIES.map((currency) => [currency, toCanonicalString(balances[currency])])) };
   });
+
+  // One balance's movements (USD, or a token's: overpayments and late transfers), newest first.
+  router.get('/teams/:team_id/balances/:currency/transactions', async (ctx) => {
+    const teamId = await teamOf(ctx);
+    const currency = parseWith(CurrencyParam, ctx.params.currency, 'currency');
+    const query = parseWith(ListTransactionsQuery, ctx.query);
+    const page = await listMovements(ctx.state.em, teamId, currency, query.limit, query.starting_after);
+    ctx.body = { transactions: page.movements.map(transactionBody), has_more: page.hasMore };
+  });
+}
+
+/** A movement as /v2alpha writes amounts: an exact decimal string in its currency. */
+export function transactionBody(movement: MoneyMovement) {
+  return {
+    trans_id: movement.id,
+    created_at: formatTimestamp(movement.createdAt),
+    amount: toCanonicalString(new Dec(movement.amount)),
+    currency: movement.currency,
+    description: movement.description,
+    payment_method: movement.paymentMethod,
+    status: movement.status,
+  };
 }
 
 export function cardBody(card: Card) {

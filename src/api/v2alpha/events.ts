@@ -1,13 +1,12 @@
-/** A team's events: what the hosting platform acts on, newest first, paginated. */
+/** A team's events: what the hosting platform acts on, newest first, paginated; times to the millisecond, as webhooks send them. */
 import type { Router } from '@koa/router';
 import { z } from 'zod';
 import { listTenantEvents } from '../../db/repositories/events.ts';
 import { notFound } from '../../domain/errors.ts';
-import { formatTimestamp } from '../format.ts';
 import { pageLimit, parseWith } from '../validation.ts';
 import { teamOf } from '../tenancy.ts';
 
-const ListEventsQuery = z.strictObject({
+export const ListEventsQuery = z.strictObject({
   limit: pageLimit,
   starting_after: z.string().min(1).max(64).optional(),
   type: z.string().min(1).max(64).optional(),
@@ -20,7 +19,7 @@ export function mountEventRoutes(router: Router): void {
     const page = await listTenantEvents(ctx.state.em, teamId, { type: query.type, startingAfter: query.starting_after, limit: query.limit });
     if (!page) throw notFound(`Event ${query.starting_after}`, 'starting_after');
     ctx.body = {
-      events: page.events.map((row) => ({ id: row.id, type: row.type, created_at: formatTimestamp(row.createdAt), data: row.data })),
+      events: page.events.map((row) => ({ id: row.id, type: row.type, created_at: row.createdAt.toISOString(), data: row.data })),
       has_more: page.hasMore,
     };
   });

@@ -25,7 +25,8 @@ export const AddCardBody = z.strictObject({
 });
 
 const zeroOrOne = z.union([z.literal(0), z.literal(1)], { error: 'must be 1 (renew automatically) or 0' });
-const month = z.string({ error: 'must be a month such as "2026-03"' }).regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month such as "2026-03"');
+/** `YYYY-MM` of years 0001 to 9999: PostgreSQL's calendar has no year 0 (`0000-01` was a 500 from the query). */
+const month = z.string({ error: 'must be a month such as "2026-03"' }).regex(/^(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])$/, 'must be a month such as "2026-03"');
 const atLeastOneResource = {
   message: 'at least one of cpu_limit, mem_limit, storage_limit must be positive',
   path: ['cpu_limit'],
@@ -44,6 +45,11 @@ export const CreatePrePaymentCardBody = z.strictObject({
   auto_renewal: zeroOrOne,
   quote_id: z.uuid({ error: 'must be the quote_id answered by acquire_pre_amount' }).optional(),
 });
+
+/** A balance's currency in a path. */
+export const CurrencyParam = z.enum(['USD', 'USDT_ERC20', 'ANKR_ERC20'], { error: 'must be one of USD, USDT_ERC20, ANKR_ERC20' });
+
+export const ListTransactionsQuery = z.strictObject({ limit: pageLimit, starting_after: z.string().min(1).max(64).optional() });
 
 /** The `{type}` of the token prepay route: a token (USD is answered with a pointer to the card route). */
 export const TokenTypeParam = z.enum(['ANKR_ERC20', 'USDT_ERC20'], { error: 'must be one of ANKR_ERC20, USDT_ERC20' });

@@ -11,7 +11,7 @@ import { requiredConfirmations, type ChainSettings } from '../../chain/settings.
 import { verifyWatcherSignature, WATCHER_SIGNATURE_HEADER } from '../../chain/watcher-signature.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
-import { requireScope } from '../middleware/auth.ts';
+import { refused, requireScope } from '../middleware/auth.ts';
 import { parseWith } from '../validation.ts';
 import { ReportTransferBody } from './watcher-schemas.ts';
 
@@ -34,7 +34,7 @@ export function watcherRouter(deps: WatcherRouteDeps): Router {
     }
     const now = deps.clock.now();
     const check = verifyWatcherSignature(ctx.get(WATCHER_SIGNATURE_HEADER) || undefined, ctx.state.rawBody ?? '', signingSecret, Math.floor(now.getTime() / 1000));
-    if (!check.ok) throw new AppError('invalid_signature', check.reason, { field: WATCHER_SIGNATURE_HEADER });
+    if (!check.ok) throw refused('watcher_signature', new AppError('invalid_signature', check.reason, { field: WATCHER_SIGNATURE_HEADER }));
 
     const body = parseWith(ReportTransferBody, ctx.request.body);
     if (body.chain_id !== chain.chainId) {

@@ -236,9 +236,10 @@ export async function requestRedelivery(em: EntityManager, endpointId: string, e
 }
 
 /** Whether the endpoint's owner may see the event (its tenant's, or any for a platform endpoint). */
-export async function eventVisibleTo(em: EntityManager, owner: EndpointOwner, eventId: string): Promise<boolean> {
+/** The event's type when the owner may see the event (a tenant its own; the platform every one), else null. */
+export async function visibleEventType(em: EntityManager, owner: EndpointOwner, eventId: string): Promise<string | null> {
   const event = await findEvent(em, eventId);
-  return event !== null && (owner === null || event.tenantId === owner);
+  return event !== null && (owner === null || event.tenantId === owner) ? event.type : null;
 }
 
 /** The events an endpoint would have got since `since`, oldest first, at most `limit`. */
