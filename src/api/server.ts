@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, webhookSettings, type Config } from '../config.ts';
+import { listenForStop } from '../stop-signal.ts';
 import { initOrm, migrate, type Orm } from '../db/orm.ts';
 import { systemClock } from '../domain/clock.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -72,7 +73,7 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.PORT, '0.0.0.0', () => resolve());
+      server.listen(config.PORT, listenHost(config), () => resolve());
     });
   } catch (error) {
     // The port is taken (or not ours): nothing opened for the server may outlive it.
@@ -96,32 +97,42 @@ export async function startApi(config: Config, orm: Orm, logger: Logger): Promis
   };
 }
 
+/** HOST, else every interface in production (behind its load balancer) and only this machine in development. */
+export function listenHost(config: Pick<Config, 'HOST' | 'NODE_ENV'>): string {
+  return config.HOST ?? (config.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1');
+}
+
 async function main(): Promise<void> {
+  // First: a signal at any moment of start-up stops the process there, cleanly (src/stop-signal.ts).
+  const stop = listenForStop();
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, { process: 'api' });
   const orm = await initOrm(config.DATABASE_URL);
-  const applied = await migrate(orm);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-  const api = await startApi(config, orm, logger);
-  logger.info({ url: api.url }, 'api listening');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  try {
+    if (stop.requested) return;
+    const applied = await migrate(orm);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    if (stop.requested) return;
+    const api = await startApi(config, orm, logger);
+    logger.info({ url: api.url }, 'api listening');
+    const signal = await stop.received;
     logger.info({ signal }, 'api stopping');
+    // in-flight requests finish; a request that outlives the grace is cut
     const force = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_SECONDS * 1000).unref();
     await api.close();
-    await orm.close();
     clearTimeout(force);
+  } finally {
+    await orm.close();
     logger.info('api stopped');
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
 }

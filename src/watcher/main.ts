@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../domain/clock.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { connectTemporal } from '../temporal/client.ts';
 import { createScanner, type PassReport } from './scanner.ts';
+import { listenForStop } from '../stop-signal.ts';
 
 export interface WatcherDeps {
   config: Config;
@@ -132,27 +133,37 @@ function leaderLock(databaseUrl: string, lockId: number, logger: Logger) {
 }
 
 async function main(): Promise<void> {
+  // First: a signal at any moment of start-up stops the process there, cleanly (src/stop-signal.ts).
+  const stop = listenForStop();
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, { process: 'watcher' });
   const orm = await initOrm(config.DATABASE_URL, { poolMax: 4 });
-  const { connection, client } = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
-  const watcher = await startWatcher({ config, orm, temporal: client, logger });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  logger.info('watcher stopping');
-  const force = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_SECONDS * 1000).unref();
-  await watcher.stop();
-  await connection.close();
-  await orm.close();
-  clearTimeout(force);
-  logger.info('watcher stopped');
+  try {
+    if (stop.requested) return;
+    const { connection, client } = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+    try {
+      if (stop.requested) return;
+      const watcher = await startWatcher({ config, orm, temporal: client, logger });
+      await stop.received;
+      logger.info('watcher stopping');
+      const force = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_SECONDS * 1000).unref();
+      await watcher.stop();
+      clearTimeout(force);
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    await orm.close();
+    logger.info('watcher stopped');
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
 }

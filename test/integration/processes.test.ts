@@ -1,6 +1,7 @@
 /**
  * The production entry points: `npm run api` and `npm run worker` are single processes configured only
- * by the environment, refuse a bad configuration by naming the variable, and stop cleanly on SIGTERM.
+ * by the environment, refuse a bad configuration by naming the variable, and stop cleanly on SIGTERM, during
+ * start-up too, however often the signal is passed on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -61,8 +62,24 @@ describe('production entry points', () => {
       { timeoutMs: 60_000, what: 'the API to be ready' },
     );
     api.child.kill('SIGTERM');
+    api.child.kill('SIGTERM'); // passed on again (npm, a shell): the stop under way finishes, once
     expect(await api.exited).toBe(0);
     expect(api.output()).toContain('"msg":"api stopped"');
+    expect(api.output().match(/"msg":"api stopped"/g)).toHaveLength(1);
+  });
+
+  it('the worker stops on a SIGTERM during its start-up, and writes one JSON stream (the SDK through pino)', async () => {
+    const worker = run('src/worker.ts', { ...baseEnv(), RECONCILE_SCHEDULE: 'off' });
+    await until(() => worker.output().includes('installation checked'), { timeoutMs: 60_000, what: 'the worker to check its installation' });
+    worker.child.kill('SIGTERM');
+    const code = await worker.exited;
+    if (code !== 0) throw new Error(`exit ${code}: ${worker.output()}`);
+    expect(worker.output()).toContain('worker stopped');
+    const lines = worker
+      .output()
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !/ExperimentalWarning|--trace-warnings/.test(line));
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
   });
 
   it('the worker polls, then exits 0 on SIGTERM', async () => {
