@@ -32,7 +32,7 @@ const allowed = {
   webhooks: below('domain'),
   temporal: below('domain', 'db', 'workflows'),
   chain: below('domain', 'db', 'temporal'),
-  watcher: below('domain', 'db', 'temporal', 'chain'),
+  watcher: below('domain', 'db', 'temporal', 'chain', 'metrics'),
   metrics: below('domain', 'gateway'),
 };
 

@@ -79,6 +79,9 @@ export const configSchema = z
     WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
     /** The address the worker's metrics port binds to; loopback unless a scraper on another host must reach it. */
     WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** the watcher process's Prometheus endpoint (`/metrics`); blank: none */
+    WATCHER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    WATCHER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     /** `on`: the worker creates (or updates) the `reconcile` Temporal Schedule at start-up (decision 0080). */
     RECONCILE_SCHEDULE: z.enum(['on', 'off']).default('on'),
     /** Seconds between two runs of the reconciliation schedule. */

@@ -72,12 +72,12 @@ function routeTemplate(ctx: ParameterizedContext): string {
   return route ? String(route.path) : 'unmatched';
 }
 
-/** The catalogue's API metrics on `registry`. A gauge joins the registry when first set, so that it is absent, not 0, before anything was measured. */
-function registryRecorder(registry: Registry): Recorder {
+/** The catalogue's metrics of `process` on `registry`. A gauge joins the registry when first set, so that it is absent, not 0, before anything was measured. */
+export function registryRecorder(registry: Registry, process: 'api' | 'watcher' = 'api'): Recorder {
   const counters = new Map<MetricName, Counter>();
   const gauges = new Map<MetricName, Gauge>();
   for (const [name, metric] of Object.entries(METRICS) as [MetricName, (typeof METRICS)[MetricName]][]) {
-    if (metric.process === 'worker') continue;
+    if (metric.process !== process && !(metric.process === 'both' && process === 'api')) continue;
     const options = { name, help: metric.help, labelNames: [...metric.labels] };
     if (metric.type === 'counter') counters.set(name, new Counter({ ...options, registers: [registry] }));
     else gauges.set(name, new Gauge({ ...options, registers: [] }));

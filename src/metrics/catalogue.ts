@@ -31,6 +31,24 @@ export const METRICS = {
     labels: ['currency'],
     process: 'worker',
   },
+  token_transfers_orphaned_total: {
+    type: 'counter',
+    help: 'Credited or signalled token transfers whose block a reorg deeper than the confirmation depth took (transfer.orphaned events), by token and by what the engine had done with them.',
+    labels: ['currency', 'credited_as'],
+    process: 'watcher',
+  },
+  watcher_passes_total: {
+    type: 'counter',
+    help: 'Scans of the chain the watcher finished.',
+    labels: [],
+    process: 'watcher',
+  },
+  watcher_reorgs_total: {
+    type: 'counter',
+    help: 'Times the chain changed under a cursor or a range during a scan (a reorg): the range is scanned again.',
+    labels: [],
+    process: 'watcher',
+  },
   ledger_transactions_total: {
     type: 'counter',
     help: 'Ledger transactions written (a repeated idempotency key writes none), by kind and by each currency they post in.',

@@ -3,8 +3,8 @@
  * (decision 0099). In an activity the value goes to that activity's Temporal metric meter, which the SDK
  * finds through AsyncLocalStorage and the worker's Prometheus exporter serves (with the activity's
  * namespace, task queue and type as labels); in an API request to the app's own registry, which the
- * metrics middleware puts in an AsyncLocalStorage of ours; anywhere else (the watcher, scripts, a unit
- * test) nowhere. So the ledger counts what it writes in whichever process writes it, and no signature
+ * metrics middleware puts in an AsyncLocalStorage of ours; in the watcher process to its registry
+ * (setProcessRecorder); anywhere else (scripts, a unit test) nowhere. So the ledger counts what it writes in whichever process writes it, and no signature
  * carries a meter. Recording never throws: a metric must not fail a money step.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -19,6 +19,13 @@ export interface Recorder {
 }
 
 const requestRecorder = new AsyncLocalStorage<Recorder>();
+/** The recorder of a process that has one for everything it does (the watcher's registry); else none. */
+let processRecorder: Recorder | undefined;
+
+/** Makes `recorder` where this process's metrics go outside requests and activities (undefined: nowhere). */
+export function setProcessRecorder(recorder: Recorder | undefined): void {
+  processRecorder = recorder;
+}
 
 /** Runs `fn` (an API request) with its metrics going to `recorder`. */
 export function withRecorder<T>(recorder: Recorder, fn: () => T): T {
@@ -36,7 +43,7 @@ export function setGauge<N extends GaugeName>(name: N, labels: LabelsOf<N>, valu
 }
 
 function record(write: (recorder: Recorder) => void): void {
-  const recorder = requestRecorder.getStore() ?? activityRecorder();
+  const recorder = requestRecorder.getStore() ?? activityRecorder() ?? processRecorder;
   if (!recorder) return;
   try {
     write(recorder);

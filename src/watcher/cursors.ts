@@ -1,6 +1,7 @@
 /** The watcher's persisted state: a cursor per token contract, and the orphaning of vanished transfers. */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordEventIn } from '../db/repositories/events.ts';
+import { count } from '../metrics/record.ts';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
 import { transferKey } from '../domain/token-transfer.ts';
 
@@ -78,7 +79,10 @@ export async function markOrphans(
         now,
       );
     });
-    if (eventId) reorgedCredits.push(eventId);
+    if (eventId) {
+      reorgedCredits.push(eventId);
+      count('token_transfers_orphaned_total', { currency: range.token, credited_as: row.status });
+    }
   }
   return { orphaned: seen.length, reorgedCredits };
 }

@@ -15,6 +15,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { connectTemporal } from '../temporal/client.ts';
 import { createScanner, type PassReport } from './scanner.ts';
 import { listenForStop } from '../stop-signal.ts';
+import { startWatcherMetrics } from '../metrics/watcher.ts';
 
 export interface WatcherDeps {
   config: Config;
@@ -138,6 +139,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, { process: 'watcher' });
   const orm = await initOrm(config.DATABASE_URL, { poolMax: 4 });
+  const metrics = await startWatcherMetrics(config);
+  if (metrics) logger.info({ metrics: `http://${metrics.address}/metrics` }, 'watcher metrics');
   try {
     if (stop.requested) return;
     const { connection, client } = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
@@ -153,6 +156,7 @@ async function main(): Promise<void> {
       await connection.close();
     }
   } finally {
+    await metrics?.close();
     await orm.close();
     logger.info('watcher stopped');
   }

@@ -23,6 +23,7 @@ import { knownDepositAddresses } from '../chain/deposit-address.ts';
 import { FINALIZED_EQUIVALENT_CONFIRMATIONS, type ChainSettings, type TokenContract } from '../chain/settings.ts';
 import { loadCursor, markOrphans, saveCursor } from './cursors.ts';
 import { DEFAULT_WEBHOOK_SETTINGS } from '../domain/webhooks.ts';
+import { count } from '../metrics/record.ts';
 import { startPendingDeliveries } from '../temporal/webhooks.ts';
 
 export const TRANSFER_EVENT = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
@@ -97,6 +98,8 @@ export function createScanner(deps: ScannerDeps): Scanner {
           logger.warn({ token: token.currency, reason: error.message }, 'the chain changed during a scan; the range will be scanned again');
         }
       }
+      count('watcher_passes_total', {});
+      if (report.reorgs > 0) count('watcher_reorgs_total', {}, report.reorgs);
       return report;
     },
   };

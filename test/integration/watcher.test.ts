@@ -29,6 +29,11 @@ import { installationOf } from '../../src/db/repositories/installation.ts';
 import { prepayWorkflowId } from '../../src/domain/prepay.ts';
 import { sqlOn } from '../helpers/db.ts';
 import { until } from '../helpers/wait.ts';
+import { Registry } from 'prom-client';
+import { registryRecorder } from '../../src/metrics/api.ts';
+import { setProcessRecorder } from '../../src/metrics/record.ts';
+import { freePort } from '../../src/dev/temporal-dev-server.ts';
+import { sampleSum, scrape } from '../helpers/prometheus.ts';
 import { freshPrePayId, passAwaitingCredits } from '../helpers/watcher.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -208,7 +213,10 @@ describe('the chain watcher', () => {
     // Deeper than the depth: the cursor's block and the transfer's block are replaced by empty ones.
     await chain.reorg((await chain.head()) - blockNumber + 1);
     await chain.mine(1);
-    const report = await passAndCredits();
+    const registry = new Registry();
+    setProcessRecorder(registryRecorder(registry, 'watcher')); // as the watcher process counts
+    const report = await passAndCredits().finally(() => setProcessRecorder(undefined));
+    expect(sampleSum(await registry.metrics(), 'token_transfers_orphaned_total', { currency: 'USDT_ERC20', credited_as: 'credited' })).toBe(1);
     expect(report.reorgs).toBeGreaterThanOrEqual(1);
     expect(report.reorgedCredits).toHaveLength(1);
     // The money is not taken back silently: the credit stands, flagged for review.
@@ -367,8 +375,13 @@ describe('the chain watcher', () => {
 
     await chain.transfer('ANKR_ERC20', deposit.address, 5n * 10n ** 17n);
     await chain.mine(CONFIRMATIONS);
-    const second = runWatcherProcess();
+    const metricsPort = await freePort();
+    const second = runWatcherProcess({ WATCHER_METRICS_PORT: String(metricsPort) });
     await until(async () => (await balances(tenant)).ANKR_ERC20 === '7.5', { timeoutMs: 60_000, what: 'the second credit', detail: () => `watcher output:\n${second.output()}` });
+    // its own /metrics: the passes it made
+    const metrics = await scrape(`http://127.0.0.1:${metricsPort}`);
+    expect(metrics.contentType).toMatch(/^text\/plain/);
+    expect(sampleSum(metrics.text, 'watcher_passes_total')).toBeGreaterThanOrEqual(1);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     expect(await ledgerTransactions(tenant.id)).toBe(2);
@@ -385,10 +398,10 @@ async function signalsOf(workflowId: string): Promise<unknown[]> {
     .map((attributes) => defaultPayloadConverter.fromPayload(attributes!.input!.payloads![0]!));
 }
 
-function runWatcherProcess() {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn' };
+function runWatcherProcess(extra: Record<string, string> = {}) {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...extra };
   for (const [name, value] of Object.entries(stack.config)) {
-    if (/^(DATABASE_URL|TEMPORAL_|CHAIN_|TOKEN_|DEPOSIT_XPUB|WATCHER_)/.test(name) && value !== undefined) env[name] = String(value);
+    if (/^(DATABASE_URL|TEMPORAL_|CHAIN_|TOKEN_|DEPOSIT_XPUB|WATCHER_)/.test(name) && value !== undefined && !(name in extra)) env[name] = String(value);
   }
   const child = spawn(process.execPath, ['src/watcher/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
