@@ -12,7 +12,7 @@
  * * A cursor whose block hash is no longer canonical means a reorg deeper than the depth: the scanner
  *   steps back by the depth and scans again (and says so loudly in the log).
  */
-import { createPublicClient, http, parseAbiItem, TransactionReceiptNotFoundError, webSocket, type Log, type PublicClient } from 'viem';
+import { parseAbiItem, type Log, type PublicClient } from 'viem';
 import type { Client } from '@temporalio/client';
 import type { Orm } from '../db/orm.ts';
 import type { Clock } from '../domain/clock.ts';
@@ -21,12 +21,12 @@ import type { Logger } from '../logger.ts';
 import { deliverTransfer, TransferConflictError, type DeliveryOutcome, type ObservedTransfer } from '../chain/deliver.ts';
 import { knownDepositAddresses } from '../chain/deposit-address.ts';
 import { FINALIZED_EQUIVALENT_CONFIRMATIONS, type ChainSettings, type TokenContract } from '../chain/settings.ts';
+import { checkTransferOnChain, confirmedHeadAt, publicClientFor, TRANSFER_EVENT } from '../chain/verify-transfer.ts';
 import { loadCursor, markOrphans, saveCursor } from './cursors.ts';
 import { DEFAULT_WEBHOOK_SETTINGS } from '../domain/webhooks.ts';
 import { count } from '../metrics/record.ts';
 import { startPendingDeliveries } from '../temporal/webhooks.ts';
 
-export const TRANSFER_EVENT = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
 const DECIMALS_FUNCTION = parseAbiItem('function decimals() view returns (uint8)');
 
 type TransferLog = Log<bigint, number, false, typeof TRANSFER_EVENT, true>;
@@ -87,7 +87,7 @@ export function createScanner(deps: ScannerDeps): Scanner {
 
     async runPass() {
       const head = Number(await client.getBlockNumber({ cacheTime: 0 }));
-      const confirmedHead = await confirmedHeadAt(head);
+      const confirmedHead = await confirmedHeadAt(client, chain, head);
       const report: PassReport = { head, confirmedHead, delivered: [], orphaned: 0, reorgedCredits: [], reorgs: 0 };
       for (const token of chain.tokens) {
         try {
@@ -104,14 +104,6 @@ export function createScanner(deps: ScannerDeps): Scanner {
     },
   };
 
-  async function confirmedHeadAt(head: number): Promise<number> {
-    if (chain.confirmations === 'finalized') {
-      const finalized = await client.getBlock({ blockTag: 'finalized' });
-      return Number(finalized.number);
-    }
-    return head - chain.confirmations + 1;
-  }
-
   async function scanToken(token: TokenContract, head: number, confirmedHead: number, report: PassReport): Promise<void> {
     let from = await resumeFrom(token, confirmedHead, report);
     while (from <= confirmedHead) {
@@ -119,8 +111,9 @@ export function createScanner(deps: ScannerDeps): Scanner {
       const endHash = await blockHash(to);
       const logs = await transferLogs(token, from, to);
       for (const log of await toDepositAddresses(logs)) {
-        if (!(await stillCanonical(token, log))) throw new ChainMovedError(`log ${log.transactionHash}/${log.logIndex} is no longer canonical`);
-        const outcome = await deliver(token, log, head, true);
+        const check = await stillCanonical(token, log);
+        if (!check.ok) throw new ChainMovedError(`log ${log.transactionHash}/${log.logIndex} is no longer canonical: ${check.reason}`);
+        const outcome = await deliver(token, log, head, check.blockTime);
         if (outcome) report.delivered.push(outcome);
       }
       const orphans = await markOrphans(deps.orm.em.fork(), { chainId: chain.chainId, token: token.currency, fromBlock: from, toBlock: to, present: logs }, deps.clock.now());
@@ -144,7 +137,7 @@ export function createScanner(deps: ScannerDeps): Scanner {
     const unconfirmedFrom = Math.max(confirmedHead + 1, head - deps.blockRange + 1, 0);
     if (unconfirmedFrom <= head) {
       for (const log of await toDepositAddresses(await transferLogs(token, unconfirmedFrom, head))) {
-        const outcome = await deliver(token, log, head, false);
+        const outcome = await deliver(token, log, head, null);
         if (outcome) report.delivered.push(outcome);
       }
     }
@@ -191,22 +184,25 @@ export function createScanner(deps: ScannerDeps): Scanner {
     return candidates.filter((log) => known.has(log.args.to.toLowerCase()));
   }
 
-  /** The log is in the receipt of a successful transaction in the block it names, and that block is canonical. */
-  async function stillCanonical(token: TokenContract, log: TransferLog): Promise<boolean> {
-    let receipt;
-    try {
-      receipt = await client.getTransactionReceipt({ hash: log.transactionHash });
-    } catch (error) {
-      if (error instanceof TransactionReceiptNotFoundError) return false;
-      throw error;
-    }
-    if (receipt.status !== 'success' || receipt.blockHash !== log.blockHash) return false;
-    const same = receipt.logs.find((candidate) => candidate.logIndex === log.logIndex);
-    if (!same || same.address.toLowerCase() !== token.address || same.data !== log.data || same.topics.join() !== log.topics.join()) return false;
-    return (await blockHash(Number(log.blockNumber))) === log.blockHash;
+  /** The log is in the receipt of a successful transaction in the block it names, and that block is canonical (the same check as the watcher route's). */
+  async function stillCanonical(token: TokenContract, log: TransferLog) {
+    return checkTransferOnChain(client, token, {
+      txHash: log.transactionHash,
+      logIndex: log.logIndex,
+      blockNumber: Number(log.blockNumber),
+      blockHash: log.blockHash,
+      from: log.args.from,
+      to: log.args.to,
+      value: log.args.value,
+    });
   }
 
-  async function deliver(token: TokenContract, log: TransferLog, head: number, atDepth: boolean): Promise<DeliveryOutcome | null> {
+  /**
+   * `blockTime`: the block's timestamp of a checked log in the confirmed zone (a transfer mined before a payment
+   * deadline counts even when confirmed after it); null above the depth, where a log is only recorded.
+   */
+  async function deliver(token: TokenContract, log: TransferLog, head: number, blockTime: Date | null): Promise<DeliveryOutcome | null> {
+    const atDepth = blockTime !== null;
     const transfer: ObservedTransfer = {
       chainId: chain.chainId,
       txHash: log.transactionHash.toLowerCase(),
@@ -218,7 +214,7 @@ export function createScanner(deps: ScannerDeps): Scanner {
       blockNumber: Number(log.blockNumber),
       blockHash: log.blockHash.toLowerCase(),
       confirmations: head - Number(log.blockNumber) + 1,
-      ...(atDepth ? { blockTime: await blockTime(log.blockHash) } : {}),
+      ...(blockTime ? { blockTime } : {}),
     };
     try {
       return await deliverTransfer({ em: deps.orm.em.fork(), temporal: deps.temporal, taskQueue: deps.taskQueue, logger, now: deps.clock.now() }, transfer, {
@@ -236,21 +232,8 @@ export function createScanner(deps: ScannerDeps): Scanner {
     }
   }
 
-  /** The block's timestamp (a transfer mined before a payment deadline counts even when confirmed after it). */
-  async function blockTime(hash: `0x${string}`): Promise<Date> {
-    const block = await client.getBlock({ blockHash: hash });
-    return new Date(Number(block.timestamp) * 1000);
-  }
-
   async function blockHash(blockNumber: number): Promise<string> {
     const block = await client.getBlock({ blockNumber: BigInt(blockNumber) });
     return block.hash.toLowerCase();
   }
-}
-
-/** A viem public client for the chain's JSON-RPC (http or WebSocket), with no response caching. */
-export function publicClientFor(chain: ChainSettings): PublicClient {
-  if (!chain.rpcUrl) throw new Error('CHAIN_RPC_URL is not set');
-  const transport = /^wss?:/.test(chain.rpcUrl) ? webSocket(chain.rpcUrl) : http(chain.rpcUrl, { retryCount: 2, timeout: 20_000 });
-  return createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
 }

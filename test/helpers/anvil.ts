@@ -32,6 +32,8 @@ export interface TestChain {
   /** replaces the last `depth` blocks with empty ones (anvil_reorg): their transactions vanish */
   reorg(depth: number): Promise<void>;
   head(): Promise<number>;
+  /** the number of the block the node answers for the `finalized` tag */
+  finalized(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -50,12 +52,21 @@ function artifact(name: string): Artifact {
   return JSON.parse(readFileSync(`${PROJECT_ROOT}/contracts/artifacts/${name}.json`, 'utf8')) as Artifact;
 }
 
-export async function startAnvil(): Promise<TestChain> {
+export interface AnvilOptions {
+  /**
+   * anvil's `--slots-in-an-epoch` (default 32). Anvil answers the `finalized` block tag with the block two
+   * epochs below the head (head − 2 × slots, block 0 until the head passes it) and `safe` with one epoch
+   * below: a small value lets a test reach finality in a few mined blocks.
+   */
+  slotsInAnEpoch?: number;
+}
+
+export async function startAnvil(options: AnvilOptions = {}): Promise<TestChain> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', String(port), '--mnemonic', ANVIL_MNEMONIC, '--chain-id', String(ANVIL_CHAIN_ID), '--silent'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--mnemonic', ANVIL_MNEMONIC, '--chain-id', String(ANVIL_CHAIN_ID), '--silent'];
+  if (options.slotsInAnEpoch !== undefined) args.push('--slots-in-an-epoch', String(options.slotsInAnEpoch));
+  const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -97,6 +108,7 @@ export async function startAnvil(): Promise<TestChain> {
       await client.request({ method: 'anvil_reorg' as never, params: [depth, []] as never });
     },
     head: async () => Number(await client.getBlockNumber({ cacheTime: 0 })),
+    finalized: async () => Number((await client.getBlock({ blockTag: 'finalized' })).number),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

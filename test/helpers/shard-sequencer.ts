@@ -25,6 +25,8 @@ const SECONDS: Record<string, number> = {
   'test/integration/prepay-http.test.ts': 10,
   'test/workflows/token-prepay.test.ts': 9,
   'test/integration/watcher.test.ts': 9,
+  // anvil, two stacks and a worker (decision 0102)
+  'test/integration/watcher-route-rpc.test.ts': 7,
   'test/workflows/subscription.test.ts': 9,
   'test/integration/temporal-client.test.ts': 8,
   // starts a worker process of its own besides the stack (decision 0099)

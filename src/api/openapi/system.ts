@@ -62,7 +62,8 @@ export const systemPaths: ZodOpenApiPathsObject = {
       operationId: 'reportTransfer',
       summary: 'Report an ERC20 transfer (an external chain watcher)',
       description:
-        'Signed with `X-Watcher-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.<raw body>">` under WATCHER_SIGNING_SECRET. The transfer is credited once however often it is reported (docs/tokens.md).',
+        'Signed with `X-Watcher-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.<raw body>">` under WATCHER_SIGNING_SECRET. The transfer is credited once however often it is reported (docs/tokens.md). ' +
+        'When the engine has CHAIN_RPC_URL, the report is checked against its node before anything is recorded: a report the chain contradicts is 422 `unprocessable` naming the field (`tx_hash`, `block_number`, `block_hash`, `log_index`, `token`, `from`, `to`, `amount`, `block_timestamp`), a node that cannot answer is 503, and the depth is counted by the node (`confirmations` is then ignored). Without CHAIN_RPC_URL the signed report is trusted.',
       tags: ['Token payments'],
       security: security('watcherKey'),
       requestParams: { header: z.object({ 'X-Watcher-Signature': z.string() }) },
