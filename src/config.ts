@@ -57,7 +57,7 @@ export const configSchema = z
     STRIPE_API_BASE: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     /** The EVM chain of the token payments (docs/tokens.md); without it token features answer 503. */
     CHAIN_ID: z.coerce.number().int().positive().optional(),
-    /** JSON-RPC of that chain, for the built-in watcher (`npm run watcher`). */
+    /** JSON-RPC of that chain, for the built-in watcher (`npm run watcher`); with it the watcher route checks each report against the node (decision 0102). */
     CHAIN_RPC_URL: z.url({ protocol: /^(https?|wss?)$/, error: 'must be an http(s) or ws(s) URL' }).optional(),
     /** Extended public key (xpub) from which deposit addresses are derived, index = pre_pay_id. */
     DEPOSIT_XPUB: z
@@ -135,7 +135,19 @@ export const configSchema = z
   .refine((config) => config.CHAIN_RPC_URL === undefined || config.TOKEN_ANKR_ERC20_ADDRESS !== undefined || config.TOKEN_USDT_ERC20_ADDRESS !== undefined, {
     message: 'or TOKEN_USDT_ERC20_ADDRESS is required when CHAIN_RPC_URL is set',
     path: ['TOKEN_ANKR_ERC20_ADDRESS'],
+  })
+  .refine((config) => config.NODE_ENV !== 'production' || config.DEPOSIT_XPUB !== DEV_DEPOSIT_XPUB, {
+    message: 'is the development key of `npm start` (its mnemonic is published): anyone could spend what is paid to it',
+    path: ['DEPOSIT_XPUB'],
   });
+
+/**
+ * The deposit key `npm start` uses on its local chain: the account node m/44'/60'/0'/0 of the published BIP39
+ * test mnemonic "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+ * (test/unit/chain-config.test.ts derives it again). Development only: refused when NODE_ENV=production.
+ */
+export const DEV_DEPOSIT_MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+export const DEV_DEPOSIT_XPUB = 'xpub6EF8jXqFeFEW5bwMU7RpQtHkzE4KJxcqJtvkCjJumzW8CPpacXkb92ek4WzLQXjL93HycJwTPUAcuNxCqFPKKU5m5Z2Vq4nCyh5CyPeBFFr';
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -22,3 +22,15 @@ export async function passAwaitingCredits(scanner: Scanner, engine: { orm: Orm; 
   }
   return report;
 }
+
+/**
+ * A stack's token settings with no RPC, the external-watcher route's mode: token quotes and token prepays
+ * are open (an engine without them answers 503 to both), nothing is scanned. Files with a chain set their own.
+ */
+export const TOKENS_WITHOUT_RPC = {
+  CHAIN_ID: '31337',
+  // the account node m/44'/60'/0'/0 of the BIP39 test mnemonic "legal winner thank year wave sausage worth useful legal winner thank yellow"
+  DEPOSIT_XPUB: 'xpub6EPuWo2Zez8qnWR1a44VViRzRwan7Ct5XaKCz2anC2xSQLCUUvhGEnGYBohKCsocJHEkYQ143QJH8fixW8ixUxrh6bU52qG2tPe1vqCJjiD',
+  TOKEN_ANKR_ERC20_ADDRESS: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+  TOKEN_USDT_ERC20_ADDRESS: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512',
+} as const;

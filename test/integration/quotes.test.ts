@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import { Dec } from '../../src/domain/money.ts';
 import { client, expectError } from '../helpers/http.ts';
+import { TOKENS_WITHOUT_RPC } from '../helpers/watcher.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { sqlOn } from '../helpers/db.ts';
 import { createCluster } from '../helpers/catalog.ts';
@@ -21,7 +22,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack(TOKENS_WITHOUT_RPC);
   operator = client(stack.url, stack.operatorKey);
   const created = await createTenant(stack, 'quotes-tenant');
   tenantId = created.id;

@@ -5,6 +5,7 @@
 import type { HttpAnswer } from '../helpers/http.ts';
 import { startPriceFeedStandIn, type PriceFeedStandIn } from '../helpers/price-feed-stand-in.ts';
 import { startStack, type TestStack } from '../helpers/stack.ts';
+import { TOKENS_WITHOUT_RPC } from '../helpers/watcher.ts';
 import { createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { createCluster } from '../helpers/catalog.ts';
 
@@ -15,7 +16,7 @@ let clusterId: string;
 
 beforeAll(async () => {
   feed = await startPriceFeedStandIn();
-  stack = await startStack({ PRICE_FEED: 'http', PRICE_FEED_URL: feed.url, PRICE_FEED_MAX_AGE_SECONDS: '300' });
+  stack = await startStack({ PRICE_FEED: 'http', PRICE_FEED_URL: feed.url, PRICE_FEED_MAX_AGE_SECONDS: '300', ...TOKENS_WITHOUT_RPC });
   tenant = await createTenant(stack);
   // 1 core at $100 a month: 1000 millicores for one month cost exactly $100
   clusterId = await createCluster(stack, { cpu_core_month_usd: '100', memory_gib_month_usd: '1', storage_gib_month_usd: '1' });

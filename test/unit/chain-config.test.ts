@@ -1,5 +1,7 @@
 /** The chain variables: optional as a whole, consistent when present, and read into one settings shape. */
-import { loadConfig } from '../../src/config.ts';
+import { HDKey } from '@scure/bip32';
+import { mnemonicToSeedSync } from '@scure/bip39';
+import { DEV_DEPOSIT_MNEMONIC, DEV_DEPOSIT_XPUB, loadConfig } from '../../src/config.ts';
 import { chainSettingsOf, requiredConfirmations } from '../../src/chain/settings.ts';
 import { signWatcherReport, verifyWatcherSignature } from '../../src/chain/watcher-signature.ts';
 
@@ -79,5 +81,11 @@ describe('the watcher signature', () => {
     for (const header of [undefined, '', 'garbage', `${good}`, 't=1800000000', 't=abc,v1=00', `t=1800000000,v1=${'0'.repeat(64)}`]) {
       expect(verifyWatcherSignature(header, body, secret, 1_800_000_000).ok).toBe(false);
     }
+  });
+
+  it("refuses npm start's development deposit key in production: it is derived from a published mnemonic", () => {
+    expect(HDKey.fromMasterSeed(mnemonicToSeedSync(DEV_DEPOSIT_MNEMONIC)).derive("m/44'/60'/0'/0").publicExtendedKey).toBe(DEV_DEPOSIT_XPUB);
+    expect(problems({ CHAIN_ID: '1', DEPOSIT_XPUB: DEV_DEPOSIT_XPUB, NODE_ENV: 'production' })).toMatch(/DEPOSIT_XPUB is the development key/);
+    expect(problems({ CHAIN_ID: '31337', DEPOSIT_XPUB: DEV_DEPOSIT_XPUB })).toBe('');
   });
 });

@@ -6,6 +6,7 @@ import { createQuote } from '../../pricing/quotes.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { principalOf } from '../context.ts';
 import { formatTimestamp } from '../format.ts';
+import { tokenSettings } from './token-settings.ts';
 import { requireScope } from '../middleware/auth.ts';
 import { parseWith } from '../validation.ts';
 import { AcquirePreAmountBody, PaymentTypeParam } from './schemas.ts';
@@ -39,6 +40,8 @@ export function v2alphaRouter(deps: V2alphaDeps): Router {
   router.post('/:type/acquire_pre_amount', async (ctx) => {
     const currency = parseWith(PaymentTypeParam, ctx.params.type, 'type');
     const body = parseWith(AcquirePreAmountBody, ctx.request.body);
+    // a token the engine cannot take payments in is refused as the token prepay refuses it, before any price
+    if (currency !== 'USD') tokenSettings(deps.chain, currency);
     const principal = principalOf(ctx.state);
     const quote = await createQuote(
       ctx.state.em,

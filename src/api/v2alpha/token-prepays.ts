@@ -8,12 +8,13 @@ import type { Router } from '@koa/router';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { getAddress } from 'viem';
 import { registerDepositAddress } from '../../chain/deposit-address.ts';
-import type { ChainSettings, TokenContract } from '../../chain/settings.ts';
+import type { ChainSettings } from '../../chain/settings.ts';
+import { tokenSettings } from './token-settings.ts';
 import { matchingQuote } from './quote-checks.ts';
 import { allocateTokenPrepay, findIdempotentPrepay } from '../../db/repositories/prepay-allocation.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { AppError, invalid } from '../../domain/errors.ts';
-import { Dec, toCanonicalString, type TokenCurrency } from '../../domain/money.ts';
+import { invalid } from '../../domain/errors.ts';
+import { Dec, toCanonicalString } from '../../domain/money.ts';
 import type { PrepayTimings } from '../../domain/prepay.ts';
 import { startTokenPrepay } from '../../temporal/prepays.ts';
 import { installationOf } from '../../db/repositories/installation.ts';
@@ -103,13 +104,4 @@ export function mountTokenPrepayRoutes(router: Router, deps: TokenPrepayRouteDep
       usd: toCanonicalString(prepay.usd),
     };
   });
-}
-
-/** The chain, the deposit key and the token's contract, or 503: token payments need all three. */
-function tokenSettings(chain: ChainSettings | null, token: TokenCurrency): { chain: ChainSettings; depositXpub: string; contract: TokenContract } {
-  const contract = chain?.tokens.find((candidate) => candidate.currency === token);
-  if (!chain || !chain.depositXpub || !contract) {
-    throw new AppError('service_unavailable', `${token} payments are not enabled on this engine: CHAIN_ID, DEPOSIT_XPUB and TOKEN_${token}_ADDRESS must be configured.`);
-  }
-  return { chain, depositXpub: chain.depositXpub, contract };
 }
