@@ -105,8 +105,10 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
       return { status: movement.status };
     },
 
-    async failMovement(input: { movementId: string; code: string; message: string }): Promise<void> {
-      await failMovement(deps.orm.em.fork(), input.movementId, { code: input.code, message: input.message }, deps.clock.now());
+    /** Answers the movement's status (`failed`, or what it already was: repeating is a no-op). */
+    async failMovement(input: { movementId: string; code: string; message: string }): Promise<{ status: string }> {
+      const movement = await failMovement(deps.orm.em.fork(), input.movementId, { code: input.code, message: input.message }, deps.clock.now());
+      return { status: movement.status };
     },
 
     /** The ledger side of a refund; a refusal (not finished, balance spent) is final. */
@@ -125,14 +127,16 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
     },
 
     /** The gateway refused the refund for good: the ledger's reversal is undone, the money is the tenant's again. */
-    async undoMovementReversal(input: { movementId: string; reason: string }): Promise<void> {
-      await undoMovementReversal(deps.orm.em.fork(), input.movementId, input.reason, deps.clock.now());
+    async undoMovementReversal(input: { movementId: string; reason: string }): Promise<{ status: string }> {
+      const movement = await undoMovementReversal(deps.orm.em.fork(), input.movementId, input.reason, deps.clock.now());
+      return { status: movement.status };
     },
 
-    async recordGatewayRefund(input: { movementId: string; refundId: string }): Promise<void> {
+    async recordGatewayRefund(input: { movementId: string; refundId: string }): Promise<{ refundId: string; status: string | null }> {
       await recordGatewayRefund(deps.orm.em.fork(), input.movementId, input.refundId, deps.clock.now());
       const movement = await deps.orm.em.fork().findOne(MoneyMovement, { id: input.movementId });
       if (movement) await refunded(movement);
+      return { refundId: input.refundId, status: movement?.status ?? null };
     },
   };
 }

@@ -31,9 +31,17 @@ const STATUS_EVENTS: Partial<Record<PrepayStatus, EventType>> = {
 
 export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; clock: Clock }, events: { recordEvent: (input: RecordEventInput) => Promise<unknown> }) {
   return {
-    async bookPrepayPayment(input: { prePayId: number; tenantId: string; cycle: number; amount: string; cardId: string; chargeId: string; paidAt: string }): Promise<void> {
+    async bookPrepayPayment(input: {
+      prePayId: number;
+      tenantId: string;
+      cycle: number;
+      amount: string;
+      cardId: string;
+      chargeId: string;
+      paidAt: string;
+    }): Promise<{ ledgerTransactionId: string }> {
       const amount = parseDecimal(input.amount);
-      await bookPrepayPayment(deps.orm.em.fork(), {
+      return bookPrepayPayment(deps.orm.em.fork(), {
         prePayId: input.prePayId,
         tenantId: input.tenantId,
         cycle: input.cycle,
@@ -47,8 +55,17 @@ export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; c
     },
 
     /** One month's share becomes revenue, in the prepay's currency (USD unless given). */
-    async recognisePrepayMonth(input: { prePayId: number; tenantId: string; cycle: number; month: number; amount: string; currency?: Currency }): Promise<void> {
-      await recognisePrepayMonth(deps.orm.em.fork(), { ...input, currency: input.currency ?? 'USD', amount: parseDecimal(input.amount) });
+    async recognisePrepayMonth(input: {
+      prePayId: number;
+      tenantId: string;
+      cycle: number;
+      month: number;
+      amount: string;
+      currency?: Currency;
+    }): Promise<{ month: number; amount: string; currency: Currency }> {
+      const currency = input.currency ?? 'USD';
+      await recognisePrepayMonth(deps.orm.em.fork(), { ...input, currency, amount: parseDecimal(input.amount) });
+      return { month: input.month, amount: input.amount, currency };
     },
 
     /** Refunds part or all of a cycle's charge at the gateway, then books it; the key makes both happen once. */
@@ -100,19 +117,22 @@ export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; c
      * of this activity) in a status the platform acts on that the workflow records no event for, the event
      * is recorded with the prepay as its GET answers it; its key (prepay, cycle, status) makes it once.
      */
-    async syncPrepay(input: { snapshot: PrepaySnapshot; seq: number }): Promise<void> {
+    async syncPrepay(input: { snapshot: PrepaySnapshot; seq: number }): Promise<{ status: PrepayStatus; seq: number; written: boolean }> {
       const em = deps.orm.em.fork();
-      await writePrepaySnapshot(em, input.snapshot, input.seq, deps.clock.now());
+      // `written` is false for a late retry whose snapshot a newer one had replaced already
+      const written = await writePrepaySnapshot(em, input.snapshot, input.seq, deps.clock.now());
+      const answer = { status: input.snapshot.status, seq: input.seq, written };
       const type = STATUS_EVENTS[input.snapshot.status];
-      if (!type || (await prepaySyncSeq(em, input.snapshot.prePayId)) !== input.seq) return;
+      if (!type || (await prepaySyncSeq(em, input.snapshot.prePayId)) !== input.seq) return answer;
       const prepay = await findPrepay(em, input.snapshot.prePayId);
-      if (!prepay) return;
+      if (!prepay) return answer;
       await events.recordEvent({
         key: prepayKeys.event(prepay.id, prepay.cycle, `status-${input.snapshot.status}`),
         tenantId: prepay.tenantId,
         type,
         data: { pre_pay_id: prepay.id, cycle: prepay.cycle, prepay: prepayView(prepay) },
       });
+      return answer;
     },
   };
 }

@@ -94,9 +94,15 @@ export function createSubscriptionActivities(deps: { orm: Orm; clock: Clock; web
     },
 
     /** Writes a status change to the read model; a canceled subscription is never changed again. */
-    async setSubscriptionStatus(input: { subscriptionId: string; status: Exclude<SubscriptionStatus, 'active'>; at: string; period?: PeriodRef }): Promise<void> {
+    async setSubscriptionStatus(input: {
+      subscriptionId: string;
+      status: Exclude<SubscriptionStatus, 'active'>;
+      at: string;
+      period?: PeriodRef;
+    }): Promise<{ status: Exclude<SubscriptionStatus, 'active'> }> {
       const period = input.period ? { period: input.period.period, start: new Date(input.period.start), end: new Date(input.period.end) } : undefined;
       await markStatus(deps.orm.em.fork(), input.subscriptionId, { status: input.status, at: new Date(input.at), period }, deps.clock.now());
+      return { status: input.status };
     },
 
     /** After a recharge: every unpaid subscription of the tenant retries its charge now. */

@@ -63,7 +63,7 @@ export function createTokenPrepayActivities(deps: { orm: Orm; clock: Clock; pric
       idempotencyKey: string;
       reason: string;
       refundedAt: string;
-    }): Promise<void> {
+    }): Promise<{ returned: string; usd: string }> {
       await bookPrepayRefund(deps.orm.em.fork(), {
         prePayId: input.prePayId,
         tenantId: input.tenantId,
@@ -75,6 +75,8 @@ export function createTokenPrepayActivities(deps: { orm: Orm; clock: Clock; pric
         gatewayRefundId: null,
         refundedAt: new Date(input.refundedAt),
       });
+      // token units back on the team's balance (once per key: a retry books nothing twice)
+      return { returned: input.amount, usd: input.usd };
     },
 
     /** A USD price in token units at the feed's current rate, rounded up to the quote scale as quotes are. */

@@ -117,8 +117,9 @@ export function createWebhookActivities(
       return { action: 'webhook_deliveries_started', item: 'webhook-outbox', detail: `${stale.length} pending deliveries without an attempt started` };
     },
 
-    async giveUpWebhookDelivery(input: DeliveryKey): Promise<void> {
+    async giveUpWebhookDelivery(input: DeliveryKey): Promise<{ status: 'failed' }> {
       await finishDelivery(deps.orm.em.fork(), input, 'failed', deps.clock.now());
+      return { status: 'failed' };
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Installation } from '../domain/installation.ts';
+import { startMetadata } from '../domain/workflow-summaries.ts';
 import type { rechargeWorkflow, RechargeInput } from '../workflows/recharge.ts';
 import type { refundWorkflow, RefundInput } from '../workflows/refund.ts';
 import { WORKFLOW_TYPES } from './workflow-types.ts';
@@ -25,6 +26,7 @@ export async function startRecharge(client: Client, installation: Installation, 
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: [installationAttribute(installation)],
+      ...startMetadata.recharge(input),
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle<typeof rechargeWorkflow>(workflowId);
@@ -52,5 +54,6 @@ export async function startRefund(
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
     ...(requestToken ? { memo: { idempotency: requestToken } } : {}),
     typedSearchAttributes: [installationAttribute(installation)],
+    ...startMetadata.refund(input),
   });
 }

@@ -15,6 +15,7 @@ import {
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { FAILURES } from '../domain/failures.ts';
 import { prepayWorkflowId } from '../domain/prepay.ts';
+import { startMetadata } from '../domain/workflow-summaries.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Installation } from '../domain/installation.ts';
 import { installationAttribute } from './search-attributes.ts';
@@ -38,7 +39,7 @@ export class PrepayRejection extends Error {
 
 /**
  * How every prepay starts: its business id, joining a running run (a retried request), never a second run
- * after it closed, and the search attributes operators find it by from the first moment.
+ * after it closed, and the search attributes and summary operators find and read it by from the first moment.
  */
 function prepayStartOptions(
   installation: Installation,
@@ -58,6 +59,7 @@ function prepayStartOptions(
       { key: prepaySearchAttributes.status, value: 'awaiting_payment' },
       installationAttribute(installation),
     ],
+    ...startMetadata.prepay(input),
   };
 }
 
@@ -149,5 +151,6 @@ export async function startAbandonedPrepay(client: Client, installation: Install
       { key: prepaySearchAttributes.status, value: 'payment_failed' },
       installationAttribute(installation),
     ],
+    ...startMetadata.abandonedPrepay(input),
   });
 }

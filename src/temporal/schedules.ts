@@ -9,6 +9,7 @@
 import { WORKFLOW_TYPES } from './workflow-types.ts';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { PrepayTimings } from '../domain/prepay.ts';
+import { startMetadata } from '../domain/workflow-summaries.ts';
 import type { ReconcileInput, reconcileWorkflow } from '../workflows/reconcile.ts';
 
 export const RECONCILE_SCHEDULE_ID = 'reconcile';
@@ -34,6 +35,7 @@ export function reconcileScheduleAction(settings: ReconcileScheduleSettings): Sc
     taskQueue: settings.taskQueue,
     args: [input],
     workflowExecutionTimeout: RUN_TIMEOUT_MS,
+    ...startMetadata.reconcile(settings),
   };
 }
 
@@ -70,6 +72,9 @@ function matches(current: ScheduleDescription, settings: ReconcileScheduleSettin
     action.taskQueue === wanted.taskQueue &&
     JSON.stringify(action.args) === JSON.stringify(wanted.args) &&
     Number(action.workflowExecutionTimeout) === RUN_TIMEOUT_MS &&
+    // a schedule created before its runs had a summary gets it with the next deploy
+    action.staticSummary === wanted.staticSummary &&
+    action.staticDetails === wanted.staticDetails &&
     current.spec.intervals?.length === 1 &&
     current.spec.intervals[0]?.every === settings.intervalSeconds * 1000 &&
     (current.spec.calendars?.length ?? 0) === 0 &&

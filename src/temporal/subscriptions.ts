@@ -6,6 +6,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNo
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { unpaidSubscriptionWorkflowIds, type Subscription } from '../db/repositories/subscriptions.ts';
 import type { Installation } from '../domain/installation.ts';
+import { startMetadata } from '../domain/workflow-summaries.ts';
 import { installationAttribute } from './search-attributes.ts';
 import { retryChargeSignal, SUBSCRIPTION_SEARCH_ATTRIBUTES, type SubscriptionInput } from '../workflows/subscription-messages.ts';
 import type { subscriptionWorkflow } from '../workflows/subscription.ts';
@@ -34,12 +35,13 @@ export function subscriptionInputOf(subscription: Subscription): SubscriptionInp
  * subscription may still be closing: then we wait for it to close and start ours.
  */
 export async function ensureSubscriptionWorkflow(client: Client, installation: Installation, taskQueue: string, subscription: Subscription): Promise<void> {
+  const input = subscriptionInputOf(subscription);
   for (let attempt = 1; ; attempt += 1) {
     try {
       await client.workflow.start<typeof subscriptionWorkflow>(WORKFLOW_TYPES.subscription, {
         taskQueue,
         workflowId: subscription.workflowId,
-        args: [subscriptionInputOf(subscription)],
+        args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { subscriptionId: subscription.id },
         typedSearchAttributes: [
@@ -48,6 +50,7 @@ export async function ensureSubscriptionWorkflow(client: Client, installation: I
           { key: SUBSCRIPTION_SEARCH_ATTRIBUTES.status, value: subscription.status },
           installationAttribute(installation),
         ],
+        ...startMetadata.subscription(input),
       });
       return;
     } catch (error) {

@@ -1,6 +1,7 @@
 /** The starter of the operators' round-trip probe (`system-check-{request id}`): at most 20 s, then it fails. */
 import type { Client } from '@temporalio/client';
 import type { systemCheckWorkflow, SystemCheckInput, SystemCheckResult } from '../workflows/system-check.ts';
+import { startMetadata } from '../domain/workflow-summaries.ts';
 import { WORKFLOW_TYPES } from './workflow-types.ts';
 
 export const systemCheckWorkflowId = (requestId: string) => `system-check-${requestId}`;
@@ -11,5 +12,6 @@ export async function runSystemCheck(client: Client, taskQueue: string, requestI
     workflowId: systemCheckWorkflowId(requestId),
     args: [input],
     workflowExecutionTimeout: '20s',
+    ...startMetadata.systemCheck(input),
   });
 }

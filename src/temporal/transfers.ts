@@ -6,6 +6,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Installation } from '../domain/installation.ts';
 import { prepayWorkflowId } from '../domain/prepay.ts';
+import { startMetadata } from '../domain/workflow-summaries.ts';
 import { creditTransferWorkflowId, type TokenTransferSignal } from '../domain/token-transfer.ts';
 import type { creditTransferWorkflow, CreditTransferInput } from '../workflows/credit-transfer.ts';
 import { WORKFLOW_TYPES } from './workflow-types.ts';
@@ -37,6 +38,7 @@ export async function startCreditTransfer(client: Client, installation: Installa
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: [installationAttribute(installation)],
+      ...startMetadata.creditTransfer(input),
     });
   } catch (error) {
     // Already ran to its end: the credit exists.

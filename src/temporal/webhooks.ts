@@ -5,6 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { installationOf } from '../db/repositories/installation.ts';
 import { endpointById, pendingDeliveriesOf } from '../db/repositories/webhooks.ts';
 import type { Installation } from '../domain/installation.ts';
+import { startMetadata } from '../domain/workflow-summaries.ts';
 import type { webhookDeliveryWorkflow, WebhookDeliveryInput } from '../workflows/webhook-delivery.ts';
 import { installationAttribute, tenantSearchAttribute, webhookEndpointSearchAttribute } from './search-attributes.ts';
 import { WORKFLOW_TYPES } from './workflow-types.ts';
@@ -30,6 +31,7 @@ export async function startWebhookDelivery(client: Client, installation: Install
         { key: webhookEndpointSearchAttribute, value: input.endpointId },
         ...(tenantId ? [{ key: tenantSearchAttribute, value: tenantId }] : []),
       ],
+      ...startMetadata.webhookDelivery(input, tenantId),
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

@@ -9,6 +9,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { failureTypes } from './failures.ts';
 import { transferKey, type CreditTransferReason, type TokenTransferSignal } from '../domain/token-transfer.ts';
+import { activitySummary } from '../domain/workflow-summaries.ts';
 
 export type { CreditTransferReason } from '../domain/token-transfer.ts';
 
@@ -32,24 +33,27 @@ const steps = proxyActivities<Activities>({
 });
 
 export async function creditTransferWorkflow(input: CreditTransferInput): Promise<CreditTransferResult> {
-  const { movementId } = await steps.creditTokenTransfer({ transfer: input.transfer, tenantId: input.tenantId });
-  const { eventId } = await steps.recordEvent({
-    key: `transfer-${transferKey(input.transfer)}-credited`,
-    tenantId: input.tenantId,
-    type: 'transfer.credited',
-    data: {
-      trans_id: movementId,
-      pre_pay_id: input.prePayId,
-      reason: input.reason,
-      chain_id: input.transfer.chainId,
-      tx_hash: input.transfer.txHash,
-      log_index: input.transfer.logIndex,
-      token: input.transfer.token,
-      amount: input.transfer.amount,
-      from: input.transfer.from,
-      to: input.transfer.to,
-      block_number: input.transfer.blockNumber,
+  const credit = { summary: activitySummary.creditTokenTransfer(input.transfer) };
+  const { movementId } = await steps.creditTokenTransfer.executeWithOptions(credit, [{ transfer: input.transfer, tenantId: input.tenantId }]);
+  const { eventId } = await steps.recordEvent.executeWithOptions({ summary: activitySummary.recordEvent('transfer.credited') }, [
+    {
+      key: `transfer-${transferKey(input.transfer)}-credited`,
+      tenantId: input.tenantId,
+      type: 'transfer.credited',
+      data: {
+        trans_id: movementId,
+        pre_pay_id: input.prePayId,
+        reason: input.reason,
+        chain_id: input.transfer.chainId,
+        tx_hash: input.transfer.txHash,
+        log_index: input.transfer.logIndex,
+        token: input.transfer.token,
+        amount: input.transfer.amount,
+        from: input.transfer.from,
+        to: input.transfer.to,
+        block_number: input.transfer.blockNumber,
+      },
     },
-  });
+  ]);
   return { movementId, eventId };
 }

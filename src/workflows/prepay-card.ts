@@ -5,6 +5,7 @@
  */
 import { condition } from '@temporalio/workflow';
 import { prepayKeys } from '../domain/prepay.ts';
+import { activitySummary, formatMoney, timerSummary } from '../domain/workflow-summaries.ts';
 import { declineOf } from './failures.ts';
 import { charges, steps } from './prepay-activities.ts';
 import type { PrepayResult, RenewalView } from './prepay-messages.ts';
@@ -21,14 +22,17 @@ export async function payByCard(run: PrepayRun): Promise<PrepayResult | undefine
   run.charging = true;
   let chargeId: string;
   try {
-    ({ chargeId } = await gatewayOf(run).chargeCard({
-      idempotencyKey: prepayKeys.charge(id, cycle),
-      tenantId: input.tenantId,
-      cardId: run.cardId!,
-      amount: input.amount,
-      offSession: false,
-      description: `Prepayment ${id}: ${input.period} months`,
-    }));
+    const summary = activitySummary.chargeCard(input.amount, run.cardId!, `prepay ${id}, cycle ${cycle}`);
+    ({ chargeId } = await gatewayOf(run).chargeCard.executeWithOptions({ summary }, [
+      {
+        idempotencyKey: prepayKeys.charge(id, cycle),
+        tenantId: input.tenantId,
+        cardId: run.cardId!,
+        amount: input.amount,
+        offSession: false,
+        description: `Prepayment ${id}: ${input.period} months`,
+      },
+    ]));
   } catch (error) {
     const declined = declineOf(error);
     if (!declined) throw error;
@@ -38,7 +42,9 @@ export async function payByCard(run: PrepayRun): Promise<PrepayResult | undefine
     return run.finish('payment_failed');
   }
   run.charging = false;
-  await steps.bookPrepayPayment({ prePayId: id, tenantId: input.tenantId, cycle, amount: input.amount, cardId: run.cardId!, chargeId, paidAt: new Date().toISOString() });
+  await steps.bookPrepayPayment.executeWithOptions({ summary: activitySummary.bookPrepayPayment(input.amount, chargeId, cycle) }, [
+    { prePayId: id, tenantId: input.tenantId, cycle, amount: input.amount, cardId: run.cardId!, chargeId, paidAt: new Date().toISOString() },
+  ]);
   await run.publish('awaiting_binding');
   run.payment = { status: 'paid', prePayId: id, chargeId };
   await run.event('prepay.paid', 'paid', { usd: input.amount, charge_id: chargeId });
@@ -58,7 +64,8 @@ export async function renewByCard(run: PrepayRun): Promise<PrepayResult> {
   for (let attempt = 1; attempt <= offsets.length; attempt += 1) {
     const at = end + offsets[attempt - 1]!;
     renewal.nextAttemptAt = new Date(at).toISOString();
-    if (at > Date.now()) await condition(() => run.cancelRequest !== undefined || !run.autoRenewal, at - Date.now());
+    const timer = { summary: timerSummary.renewalAttempt(attempt, offsets.length, `charge ${formatMoney('USD', amount)}`) };
+    if (at > Date.now()) await condition(() => run.cancelRequest !== undefined || !run.autoRenewal, at - Date.now(), timer);
     // The ended cycle was fully served: a cancel or a switched-off renewal leaves nothing to refund.
     if (run.cancelRequest) return run.finish('canceled');
     if (!run.autoRenewal) return run.finish('completed');
@@ -66,16 +73,21 @@ export async function renewByCard(run: PrepayRun): Promise<PrepayResult> {
     renewal.nextAttemptAt = null;
     run.charging = true;
     try {
-      const { chargeId } = await gatewayOf(run).chargeCard({
-        idempotencyKey: prepayKeys.charge(id, cycle + 1, attempt),
-        tenantId: input.tenantId,
-        cardId: run.cardId!,
-        amount,
-        offSession: true,
-        description: `Prepayment ${id}: renewal for ${input.period} months`,
-      });
+      const summary = activitySummary.chargeCard(amount, run.cardId!, `prepay ${id} renewal, attempt ${attempt} of ${offsets.length}, off-session`);
+      const { chargeId } = await gatewayOf(run).chargeCard.executeWithOptions({ summary }, [
+        {
+          idempotencyKey: prepayKeys.charge(id, cycle + 1, attempt),
+          tenantId: input.tenantId,
+          cardId: run.cardId!,
+          amount,
+          offSession: true,
+          description: `Prepayment ${id}: renewal for ${input.period} months`,
+        },
+      ]);
       // Paid: the next cycle begins where this one ended; `charging` stays set so that no cancel slips in.
-      await steps.bookPrepayPayment({ prePayId: id, tenantId: input.tenantId, cycle: cycle + 1, amount, cardId: run.cardId!, chargeId, paidAt: new Date().toISOString() });
+      await steps.bookPrepayPayment.executeWithOptions({ summary: activitySummary.bookPrepayPayment(amount, chargeId, cycle + 1) }, [
+        { prePayId: id, tenantId: input.tenantId, cycle: cycle + 1, amount, cardId: run.cardId!, chargeId, paidAt: new Date().toISOString() },
+      ]);
       await run.event('prepay.renewed', 'renewed', { usd: amount, charge_id: chargeId, attempt }, cycle + 1);
       return run.nextCycle(amount, chargeId);
     } catch (error) {

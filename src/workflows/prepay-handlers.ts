@@ -7,6 +7,7 @@
 import { condition, log, patched, setHandler } from '@temporalio/workflow';
 import { Dec } from '../domain/money.ts';
 import { isTerminalPrepayStatus, sameApp } from '../domain/prepay.ts';
+import { activitySummary } from '../domain/workflow-summaries.ts';
 import { refusal } from './failures.ts';
 import { steps } from './prepay-activities.ts';
 import {
@@ -148,7 +149,10 @@ export function registerPrepayHandlers(run: PrepayRun): void {
     changeCardUpdate,
     async (request) => {
       // Checked here, not in the validator: whether the card is the team's is in the database.
-      if (!(await steps.isPrepayCardUsable({ tenantId: input.tenantId, cardId: request.cardId }))) {
+      const usable = await steps.isPrepayCardUsable.executeWithOptions({ summary: activitySummary.isPrepayCardUsable(request.cardId) }, [
+        { tenantId: input.tenantId, cardId: request.cardId },
+      ]);
+      if (!usable) {
         throw refusal('prepayInvalidRequest', `Card ${request.cardId} is not a card of team ${input.tenantId}.`);
       }
       run.cardId = request.cardId;

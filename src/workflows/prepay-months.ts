@@ -8,6 +8,7 @@ import { condition, patched, workflowInfo } from '@temporalio/workflow';
 import { monthsStarted } from '../domain/calendar.ts';
 import { Dec } from '../domain/money.ts';
 import { cancellationSplit, monthlyShares, prepayKeys } from '../domain/prepay.ts';
+import { activitySummary, timerSummary } from '../domain/workflow-summaries.ts';
 import { steps } from './prepay-activities.ts';
 import type { PrepayResult } from './prepay-messages.ts';
 import type { PrepayRun } from './prepay-run.ts';
@@ -20,15 +21,13 @@ import type { PrepayRun } from './prepay-run.ts';
 export async function serveMonths(run: PrepayRun): Promise<PrepayResult | undefined> {
   const { input, timings } = run;
   const shares = monthlyShares(new Dec(input.amount), input.period, run.shareDecimals);
-  const recognise = (month: number) =>
-    steps.recognisePrepayMonth({
-      prePayId: run.id,
-      tenantId: input.tenantId,
-      cycle: run.cycle,
-      month,
-      amount: shares[month - 1]!.toFixed(),
-      ...(run.token ? { currency: run.token } : {}),
-    });
+  const recognise = (month: number) => {
+    const amount = shares[month - 1]!.toFixed();
+    const summary = activitySummary.recognisePrepayMonth(month, input.period, input.paymentType, amount);
+    return steps.recognisePrepayMonth.executeWithOptions({ summary }, [
+      { prePayId: run.id, tenantId: input.tenantId, cycle: run.cycle, month, amount, ...(run.token ? { currency: run.token } : {}) },
+    ]);
+  };
   const end = run.periodEnd()!.getTime();
   const noticeAt = end - timings.renewalNoticeMs;
   let noticeSent = run.resumed?.noticeSent ?? false;
@@ -39,8 +38,10 @@ export async function serveMonths(run: PrepayRun): Promise<PrepayResult | undefi
   for (let month = run.monthsRecognized + 1; month <= input.period; month += 1) {
     const due = run.boundary(month).getTime();
     for (;;) {
-      const wakeAt = !noticeSent && noticeAt < due ? noticeAt : due;
-      if (wakeAt > Date.now() && !run.cancelRequest) await condition(() => run.cancelRequest !== undefined || longHistory(), wakeAt - Date.now());
+      const toNotice = !noticeSent && noticeAt < due;
+      const wakeAt = toNotice ? noticeAt : due;
+      const timer = { summary: toNotice ? timerSummary.renewalNotice(timings.renewalNoticeMs) : timerSummary.monthEnds(month, input.period) };
+      if (wakeAt > Date.now() && !run.cancelRequest) await condition(() => run.cancelRequest !== undefined || longHistory(), wakeAt - Date.now(), timer);
       if (run.cancelRequest) return cancelDuringService(run, run.cancelRequest.reason, recognise);
       // Many updates and signals grew the history: the same cycle goes on in a new run (histories recorded before never get here).
       if (longHistory() && Date.now() < wakeAt) return run.resumeInNewRun(noticeSent);
@@ -52,6 +53,7 @@ export async function serveMonths(run: PrepayRun): Promise<PrepayResult | undefi
     }
     await recognise(month);
     run.monthsRecognized = month;
+    run.showDetails();
   }
   return undefined;
 }

@@ -5,11 +5,12 @@
  * in prepay.ts; every step of it reads and changes this one object.
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { allHandlersFinished, condition, continueAsNew, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { EventType } from '../activities/events.ts';
 import { monthBoundary } from '../domain/calendar.ts';
 import { CURRENCY_DECIMALS, Dec, type TokenCurrency } from '../domain/money.ts';
 import { DEFAULT_PREPAY_TIMINGS, prepayKeys, type AppBinding, type PrepaySnapshot, type PrepayStatus, type PrepayTimings } from '../domain/prepay.ts';
+import { activitySummary, currentDetails } from '../domain/workflow-summaries.ts';
 import { activityFailure } from './failures.ts';
 import { steps } from './prepay-activities.ts';
 import {
@@ -175,27 +176,46 @@ export class PrepayRun {
       { key: prepaySearchAttributes.paymentType, value: this.input.paymentType },
       { key: prepaySearchAttributes.status, value: this.status },
     ]);
+    this.showDetails();
   }
 
-  /** Keeps the search attributes and the read model current with the state. */
+  /**
+   * The Temporal UI's current details of this run (decision 0101): a query answers them, nothing is
+   * recorded in the history. A continued run has no static summary, so its first line is the summary.
+   */
+  showDetails(): void {
+    const { input } = this;
+    setCurrentDetails(
+      currentDetails.prepay({
+        ...input,
+        cardId: this.cardId,
+        autoRenewal: this.autoRenewal,
+        usd: this.paidUsd,
+        cycle: this.cycle,
+        status: this.status,
+        monthsRecognized: this.monthsRecognized,
+        periodEnd: this.periodEnd()?.toISOString() ?? null,
+      }),
+    );
+  }
+
+  /** Keeps the search attributes, the read model and the current details current with the state. */
   async publish(status?: PrepayStatus): Promise<void> {
     if (status) this.status = status;
+    this.showDetails();
     const end = this.periodEnd();
     const updates: SearchAttributeUpdatePair[] = [{ key: prepaySearchAttributes.status, value: this.status }];
     if (end) updates.push({ key: prepaySearchAttributes.periodEnd, value: end });
     upsertSearchAttributes(updates);
     this.syncSeq += 1;
-    await steps.syncPrepay({ snapshot: this.snapshot(), seq: this.syncSeq });
+    await steps.syncPrepay.executeWithOptions({ summary: activitySummary.syncPrepay(this.status, this.syncSeq) }, [{ snapshot: this.snapshot(), seq: this.syncSeq }]);
   }
 
   /** Records one of the prepay's events, once per cycle and step. */
   event(type: EventType, step: string, data: Record<string, unknown> = {}, eventCycle = this.cycle) {
-    return steps.recordEvent({
-      key: prepayKeys.event(this.id, eventCycle, step),
-      tenantId: this.input.tenantId,
-      type,
-      data: { pre_pay_id: this.id, cycle: eventCycle, ...data },
-    });
+    return steps.recordEvent.executeWithOptions({ summary: activitySummary.recordEvent(type) }, [
+      { key: prepayKeys.event(this.id, eventCycle, step), tenantId: this.input.tenantId, type, data: { pre_pay_id: this.id, cycle: eventCycle, ...data } },
+    ]);
   }
 
   /** The run's end: the final status is published, and the handlers still running answer before the result. */
@@ -212,11 +232,16 @@ export class PrepayRun {
     const { id, cycle, token } = this;
     const tenantId = this.input.tenantId;
     const step = idempotencyKey === prepayKeys.cancelRefund(id, cycle) ? 'cancel-refunded' : 'refunded';
+    const summary = activitySummary.refundPrepay(this.input.paymentType, amount.toFixed(), token !== null, reason);
     if (token) {
       const refundedAt = new Date().toISOString();
-      await steps.returnTokenPrepay({ prePayId: id, tenantId, cycle, amount: amount.toFixed(), usd: usd.toFixed(), idempotencyKey, reason, refundedAt });
+      await steps.returnTokenPrepay.executeWithOptions({ summary }, [
+        { prePayId: id, tenantId, cycle, amount: amount.toFixed(), usd: usd.toFixed(), idempotencyKey, reason, refundedAt },
+      ]);
     } else {
-      await steps.refundPrepayCycle({ prePayId: id, tenantId, cycle, amount: amount.toFixed(), idempotencyKey, reason, refundedAt: new Date().toISOString() });
+      await steps.refundPrepayCycle.executeWithOptions({ summary }, [
+        { prePayId: id, tenantId, cycle, amount: amount.toFixed(), idempotencyKey, reason, refundedAt: new Date().toISOString() },
+      ]);
     }
     this.refunded = this.refunded.plus(usd);
     this.refundedAmount = this.refundedAmount.plus(amount);
@@ -229,7 +254,8 @@ export class PrepayRun {
    */
   async priceOfRenewal(): Promise<string | null> {
     try {
-      return (await steps.priceRenewal({ app: this.app!, period: this.input.period })).usd;
+      const summary = activitySummary.priceRenewal(this.app!.appId, this.input.period);
+      return (await steps.priceRenewal.executeWithOptions({ summary }, [{ app: this.app!, period: this.input.period }])).usd;
     } catch (error) {
       const failure = activityFailure(error);
       if (!failure) throw error;

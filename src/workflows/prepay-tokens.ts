@@ -10,6 +10,7 @@
 import { condition, patched } from '@temporalio/workflow';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
 import type { PrepayTimings } from '../domain/prepay.ts';
+import { activitySummary, formatMoney, timerSummary } from '../domain/workflow-summaries.ts';
 import { failedWith, refusal } from './failures.ts';
 import { credits } from './prepay-activities.ts';
 import type { PrepayResult, RenewalView } from './prepay-messages.ts';
@@ -123,13 +124,15 @@ export async function awaitTokenPayment(input: {
   canceled: () => boolean;
 }): Promise<TokenPaymentOutcome> {
   const { inbox, amount } = input;
-  if (input.deadline > Date.now()) await condition(() => inbox.counted().gte(amount) || input.canceled(), input.deadline - Date.now());
+  const deadline = { summary: timerSummary.paymentDeadline(formatMoney(input.token, amount.toFixed())) };
+  if (input.deadline > Date.now()) await condition(() => inbox.counted().gte(amount) || input.canceled(), input.deadline - Date.now(), deadline);
   // Underpaid at the deadline: a transfer mined before it may still be on its way to the confirmation depth.
   // For a while it counts; anything mined after the deadline does not (histories recorded before skip this).
   if (inbox.counted().lt(amount) && !input.canceled() && input.confirmationGraceMs > 0 && patched('count-transfers-mined-before-deadline')) {
     inbox.acceptMinedBefore(input.deadline);
     const graceEnd = input.deadline + input.confirmationGraceMs;
-    if (graceEnd > Date.now()) await condition(() => inbox.counted().gte(amount) || input.canceled(), graceEnd - Date.now());
+    const grace = { summary: timerSummary.confirmationGrace() };
+    if (graceEnd > Date.now()) await condition(() => inbox.counted().gte(amount) || input.canceled(), graceEnd - Date.now(), grace);
   }
   inbox.closePayment();
   // A transfer signalled before the window closed counts even when its credit finishes after.
@@ -137,16 +140,19 @@ export async function awaitTokenPayment(input: {
   const received = inbox.counted();
   if (received.lt(amount)) return { status: 'unpaid', reason: input.canceled() ? 'canceled' : 'underpaid', received };
   try {
-    const { ledgerTransactionId } = await credits.bookTokenPrepayPayment({
-      prePayId: input.prePayId,
-      tenantId: input.tenantId,
-      cycle: 1,
-      currency: input.token,
-      amount: amount.toFixed(),
-      usd: input.usd.toFixed(),
-      paidFrom: 'token',
-      paidAt: new Date().toISOString(),
-    });
+    const summary = activitySummary.bookTokenPrepayPayment(input.token, amount.toFixed(), input.usd.toFixed(), 1, 'token');
+    const { ledgerTransactionId } = await credits.bookTokenPrepayPayment.executeWithOptions({ summary }, [
+      {
+        prePayId: input.prePayId,
+        tenantId: input.tenantId,
+        cycle: 1,
+        currency: input.token,
+        amount: amount.toFixed(),
+        usd: input.usd.toFixed(),
+        paidFrom: 'token',
+        paidAt: new Date().toISOString(),
+      },
+    ]);
     return { status: 'paid', received, excess: received.minus(amount), ledgerTransactionId };
   } catch (error) {
     if (failedWith(error, 'insufficientBalance')) return { status: 'unpaid', reason: 'balance_spent', received };
@@ -192,7 +198,8 @@ export async function renewFromTokenBalance(input: {
   for (;;) {
     const at = checks[nextCheck]!;
     renewal.nextAttemptAt = new Date(at).toISOString();
-    if (at > Date.now()) await condition(() => input.canceled() || !input.autoRenewal() || inbox.deposits() !== deposits, at - Date.now());
+    const timer = { summary: timerSummary.tokenRenewalTry(nextCheck + 1, checks.length, input.token) };
+    if (at > Date.now()) await condition(() => input.canceled() || !input.autoRenewal() || inbox.deposits() !== deposits, at - Date.now(), timer);
     // The ended cycle was fully served: a cancel or a switched-off renewal leaves nothing to refund.
     if (input.canceled()) return { status: 'canceled' };
     if (!input.autoRenewal()) return { status: 'completed' };
@@ -211,7 +218,9 @@ export async function renewFromTokenBalance(input: {
   async function tryRenewal(): Promise<TokenRenewalOutcome | string> {
     let price: { amount: string; rate: string };
     try {
-      price = await credits.convertUsdToToken({ currency: input.token, usd: input.usd });
+      price = await credits.convertUsdToToken.executeWithOptions({ summary: activitySummary.convertUsdToToken(input.usd, input.token) }, [
+        { currency: input.token, usd: input.usd },
+      ]);
     } catch (error) {
       if (failedWith(error, 'priceUnavailable')) return 'price_unavailable';
       throw error;
@@ -219,16 +228,19 @@ export async function renewFromTokenBalance(input: {
     renewal.tokenAmount = price.amount;
     input.setCharging(true);
     try {
-      const { ledgerTransactionId } = await credits.bookTokenPrepayPayment({
-        prePayId: input.prePayId,
-        tenantId: input.tenantId,
-        cycle: input.nextCycle,
-        currency: input.token,
-        amount: price.amount,
-        usd: input.usd,
-        paidFrom: 'balance',
-        paidAt: new Date().toISOString(),
-      });
+      const summary = activitySummary.bookTokenPrepayPayment(input.token, price.amount, input.usd, input.nextCycle, 'balance');
+      const { ledgerTransactionId } = await credits.bookTokenPrepayPayment.executeWithOptions({ summary }, [
+        {
+          prePayId: input.prePayId,
+          tenantId: input.tenantId,
+          cycle: input.nextCycle,
+          currency: input.token,
+          amount: price.amount,
+          usd: input.usd,
+          paidFrom: 'balance',
+          paidAt: new Date().toISOString(),
+        },
+      ]);
       // Paid: `charging` stays set so that no cancel slips in before the next run starts.
       return { status: 'renewed', amount: price.amount, rate: price.rate, ledgerTransactionId };
     } catch (error) {

@@ -6,6 +6,7 @@
 import { ActivityFailure, log } from '@temporalio/workflow';
 import { Dec, type TokenCurrency } from '../domain/money.ts';
 import { transferAmount, transferKey, type TokenTransferSignal } from '../domain/token-transfer.ts';
+import { activitySummary } from '../domain/workflow-summaries.ts';
 import { credits } from './prepay-activities.ts';
 
 /** Why a transfer went to the balance without counting toward a payment (`transfer.credited` events). */
@@ -67,7 +68,8 @@ export function createTransferInbox(options: {
     inFlight += 1;
     try {
       // A counted transfer is reserved for this payment as it is credited: no other payment from the balance can take it.
-      await credits.creditTokenTransfer({ transfer, tenantId: options.tenantId, ...(counts ? { reserveFor: options.prePayId } : {}) });
+      const summary = activitySummary.creditTokenTransfer(transfer, counts ? options.prePayId : undefined);
+      await credits.creditTokenTransfer.executeWithOptions({ summary }, [{ transfer, tenantId: options.tenantId, ...(counts ? { reserveFor: options.prePayId } : {}) }]);
       if (counts) {
         counted = counted.plus(amount);
         countedTransfers += 1;
@@ -88,23 +90,25 @@ export function createTransferInbox(options: {
 
   async function recordUncounted(transfer: TokenTransferSignal, reason: UncountedReason): Promise<void> {
     // The same key as the credit workflow's event: one `transfer.credited` per transfer, whichever path credited it.
-    await credits.recordEvent({
-      key: `transfer-${transferKey(transfer)}-credited`,
-      tenantId: options.tenantId,
-      type: 'transfer.credited',
-      data: {
-        pre_pay_id: options.prePayId,
-        reason,
-        chain_id: transfer.chainId,
-        tx_hash: transfer.txHash,
-        log_index: transfer.logIndex,
-        token: transfer.token,
-        amount: transfer.amount,
-        from: transfer.from,
-        to: transfer.to,
-        block_number: transfer.blockNumber,
+    await credits.recordEvent.executeWithOptions({ summary: activitySummary.recordEvent('transfer.credited') }, [
+      {
+        key: `transfer-${transferKey(transfer)}-credited`,
+        tenantId: options.tenantId,
+        type: 'transfer.credited',
+        data: {
+          pre_pay_id: options.prePayId,
+          reason,
+          chain_id: transfer.chainId,
+          tx_hash: transfer.txHash,
+          log_index: transfer.logIndex,
+          token: transfer.token,
+          amount: transfer.amount,
+          from: transfer.from,
+          to: transfer.to,
+          block_number: transfer.blockNumber,
+        },
       },
-    });
+    ]);
   }
 
   return {

@@ -13,6 +13,7 @@
 import { condition } from '@temporalio/workflow';
 import { Dec } from '../domain/money.ts';
 import { prepayKeys } from '../domain/prepay.ts';
+import { formatMoney, timerSummary } from '../domain/workflow-summaries.ts';
 import { payByCard, renewByCard } from './prepay-card.ts';
 import { registerPrepayHandlers } from './prepay-handlers.ts';
 import type { PrepayInput, PrepayResult } from './prepay-messages.ts';
@@ -35,7 +36,8 @@ export async function prepayWorkflow(input: PrepayInput): Promise<PrepayResult> 
     if (unpaid) return unpaid;
 
     // 2. Binding: the service period starts when the app is bound; unbound, the payment goes back.
-    await condition(() => run.app !== null || run.cancelRequest !== undefined, timings.bindingTimeoutMs);
+    const deadline = { summary: timerSummary.bindingDeadline(formatMoney(input.paymentType, input.amount)) };
+    await condition(() => run.app !== null || run.cancelRequest !== undefined, timings.bindingTimeoutMs, deadline);
     run.bindingOpen = false;
     if (run.app === null) {
       const total = new Dec(input.amount);

@@ -6,6 +6,7 @@
  */
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { activitySummary } from '../domain/workflow-summaries.ts';
 import { declineOf, failureTypes } from './failures.ts';
 
 export interface RechargeInput {
@@ -35,22 +36,27 @@ export const rechargeIdempotencyKey = (transId: string) => `recharge-${transId}`
 export async function rechargeWorkflow(input: RechargeInput): Promise<RechargeResult> {
   let chargeId: string;
   try {
-    ({ chargeId } = await gateway.chargeCard({
-      idempotencyKey: rechargeIdempotencyKey(input.transId),
-      tenantId: input.tenantId,
-      cardId: input.cardId,
-      amount: input.amount,
-      offSession: false,
-      description: input.description,
-    }));
+    ({ chargeId } = await gateway.chargeCard.executeWithOptions({ summary: activitySummary.chargeCard(input.amount, input.cardId, `recharge ${input.transId}`) }, [
+      {
+        idempotencyKey: rechargeIdempotencyKey(input.transId),
+        tenantId: input.tenantId,
+        cardId: input.cardId,
+        amount: input.amount,
+        offSession: false,
+        description: input.description,
+      },
+    ]));
   } catch (error) {
     const declined = declineOf(error);
     if (!declined) throw error;
-    await ledger.failMovement({ movementId: input.transId, code: declined.declineCode, message: declined.message });
+    const summary = activitySummary.failMovement(input.transId, declined.declineCode);
+    await ledger.failMovement.executeWithOptions({ summary }, [{ movementId: input.transId, code: declined.declineCode, message: declined.message }]);
     return { status: 'declined', ...declined };
   }
-  await ledger.settleCredit({ movementId: input.transId, gatewayChargeId: chargeId });
+  await ledger.settleCredit.executeWithOptions({ summary: activitySummary.settleCredit(input.transId, input.amount) }, [{ movementId: input.transId, gatewayChargeId: chargeId }]);
   // Money arrived: subscriptions in arrears retry their charge now. Histories recorded before this step skip it.
-  if (patched('signal-arrears-after-recharge')) await ledger.resumeUnpaidSubscriptions({ tenantId: input.tenantId });
+  if (patched('signal-arrears-after-recharge')) {
+    await ledger.resumeUnpaidSubscriptions.executeWithOptions({ summary: activitySummary.resumeUnpaidSubscriptions(input.tenantId) }, [{ tenantId: input.tenantId }]);
+  }
   return { status: 'succeeded', chargeId };
 }

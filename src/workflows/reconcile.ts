@@ -22,6 +22,7 @@
 import { ActivityFailure, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ReconcileInput, ReconcileResult, RepairOutcome } from '../activities/reconcile-contract.ts';
+import { activitySummary } from '../domain/workflow-summaries.ts';
 
 export type { ReconcileInput, ReconcileResult } from '../activities/reconcile-contract.ts';
 
@@ -31,7 +32,7 @@ const steps = proxyActivities<Activities>({
 });
 
 export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<ReconcileResult> {
-  const candidates = await steps.findReconcileCandidates(input);
+  const candidates = await steps.findReconcileCandidates.executeWithOptions({ summary: activitySummary.findReconcileCandidates() }, [input]);
   const result: ReconcileResult = { checked: 0, repairs: [], errors: [] };
   const run = async (item: string, repair: () => Promise<RepairOutcome>): Promise<void> => {
     result.checked += 1;
@@ -44,16 +45,21 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
       result.errors.push({ item, message: error.cause?.message ?? error.message });
     }
   };
+  // each repair's summary names its item, as `result.errors` does
+  const named = (item: string) => ({ summary: activitySummary.reconcile(item) });
   for (const prePayId of candidates.prepays) {
-    await run(`prepay-${prePayId}`, () => steps.reconcilePrepay({ ...input, prePayId }));
+    const item = `prepay-${prePayId}`;
+    await run(item, () => steps.reconcilePrepay.executeWithOptions(named(item), [{ ...input, prePayId }]));
   }
   for (const subscriptionId of candidates.subscriptions) {
-    await run(`subscription-${subscriptionId}`, () => steps.reconcileSubscription({ ...input, subscriptionId }));
+    const item = `subscription-${subscriptionId}`;
+    await run(item, () => steps.reconcileSubscription.executeWithOptions(named(item), [{ ...input, subscriptionId }]));
   }
   for (const transferId of candidates.transfers) {
-    await run(`chain-transfer-${transferId}`, () => steps.reconcileTransfer({ ...input, transferId }));
+    const item = `chain-transfer-${transferId}`;
+    await run(item, () => steps.reconcileTransfer.executeWithOptions(named(item), [{ ...input, transferId }]));
   }
   // webhook deliveries whose workflow a crash never started (decision 0098)
-  if (patched('webhook-outbox')) await run('webhook-outbox', () => steps.restartStaleWebhookDeliveries(input));
+  if (patched('webhook-outbox')) await run('webhook-outbox', () => steps.restartStaleWebhookDeliveries.executeWithOptions(named('webhook-outbox'), [input]));
   return result;
 }

@@ -5,7 +5,7 @@
  */
 import { condition, setHandler } from '@temporalio/workflow';
 import { cancelSubscriptionUpdate, retryChargeSignal, subscriptionStatusQuery } from './subscription-messages.ts';
-import { records, type SubscriptionRun } from './subscription-run.ts';
+import type { SubscriptionRun } from './subscription-run.ts';
 
 export function registerSubscriptionHandlers(run: SubscriptionRun): void {
   setHandler(retryChargeSignal, () => {
@@ -23,7 +23,7 @@ export function registerSubscriptionHandlers(run: SubscriptionRun): void {
       if (!run.canceled && !run.cancelAtPeriodEnd) {
         run.cancelAtPeriodEnd = true;
         run.publishStatus();
-        await records.setSubscriptionStatus({ subscriptionId: run.input.subscriptionId, status: 'canceling', at: new Date().toISOString() });
+        await run.setStatus({ status: 'canceling', at: new Date().toISOString() });
       }
       return run.view();
     },

@@ -4,11 +4,12 @@
  * ways a run ends: canceled, or continued as new into the next run. The lifecycle itself is in
  * subscription.ts.
  */
-import { allHandlersFinished, condition, continueAsNew, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ChargePeriodResult, PeriodRef } from '../activities/subscriptions.ts';
 import { periodContaining, periodWindow } from '../domain/billing-periods.ts';
 import { ARREARS_GRACE_DAYS, DAY_MS, SUSPENSION_DAYS, subscriptionEventKey, type SubscriptionStatus } from '../domain/subscriptions.ts';
+import { activitySummary, currentDetails } from '../domain/workflow-summaries.ts';
 import { failedWith, failureTypes } from './failures.ts';
 import { SUBSCRIPTION_SEARCH_ATTRIBUTES, type SubscriptionInput, type SubscriptionResult, type SubscriptionView } from './subscription-messages.ts';
 
@@ -16,7 +17,7 @@ const charges = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: failureTypes('insufficientBalance', 'subscriptionGone') },
 });
-export const records = proxyActivities<Activities>({
+const records = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
@@ -25,6 +26,9 @@ export const records = proxyActivities<Activities>({
 type SubscriptionWorkflow = (input: SubscriptionInput) => Promise<SubscriptionResult>;
 
 type SubscriptionEventType = 'subscription.arrears' | 'subscription.suspended' | 'subscription.canceled' | 'balance.low';
+
+/** A status change of the read model (`setSubscriptionStatus` without the subscription's id). */
+type StatusChange = Omit<Parameters<Activities['setSubscriptionStatus']>[0], 'subscriptionId'>;
 
 export class SubscriptionRun {
   readonly input: SubscriptionInput;
@@ -89,23 +93,37 @@ export class SubscriptionRun {
     };
   }
 
-  /** Keeps the SubscriptionStatus search attribute equal to the status (one history event per change). */
+  /**
+   * Keeps the SubscriptionStatus search attribute equal to the status (one history event per change), and
+   * the Temporal UI's current details (a query answers them; a continued run has no static summary).
+   */
   publishStatus(): void {
     const current = this.status();
     if (workflowInfo().typedSearchAttributes.get(SUBSCRIPTION_SEARCH_ATTRIBUTES.status) !== current) {
       upsertSearchAttributes([{ key: SUBSCRIPTION_SEARCH_ATTRIBUTES.status, value: current }]);
     }
+    const view = this.view();
+    setCurrentDetails(currentDetails.subscription({ ...this.input, ...view, period: this.period, status: current }));
   }
 
   /** Records one of the subscription's events, once per period and step. */
   event(type: SubscriptionEventType, what: string, data: Record<string, unknown> = {}) {
     const { input } = this;
-    return records.recordEvent({
-      key: subscriptionEventKey(input.subscriptionId, this.period, what),
-      tenantId: input.tenantId,
-      type,
-      data: { subscription_id: input.subscriptionId, plan_id: input.planId, period: this.period, status: this.status(), ...data },
-    });
+    return records.recordEvent.executeWithOptions({ summary: activitySummary.recordEvent(type) }, [
+      {
+        key: subscriptionEventKey(input.subscriptionId, this.period, what),
+        tenantId: input.tenantId,
+        type,
+        data: { subscription_id: input.subscriptionId, plan_id: input.planId, period: this.period, status: this.status(), ...data },
+      },
+    ]);
+  }
+
+  /** Writes a status change to the read model. */
+  setStatus(change: StatusChange) {
+    return records.setSubscriptionStatus.executeWithOptions({ summary: activitySummary.setSubscriptionStatus(change.status) }, [
+      { subscriptionId: this.input.subscriptionId, ...change },
+    ]);
   }
 
   /** Charges `period` (or, when it ended unpaid, the period running now); true when paid. */
@@ -115,7 +133,8 @@ export class SubscriptionRun {
     const due = now >= periodWindow(anchor, input.billPeriod, period).end ? periodContaining(anchor, input.billPeriod, now) : period;
     let result: ChargePeriodResult;
     try {
-      result = await charges.chargeSubscriptionPeriod({ subscriptionId: input.subscriptionId, ...this.periodRef(due) });
+      const summary = activitySummary.chargeSubscriptionPeriod(input.price, due);
+      result = await charges.chargeSubscriptionPeriod.executeWithOptions({ summary }, [{ subscriptionId: input.subscriptionId, ...this.periodRef(due) }]);
     } catch (error) {
       if (failedWith(error, 'insufficientBalance')) return false;
       throw error;
@@ -126,7 +145,7 @@ export class SubscriptionRun {
     this.suspendedAt = null;
     this.cancelNow = false;
     this.publishStatus();
-    if (this.cancelAtPeriodEnd) await records.setSubscriptionStatus({ subscriptionId: input.subscriptionId, status: 'canceling', at: now.toISOString() });
+    if (this.cancelAtPeriodEnd) await this.setStatus({ status: 'canceling', at: now.toISOString() });
     if (result.balanceLow) await this.event('balance.low', 'balance-low', { balance: result.balance, trans_id: result.transId });
     return true;
   }
@@ -135,7 +154,7 @@ export class SubscriptionRun {
   async finish(reason: SubscriptionResult['reason']): Promise<SubscriptionResult> {
     this.canceled = true;
     this.publishStatus();
-    await records.setSubscriptionStatus({ subscriptionId: this.input.subscriptionId, status: 'canceled', at: new Date().toISOString() });
+    await this.setStatus({ status: 'canceled', at: new Date().toISOString() });
     await this.event('subscription.canceled', 'canceled', { reason });
     await condition(allHandlersFinished);
     return { status: 'canceled', reason, period: this.period };

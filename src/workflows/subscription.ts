@@ -11,9 +11,10 @@
  */
 import { condition, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { ARREARS_GRACE_DAYS, SUSPENSION_DAYS, UNPAID_RETRY_HOURS } from '../domain/subscriptions.ts';
+import { timerSummary } from '../domain/workflow-summaries.ts';
 import type { SubscriptionInput, SubscriptionResult } from './subscription-messages.ts';
 import { registerSubscriptionHandlers } from './subscription-handlers.ts';
-import { records, SubscriptionRun } from './subscription-run.ts';
+import { SubscriptionRun } from './subscription-run.ts';
 
 export async function subscriptionWorkflow(input: SubscriptionInput): Promise<SubscriptionResult> {
   const run = new SubscriptionRun(input);
@@ -22,14 +23,15 @@ export async function subscriptionWorkflow(input: SubscriptionInput): Promise<Su
 
   if (run.paid) {
     const end = run.periodEnd();
+    const periodEnds = { summary: timerSummary.subscriptionPeriodEnds(run.period, input.price, run.cancelAtPeriodEnd) };
     // Asleep to the period's end; signals and updates meanwhile are history, so a long one continues as new
     // in the same paid period when the server suggests it (histories recorded before never get here).
     // Decided before the wait: a run recorded before this change sleeps exactly as it did.
     if (patched('continue-as-new-mid-period')) {
-      if (end > Date.now()) await condition(() => workflowInfo().continueAsNewSuggested, end - Date.now());
+      if (end > Date.now()) await condition(() => workflowInfo().continueAsNewSuggested, end - Date.now(), periodEnds);
       if (Date.now() < end && workflowInfo().continueAsNewSuggested) return run.nextRun();
     } else if (end > Date.now()) {
-      await sleep(end - Date.now());
+      await sleep(end - Date.now(), periodEnds);
     }
     if (run.cancelAtPeriodEnd) return run.finish('canceled_by_customer');
     if (await run.tryCharge(run.period + 1)) return run.nextRun();
@@ -39,7 +41,7 @@ export async function subscriptionWorkflow(input: SubscriptionInput): Promise<Su
     run.paid = false;
     run.arrearsSince = new Date();
     run.publishStatus();
-    await records.setSubscriptionStatus({ subscriptionId: input.subscriptionId, status: 'arrears', at: run.arrearsSince.toISOString(), period: run.periodRef() });
+    await run.setStatus({ status: 'arrears', at: run.arrearsSince.toISOString(), period: run.periodRef() });
     await run.event('subscription.arrears', 'arrears', { amount: input.price, grace_days: ARREARS_GRACE_DAYS });
   }
 
@@ -47,7 +49,9 @@ export async function subscriptionWorkflow(input: SubscriptionInput): Promise<Su
   for (;;) {
     const until = run.deadline()!.getTime();
     if (Date.now() < until) {
-      const woke = await condition(() => run.retryRequested || run.cancelNow, Math.min(until - Date.now(), UNPAID_RETRY_HOURS * 3600 * 1000));
+      const retryMs = UNPAID_RETRY_HOURS * 3600 * 1000;
+      const wait = { summary: timerSummary.unpaidWait(run.suspendedAt !== null, until - Date.now() <= retryMs, retryMs) };
+      const woke = await condition(() => run.retryRequested || run.cancelNow, Math.min(until - Date.now(), retryMs), wait);
       if (run.cancelNow) return run.finish('canceled_by_customer');
       run.retryRequested = false;
       if (woke || Date.now() < until) {
@@ -60,7 +64,7 @@ export async function subscriptionWorkflow(input: SubscriptionInput): Promise<Su
     if (run.suspendedAt) return run.finish('unpaid');
     run.suspendedAt = new Date();
     run.publishStatus();
-    await records.setSubscriptionStatus({ subscriptionId: input.subscriptionId, status: 'suspended', at: run.suspendedAt.toISOString() });
+    await run.setStatus({ status: 'suspended', at: run.suspendedAt.toISOString() });
     await run.event('subscription.suspended', 'suspended', { cancel_after_days: SUSPENSION_DAYS });
   }
 }

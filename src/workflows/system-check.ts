@@ -4,6 +4,7 @@
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { activitySummary } from '../domain/workflow-summaries.ts';
 
 export interface SystemCheckInput {
   requestedBy: string;
@@ -23,6 +24,6 @@ const { checkDatabase } = proxyActivities<Activities>({
 
 export async function systemCheckWorkflow(_input: SystemCheckInput): Promise<SystemCheckResult> {
   const info = workflowInfo();
-  const database = await checkDatabase({ workflowId: info.workflowId });
+  const database = await checkDatabase.executeWithOptions({ summary: activitySummary.checkDatabase() }, [{ workflowId: info.workflowId }]);
   return { workflowId: info.workflowId, taskQueue: info.taskQueue, database, checkedAt: new Date().toISOString() };
 }

@@ -9,6 +9,7 @@
  */
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { activitySummary, timerSummary } from '../domain/workflow-summaries.ts';
 
 export interface WebhookDeliveryInput {
   endpointId: string;
@@ -37,14 +38,16 @@ const webhooks = proxyActivities<Activities>({
 
 export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Promise<WebhookDeliveryResult> {
   const delivery = { endpointId: input.endpointId, eventId: input.eventId, generation: input.generation };
-  for (let attempt = 1; attempt <= input.scheduleSeconds.length; attempt++) {
+  const attempts = input.scheduleSeconds.length;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     const wait = input.scheduleSeconds[attempt - 1] ?? 0;
-    if (wait > 0) await sleep(Math.round(wait * 1000 * (1 + Math.random() / 10)));
+    if (wait > 0) await sleep(Math.round(wait * 1000 * (1 + Math.random() / 10)), { summary: timerSummary.webhookAttempt(attempt, attempts, wait * 1000) });
+    const summary = activitySummary.webhookAttempt(input.eventId, input.endpointId, attempt, attempts);
     // the workflow's time: the schedule's clock, against which three days of failures are counted
-    const outcome = await webhooks.attemptWebhookDelivery({ ...delivery, attempt, scheduledAt: new Date().toISOString() });
+    const outcome = await webhooks.attemptWebhookDelivery.executeWithOptions({ summary }, [{ ...delivery, attempt, scheduledAt: new Date().toISOString() }]);
     if (outcome.result === 'delivered') return { status: 'delivered', attempts: attempt };
     if (outcome.result === 'stopped') return { status: 'stopped', attempts: attempt, detail: outcome.detail };
   }
-  await webhooks.giveUpWebhookDelivery(delivery);
-  return { status: 'failed', attempts: input.scheduleSeconds.length };
+  await webhooks.giveUpWebhookDelivery.executeWithOptions({ summary: activitySummary.giveUpWebhookDelivery(attempts) }, [delivery]);
+  return { status: 'failed', attempts };
 }

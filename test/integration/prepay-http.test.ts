@@ -5,9 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Connection, Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type proto from '@temporalio/proto';
 import { client } from '../helpers/http.ts';
 import { appInfo } from '../helpers/apps.ts';
 import { startStack, type TestStack } from '../helpers/stack.ts';
+import { TOKENS_WITHOUT_RPC } from '../helpers/watcher.ts';
 import { addCard, createTenant, expectStatus, type TestTenant } from '../helpers/tenants.ts';
 import { gatewayKey } from '../helpers/installation.ts';
 import { installationOf } from '../../src/db/repositories/installation.ts';
@@ -22,7 +25,7 @@ let operator: ReturnType<typeof client>;
 let clusterId: string;
 
 beforeAll(async () => {
-  stack = await startStack({ WORKFLOW_WAIT_SECONDS: '20' });
+  stack = await startStack({ WORKFLOW_WAIT_SECONDS: '20', ...TOKENS_WITHOUT_RPC });
   operator = client(stack.url, stack.operatorKey);
   clusterId = await createCluster(stack, TEN_USD_A_CORE, 'prepay-cluster');
 });
@@ -198,6 +201,67 @@ describe('a card prepayment over HTTP', () => {
   });
 });
 
+/** What the Temporal UI shows of an event: its user metadata's summary, decoded as the UI decodes it. */
+const summaryOf = (event: proto.temporal.api.history.v1.IHistoryEvent): string | undefined =>
+  event.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(event.userMetadata.summary) : undefined;
+
+describe('what an operator sees in the Temporal UI (decision 0101)', () => {
+  it('a prepay started by the API carries its summary and details; its charge, bookings and timers are named; no activity answers null', async () => {
+    const tenant = await createTenant(stack);
+    const cardId = await addCard(tenant, 'tok_visa');
+    const connection = await Connection.connect({ address: stack.config.TEMPORAL_ADDRESS });
+    try {
+      const temporal = new Client({ connection });
+      await stack.withWorker(async () => {
+        const created = expectStatus(await tenant.call('POST', `/v2alpha/teams/${tenant.id}/cards/${cardId}`, { body: prepayBody(tenant, cardId) }), 200);
+        const prePayId = created.body.pre_pay_id as number;
+        const handle = temporal.workflow.getHandle(prepayWorkflowId(await installationOf(stack.orm), prePayId));
+
+        // the list's summary and the page's details, as the SDK decodes them and as the server stores them
+        const description = await handle.describe();
+        const summary = `Prepay ${prePayId} · team ${tenant.id} · USD 30.00 · 3 months · card`;
+        expect(await description.staticSummary()).toBe(summary);
+        expect(await description.staticDetails()).toContain(`- Price: USD 30.00, charged to card \`${cardId}\``);
+        const stored = description.raw.executionConfig?.userMetadata?.summary;
+        expect(stored && defaultPayloadConverter.fromPayload(stored)).toBe(summary);
+
+        // bound: the binding deadline's timer is canceled and the first month's starts
+        expectStatus(await tenant.call('POST', '/v2alpha/USD/callback_app_info', { body: appBody(prePayId) }), 200);
+        const history = async () => (await handle.fetchHistory()).events ?? [];
+        await until(async () => (await history()).filter((event) => event.timerStartedEventAttributes).length >= 2, { timeoutMs: 20_000, what: 'the first month timer' });
+        const events = await history();
+        const timers = events.filter((event) => event.timerStartedEventAttributes).map(summaryOf);
+        expect(timers).toEqual(['binding deadline · USD 30.00 back unless an app is bound', 'month 1 of 3 ends']);
+        const scheduled = events.filter((event) => event.activityTaskScheduledEventAttributes);
+        const named = new Map(scheduled.map((event) => [event.activityTaskScheduledEventAttributes!.activityType!.name!, summaryOf(event)]));
+        expect(named.get('chargeCard')).toBe(`charge USD 30.00 to card ${cardId} · prepay ${prePayId}, cycle 1`);
+        expect(named.get('bookPrepayPayment')).toMatch(/^book USD 30\.00 paid by \S+ · cycle 1$/);
+        expect(named.get('recordEvent')).toBe('record prepay.activated');
+        expect(scheduled.map(summaryOf)).not.toContain(undefined);
+
+        // every activity that completed answered something: no `null` payload in the UI
+        const results = events
+          .filter((event) => event.activityTaskCompletedEventAttributes)
+          .map((event) => defaultPayloadConverter.fromPayload(event.activityTaskCompletedEventAttributes!.result!.payloads![0]!));
+        expect(results.length).toBeGreaterThanOrEqual(4);
+        expect(results).not.toContain(null);
+        expect(results).not.toContain(undefined);
+        expect(results).toContainEqual({ status: 'awaiting_binding', seq: 1, written: true });
+
+        // the workflow page's current details, answered by the worker (what a continued run shows instead of a static summary)
+        const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        expect(metadata.currentDetails.split('\n')[0]).toBe(summary);
+        expect(metadata.currentDetails).toContain('- Cycle 1: active');
+        expect(metadata.currentDetails).toContain('- 0 of 3 months recognised; the period ends');
+
+        expectStatus(await operator('POST', `/v2alpha/teams/${tenant.id}/prepays/${prePayId}/cancel`, { body: { reason: 'test done' } }), 200);
+      });
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
 describe('a slow gateway', () => {
   it('answers 202 with the pre_pay_id while the charge is retried, and the prepay is paid later', async () => {
     const impatient = await startStack({ WORKFLOW_WAIT_SECONDS: '1' });
@@ -261,21 +325,40 @@ describe('CreatePrePaymentCard refuses bad input with a 4xx and creates nothing'
   });
 });
 
-describe('a token prepayment on an engine without a chain', () => {
-  it('answers 503 naming what must be configured, and creates nothing', async () => {
-    const tenant = await createTenant(stack);
-    const { quote_id, usd } = expectStatus(
-      await tenant.call('POST', '/v2alpha/USDT_ERC20/acquire_pre_amount', {
-        body: { cluster_id: clusterId, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 },
-      }),
-      200,
-    ).body;
-    const answer = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/tokens/USDT_ERC20`, { body: { quote_id, amount: usd, period: 1, auto_renewal: 1 } });
-    expect([answer.status, answer.body]).toEqual([
-      503,
-      { code: 503, message: expect.stringMatching(/CHAIN_ID, DEPOSIT_XPUB and TOKEN_USDT_ERC20_ADDRESS/), error: { type: 'service_unavailable' } },
-    ]);
-    expect(await sql('select id from prepays where tenant_id = ?', [tenant.id])).toEqual([]);
+describe('token payments on an engine without a chain', () => {
+  it('answer 503 naming what must be configured, to the quote as to the prepay, and create nothing', async () => {
+    const bare = await startStack();
+    try {
+      const tenant = await createTenant(bare);
+      const cluster = await createCluster(bare, { cpu_core_month_usd: '10', memory_gib_month_usd: '0', storage_gib_month_usd: '0' });
+      const notEnabled = (token: string) => [
+        503,
+        {
+          code: 503,
+          message: expect.stringMatching(new RegExp(`${token} payments are not enabled.*CHAIN_ID, DEPOSIT_XPUB and TOKEN_${token}_ADDRESS`)),
+          error: { type: 'service_unavailable' },
+        },
+      ];
+      for (const token of ['USDT_ERC20', 'ANKR_ERC20']) {
+        const quote = await tenant.call('POST', `/v2alpha/${token}/acquire_pre_amount`, {
+          body: { cluster_id: cluster, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 },
+        });
+        expect([quote.status, quote.body]).toEqual(notEnabled(token));
+        const prepay = await tenant.call('POST', `/v2alpha/teams/${tenant.id}/tokens/${token}`, { body: { quote_id: randomUUID(), amount: '10', period: 1, auto_renewal: 1 } });
+        expect([prepay.status, prepay.body]).toEqual(notEnabled(token));
+      }
+      // USD is always there
+      expect(
+        (
+          await tenant.call('POST', '/v2alpha/USD/acquire_pre_amount', {
+            body: { cluster_id: cluster, chart_name: 'nginx', cpu_limit: 1000, mem_limit: 0, storage_limit: 0, period: 1 },
+          })
+        ).status,
+      ).toBe(200);
+      expect(await sqlOn(() => bare.orm)('select id from prepays where tenant_id = ?', [tenant.id])).toEqual([]);
+    } finally {
+      await bare.close();
+    }
   });
 });
 

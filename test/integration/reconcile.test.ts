@@ -439,6 +439,8 @@ describe('the reconcile schedule', () => {
     const described = await handle.describe();
     expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileWorkflow', workflowId: 'reconcile', taskQueue: config.TEMPORAL_TASK_QUEUE });
     expect(described.action.args).toEqual([expect.objectContaining({ graceSeconds: 900 })]);
+    // each scheduled run is listed in the Temporal UI with its summary (decision 0101)
+    expect(described.action.staticSummary).toBe('Reconcile · repair what crashes left behind · every 2 min');
     expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 120_000 })]);
     expect(described.policies.overlap).toBe('SKIP');
     expect(described.state.paused).toBe(false);

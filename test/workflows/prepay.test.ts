@@ -173,6 +173,10 @@ describe('a 12-month card prepay', () => {
     expect(described.typedSearchAttributes.get(prepaySearchAttributes.teamId)).toBe(team.tenantId);
     expect(described.typedSearchAttributes.get(prepaySearchAttributes.prePayId)).toBe(prePayId);
     expect(described.typedSearchAttributes.get(prepaySearchAttributes.periodEnd)?.toISOString()).toBe(monthBoundary(anchor, 24).toISOString());
+    // Continue-as-new carries no static summary to cycle 2's run: its current details (the UI's metadata query) say what it is (decision 0101).
+    const metadata = await handleOf(workflowId).query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails.split('\n')[0]).toBe(`Prepay ${prePayId} · team ${team.tenantId} · USD 150.00 · 12 months · card`);
+    expect(metadata.currentDetails).toContain('- Cycle 2: active');
 
     // The invoice list: one month per payment, newest first, each with the app's icon.
     const payments = await money.payments();
