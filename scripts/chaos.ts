@@ -18,22 +18,17 @@
  * the workload and its model (workload.ts) and the invariants (invariants.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { findTemporalCli, freePort } from '../src/dev/temporal-dev-server.ts';
-import { WORKFLOWS_PATH } from '../src/worker.ts';
 import { once } from './chaos/client.ts';
 import { checkInvariants, type Check } from './chaos/invariants.ts';
 import { makePlan, picker, planSummary, prng, type FaultKind } from './chaos/plan.ts';
-import { faultInjector, nodeProcess, startPostgres, startTemporal, type Lifecycle } from './chaos/processes.ts';
-import { CHAIN_ID, prepare, runWorkload, type Workload } from './chaos/workload.ts';
-
-/** A development xpub (BIP39's published test mnemonic, m/44'/60'/0'/0): deposit addresses only, no money. */
-const DEPOSIT_XPUB = 'xpub6EPuWo2Zez8qnWR1a44VViRzRwan7Ct5XaKCz2anC2xSQLCUUvhGEnGYBohKCsocJHEkYQ143QJH8fixW8ixUxrh6bU52qG2tPe1vqCJjiD';
+import { faultInjector, nodeProcess, startPostgres, startTemporal, writeWorkflowBundle, type Lifecycle } from './chaos/processes.ts';
+import { CHAIN_ID, DEPOSIT_XPUB, prepare, runWorkload, type Workload } from './chaos/workload.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Options and the seeded schedule
@@ -110,16 +105,7 @@ async function main(): Promise<number> {
   const postgres = await startPostgres(life);
   const temporal = await startTemporal(life, cli);
 
-  const bundlePath = join(work, 'workflow-bundle.js');
-  writeFileSync(
-    bundlePath,
-    (
-      await bundleWorkflowCode({
-        workflowsPath: WORKFLOWS_PATH,
-        logger: { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined, trace: () => undefined, log: () => undefined },
-      })
-    ).code,
-  );
+  const bundlePath = await writeWorkflowBundle(join(work, 'workflow-bundle.js'));
 
   const env = {
     DATABASE_URL: postgres.url,

@@ -4,9 +4,12 @@
  * planned faults one at a time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startDevServer, type DevServer } from '../../src/dev/temporal-dev-server.ts';
+import { WORKFLOWS_PATH } from '../../src/worker.ts';
 import { picker, type FaultKind } from './plan.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -61,6 +64,13 @@ export async function startPostgres(life: Lifecycle): Promise<Postgres> {
       await instance.start();
     },
   };
+}
+
+/** Bundles the workflow code to `path` (for WORKFLOW_BUNDLE_PATH, as a production worker runs it) and answers `path`. */
+export async function writeWorkflowBundle(path: string): Promise<string> {
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined, trace: () => undefined, log: () => undefined };
+  writeFileSync(path, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet })).code);
+  return path;
 }
 
 /** The Temporal dev server on its SQLite file; `server` is the one running now (a restart replaces it, on the same port). */

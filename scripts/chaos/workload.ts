@@ -11,6 +11,9 @@ import type { FaultKind, PlannedOp } from './plan.ts';
 /** The chain the watcher's reports name (a local development chain's id). */
 export const CHAIN_ID = 31337;
 
+/** A development xpub (BIP39's published test mnemonic, m/44'/60'/0'/0): deposit addresses only, no money. */
+export const DEPOSIT_XPUB = 'xpub6EPuWo2Zez8qnWR1a44VViRzRwan7Ct5XaKCz2anC2xSQLCUUvhGEnGYBohKCsocJHEkYQ143QJH8fixW8ixUxrh6bU52qG2tPe1vqCJjiD';
+
 export interface TenantModel {
   id: string;
   key: string;
