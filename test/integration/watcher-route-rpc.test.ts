@@ -36,7 +36,7 @@ const DEPOSIT_XPUB = HDKey.fromMasterSeed(mnemonicToSeedSync('letter advice cage
 ).publicExtendedKey;
 const DEPLOYER = '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266';
 /** anvil's second development account: unlocked, holds no tokens */
-const PAUPER = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8';
+const PAUPER = '0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc';
 
 let chain: TestChain;
 /** between the counted stack and the node, so that a test can make the node unreachable */
