@@ -15,6 +15,7 @@ import { healthRouter } from './health.ts';
 import { docsRouter } from './docs.ts';
 import { createApiMetrics } from '../metrics/api.ts';
 import { authenticate } from './middleware/auth.ts';
+import { createKeyCache } from './middleware/key-cache.ts';
 import { errorHandler } from './middleware/errors.ts';
 import { rejectControlCharactersInUrl } from './middleware/input-guard.ts';
 import { methodGuard } from './middleware/methods.ts';
@@ -84,6 +85,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(docs.routes());
   app.use(metrics.router.routes());
 
+  // keys found valid in the last second are not looked up again (decision 0105)
+  const keys = createKeyCache();
   const routers = [
     watcherRouter({
       temporal: deps.temporal,
@@ -108,10 +111,10 @@ export function createApp(deps: AppDeps): Koa {
       chain: deps.settings.chain,
       webhooks: { temporal: deps.temporal, taskQueue: deps.settings.taskQueue, clock: deps.clock, webhooks: deps.settings.webhooks },
     }),
-    operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue, webhooks: deps.settings.webhooks }),
+    operatorRouter({ clock: deps.clock, temporal: deps.temporal, taskQueue: deps.settings.taskQueue, webhooks: deps.settings.webhooks, keys }),
   ];
 
-  app.use(authenticate({ operatorApiKey: deps.settings.operatorApiKey }));
+  app.use(authenticate({ operatorApiKey: deps.settings.operatorApiKey, keys }));
   // Counted per tenant key before the request does any work (decision 0091).
   if (deps.rateLimiter) app.use(deps.rateLimiter.middleware);
   // Before any route runs SQL: no control character in a path id or query value, no NUL in the JSON body (0060).

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { client, expectError, type HttpAnswer } from '../helpers/http.ts';
+import { until } from '../helpers/wait.ts';
 import { startStack, uniqueId, type TestStack } from '../helpers/stack.ts';
 import { countRows, sqlOn } from '../helpers/db.ts';
 import { createCluster, createRegion, TEN_USD_A_CORE } from '../helpers/catalog.ts';
@@ -261,6 +262,23 @@ describe('revoking keys', () => {
     expect((await operator('DELETE', `/operator/v1/api_keys/${issued.body.key_id}`)).body).toMatchObject({ key_id: issued.body.key_id, scope: 'operator' });
     expectUnauthorized(await second('GET', '/payment/v1/regions'));
     expectUnauthorized(await second('POST', '/operator/v1/tenants', { body: { tenant_id: uniqueId('x') } }));
+  });
+
+  it('stops a key revoked through another API replica there too, within its cache second', async () => {
+    const replica = await startStack({ OPERATOR_API_KEY: stack.operatorKey });
+    try {
+      const tenantId = await createTenant();
+      const key = await issueTenantKey(tenantId);
+      const onReplica = client(replica.url, key.api_key);
+      // used on both: each replica now holds it as valid
+      expect((await onReplica('GET', '/payment/v1/regions')).status).toBe(200);
+      expect((await client(stack.url, key.api_key)('GET', '/payment/v1/regions')).status).toBe(200);
+      expect((await operator('DELETE', `/operator/v1/api_keys/${key.key_id}`)).status).toBe(200);
+      expectUnauthorized(await client(stack.url, key.api_key)('GET', '/payment/v1/regions')); // the revoking replica: at once
+      await until(async () => (await onReplica('GET', '/payment/v1/regions')).status === 401, { timeoutMs: 30_000, what: 'the other replica to refuse the revoked key' });
+    } finally {
+      await replica.close();
+    }
   });
 
   it('answers 404 for an unknown key id', async () => {

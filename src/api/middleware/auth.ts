@@ -2,7 +2,8 @@ import type { Middleware } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../domain/errors.ts';
 import type { ApiKeyScope } from '../../db/entities/index.ts';
-import { findActiveKey, sameSecret } from '../../db/repositories/api-keys.ts';
+import { findActiveKeyByHash, hashApiKey, sameSecret } from '../../db/repositories/api-keys.ts';
+import type { KeyCache } from './key-cache.ts';
 import { count } from '../../metrics/record.ts';
 
 export interface Principal {
@@ -14,9 +15,10 @@ export interface Principal {
 
 /**
  * Resolves `Authorization: Bearer <key>` to a principal. The environment's OPERATOR_API_KEY is an
- * operator key that lives outside the database (the first key, from which all others are made).
+ * operator key that lives outside the database (the first key, from which all others are made). A key
+ * found valid in the last second is not looked up again (`keys`, key-cache.ts).
  */
-export function authenticate(options: { operatorApiKey: string | undefined }): Middleware {
+export function authenticate(options: { operatorApiKey: string | undefined; keys?: KeyCache }): Middleware {
   return async (ctx, next) => {
     const header = ctx.get('Authorization');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -26,10 +28,15 @@ export function authenticate(options: { operatorApiKey: string | undefined }): M
       ctx.state.principal = { scope: 'operator', tenantId: null, keyId: 'env:OPERATOR_API_KEY' } satisfies Principal;
       return next();
     }
-    const em = ctx.state.em as EntityManager;
-    const found = await findActiveKey(em, key);
-    if (!found) throw refused('invalid_key', new AppError('unauthorized', 'The API key is not valid or has been revoked.'));
-    ctx.state.principal = { scope: found.scope, tenantId: found.tenantId ?? null, keyId: found.id } satisfies Principal;
+    const keyHash = hashApiKey(key);
+    let principal = options.keys?.get(keyHash);
+    if (!principal) {
+      const found = await findActiveKeyByHash(ctx.state.em as EntityManager, keyHash);
+      if (!found) throw refused('invalid_key', new AppError('unauthorized', 'The API key is not valid or has been revoked.'));
+      principal = { scope: found.scope, tenantId: found.tenantId ?? null, keyId: found.id };
+      options.keys?.set(keyHash, principal);
+    }
+    ctx.state.principal = principal satisfies Principal;
     await next();
   };
 }

@@ -4,6 +4,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Client } from '@temporalio/client';
 import { Tenant, type Cluster, type Plan } from '../../db/entities/index.ts';
 import { issueApiKey, revokeApiKey } from '../../db/repositories/api-keys.ts';
+import type { KeyCache } from '../middleware/key-cache.ts';
 import { createPlan, findCluster, findPlan, findRegion, upsertCluster, upsertRegion, upsertTokenRate } from '../../db/repositories/catalog.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { AppError, conflict, notFound } from '../../domain/errors.ts';
@@ -25,6 +26,8 @@ export interface OperatorDeps {
   temporal: Client;
   taskQueue: string;
   webhooks: WebhookSettings;
+  /** this process's cache of valid keys: a revoked key is forgotten at once (other replicas within its TTL) */
+  keys?: KeyCache;
 }
 
 export function operatorRouter(deps: OperatorDeps): Router {
@@ -70,6 +73,7 @@ export function operatorRouter(deps: OperatorDeps): Router {
   router.delete('/api_keys/:key_id', async (ctx) => {
     const key = await revokeApiKey(ctx.state.em, parseWith(opaqueId, ctx.params.key_id, 'key_id'));
     if (!key) throw notFound(`API key ${ctx.params.key_id}`, 'key_id');
+    deps.keys?.forget(key.id);
     ctx.body = { key_id: key.id, scope: key.scope, revoked_at: formatTimestamp(key.revokedAt ?? deps.clock.now()) };
   });
 

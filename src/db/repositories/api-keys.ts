@@ -32,7 +32,11 @@ export async function issueApiKey(em: EntityManager, scope: ApiKeyScope, tenantI
 }
 
 export async function findActiveKey(em: EntityManager, apiKey: string): Promise<ApiKey | null> {
-  return em.findOne(ApiKey, { keyHash: hashApiKey(apiKey), revokedAt: null });
+  return findActiveKeyByHash(em, hashApiKey(apiKey));
+}
+
+export async function findActiveKeyByHash(em: EntityManager, keyHash: string): Promise<ApiKey | null> {
+  return em.findOne(ApiKey, { keyHash, revokedAt: null });
 }
 
 /** Revokes a key; answers null when there is no such key. Revoking twice keeps the first time. */
