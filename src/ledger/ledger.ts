@@ -86,7 +86,11 @@ export async function recordTransaction(em: EntityManager, input: TransactionInp
         .map((posting) => ({ posting, accountId: accounts.get(accountCode(posting.account))! }))
         .sort((left, right) => (BigInt(left.accountId) < BigInt(right.accountId) ? -1 : 1));
       for (const { posting, accountId } of ordered) {
-        await tx.execute('update ledger_accounts set balance = balance + ?::numeric where id = ?', [posting.amount.toFixed(), accountId]);
+        // Only a tenant's balance is cached (and checked against going negative) under its row's lock; the
+        // platform's accounts are summed on demand, so that no tenant waits on another's movement (decision 0106).
+        if (posting.account.kind === 'tenant_balance') {
+          await tx.execute('update ledger_accounts set balance = balance + ?::numeric where id = ?', [posting.amount.toFixed(), accountId]);
+        }
         await tx.execute('insert into ledger_postings (transaction_id, account_id, currency, amount) values (?, ?, ?, ?::numeric)', [
           id,
           accountId,
@@ -108,20 +112,49 @@ export async function recordTransaction(em: EntityManager, input: TransactionInp
   return recorded;
 }
 
+/** Account ids by code, per database (the driver of its ORM): an account, once made, is never removed or renumbered. */
+const knownAccounts = new WeakMap<object, Map<string, string>>();
+
+/** The ids of the accounts, made when missing; the ones this process has seen are not asked for again. */
 async function ensureAccounts(tx: EntityManager, refs: AccountRef[]): Promise<Map<string, string>> {
+  let known = knownAccounts.get(tx.getDriver());
+  if (!known) knownAccounts.set(tx.getDriver(), (known = new Map()));
   const unique = new Map(refs.map((ref) => [accountCode(ref), ref]));
+  const ids = new Map<string, string>();
+  const missing: [string, AccountRef][] = [];
   for (const [code, ref] of unique) {
-    await tx.execute(
-      `insert into ledger_accounts (code, kind, tenant_id, currency, allow_negative) values (?, ?, ?, ?, ?)
-       on conflict (code) do nothing`,
-      [code, ref.kind === 'tenant_balance' ? 'tenant_balance' : ref.name, ref.kind === 'tenant_balance' ? ref.tenantId : null, ref.currency, ref.kind !== 'tenant_balance'],
-    );
+    const id = known.get(code);
+    if (id) ids.set(code, id);
+    else missing.push([code, ref]);
   }
-  const rows = await tx.execute<{ id: string; code: string }[]>(
-    `select id::text as id, code from ledger_accounts where code in (${[...unique.keys()].map(() => '?').join(', ')})`,
-    [...unique.keys()],
-  );
-  return new Map(rows.map((row) => [row.code, row.id]));
+  if (missing.length === 0) return ids;
+  const made = new Set<string>();
+  for (const [code, ref] of missing) {
+    const tenant = ref.kind === 'tenant_balance';
+    const [row] = await tx.execute<{ id: string }[]>(
+      `insert into ledger_accounts (code, kind, tenant_id, currency, allow_negative, balance) values (?, ?, ?, ?, ?, ${tenant ? '0' : 'null'})
+       on conflict (code) do nothing returning id::text as id`,
+      [code, tenant ? 'tenant_balance' : ref.name, tenant ? ref.tenantId : null, ref.currency, !tenant],
+    );
+    if (row) {
+      ids.set(code, row.id);
+      made.add(code);
+    }
+  }
+  const existing = missing.filter(([code]) => !made.has(code)).map(([code]) => code);
+  if (existing.length > 0) {
+    const rows = await tx.execute<{ id: string; code: string }[]>(
+      `select id::text as id, code from ledger_accounts where code in (${existing.map(() => '?').join(', ')})`,
+      existing,
+    );
+    for (const row of rows) {
+      ids.set(row.code, row.id);
+      // made by a committed transaction: it stays. One made here is remembered only when seen again, since
+      // this transaction (or the caller's around it) may still roll back.
+      known.set(row.code, row.id);
+    }
+  }
+  return ids;
 }
 
 function isCheckViolation(error: unknown): boolean {
@@ -165,8 +198,10 @@ export async function checkLedger(em: EntityManager): Promise<LedgerCheck> {
   const sums = await em.execute<{ currency: Currency; sum: string }[]>(
     'select currency, coalesce(sum(amount), 0)::text as sum from ledger_postings group by currency order by currency',
   );
+  // the cached balances (tenants'); the platform's accounts have none: they are their postings' sum
   const drifted = await em.execute<{ code: string }[]>(
     `select a.code from ledger_accounts a left join ledger_postings p on p.account_id = a.id
+      where a.balance is not null
       group by a.id, a.code, a.balance having a.balance <> coalesce(sum(p.amount), 0)`,
   );
   const currencies = CURRENCIES.map((currency) => ({ currency, sum: new Dec(sums.find((row) => row.currency === currency)?.sum ?? '0').toFixed() }));

@@ -85,13 +85,9 @@ export async function bookPrepayPayment(em: EntityManager, input: PrepayPaymentI
  * retry) passes: its key is written once.
  */
 async function assertUnreservedBalance(tx: EntityManager, input: PrepayPaymentInput): Promise<void> {
-  // Both accounts the payment writes, locked in id order as recordTransaction does (no deadlock with a refund).
+  // The one row the payment locks, as recordTransaction does (the platform's accounts take no lock: decision 0106).
   const balanceCode = accountCode(tenantBalance(input.tenantId, input.currency));
-  const locked = await tx.execute<{ code: string; balance: string }[]>('select code, balance::text as balance from ledger_accounts where code in (?, ?) order by id for update', [
-    balanceCode,
-    accountCode(platform('deferred_revenue', input.currency)),
-  ]);
-  const account = locked.find((row) => row.code === balanceCode);
+  const [account] = await tx.execute<{ code: string; balance: string }[]>('select code, balance::text as balance from ledger_accounts where code = ? for update', [balanceCode]);
   // Checked under the lock: a concurrent attempt of this same payment that booked it first makes this one a replay.
   const [booked] = await tx.execute<{ id: string }[]>('select id from ledger_transactions where idempotency_key = ?', [prepayKeys.charge(input.prePayId, input.cycle)]);
   if (booked) return;

@@ -97,6 +97,43 @@ describe('ledger', () => {
     expect(check.driftedAccounts).toEqual([]);
   });
 
+  it("does not make one tenant's movement wait for another's: the platform's accounts take no lock", async () => {
+    const first = await newTenant();
+    const second = await newTenant();
+    await credit(first, uniqueId('warm'), '1'); // both tenants' and the platform's accounts exist
+    await credit(second, uniqueId('warm'), '1');
+    // The first tenant's credit is written and held open; it has posted to platform:card_clearing:USD.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let posted!: () => void;
+    const inside = new Promise<void>((resolve) => (posted = resolve));
+    const open = orm.em.fork().transactional(async (tx) => {
+      await recordTransaction(tx, {
+        idempotencyKey: uniqueId('open'),
+        tenantId: first,
+        kind: 'test_credit',
+        description: 'held open',
+        postings: [
+          { account: platform('card_clearing', 'USD'), amount: new Dec('-5') },
+          { account: tenantBalance(first, 'USD'), amount: new Dec('5') },
+        ],
+      });
+      posted();
+      await held;
+    });
+    await inside;
+    // Meanwhile the second tenant's credit, to the same platform account, commits (it waited on that row before).
+    expect(await credit(second, uniqueId('meanwhile'), '2')).toMatchObject({ created: true });
+    expect((await tenantBalances(orm.em.fork(), second)).USD.toFixed()).toBe('3');
+    release();
+    await open;
+    expect((await tenantBalances(orm.em.fork(), first)).USD.toFixed()).toBe('6');
+    // the platform's accounts keep no cached balance: the check sums their postings
+    const [platformRow] = await orm.em.fork().execute<{ balance: string | null }[]>(`select balance from ledger_accounts where code = 'platform:card_clearing:USD'`);
+    expect(platformRow!.balance).toBeNull();
+    expect(await checkLedger(orm.em.fork())).toMatchObject({ ok: true, driftedAccounts: [] });
+  });
+
   it('is append-only: postings cannot be changed or deleted', async () => {
     const tenantId = await newTenant();
     const { transactionId } = await credit(tenantId, uniqueId('c'), '1');

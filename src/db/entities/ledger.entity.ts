@@ -11,7 +11,8 @@ export const LedgerAccount = defineEntity({
     kind: p.string(),
     tenantId: p.string().fieldName('tenant_id').nullable(),
     currency: p.string().$type<Currency>(),
-    balance: p.decimal('string'),
+    /** tenant balances only: the cached sum of the postings; null for the platform's accounts (summed on demand) */
+    balance: p.decimal('string').nullable(),
     allowNegative: p.boolean().fieldName('allow_negative'),
     createdAt: p.datetime().fieldName('created_at'),
   },

@@ -14,6 +14,7 @@ import { Migration0015RateLimits } from './0015-rate-limits.ts';
 import { Migration0016PrepayCancelRequests } from './0016-prepay-cancel-requests.ts';
 import { Migration0017Webhooks } from './0017-webhooks.ts';
 import { Migration0018TransferReorged } from './0018-transfer-reorged.ts';
+import { Migration0019PlatformBalancesOnDemand } from './0019-platform-balances-on-demand.ts';
 
 /** Every migration, in order. Listed explicitly so that the bundle, tests and production agree. */
 export const migrationsList = [
@@ -33,4 +34,5 @@ export const migrationsList = [
   { name: '0016-prepay-cancel-requests', class: Migration0016PrepayCancelRequests },
   { name: '0017-webhooks', class: Migration0017Webhooks },
   { name: '0018-transfer-reorged', class: Migration0018TransferReorged },
+  { name: '0019-platform-balances-on-demand', class: Migration0019PlatformBalancesOnDemand },
 ];
