@@ -17,6 +17,8 @@ const SECONDS: Record<string, number> = {
   'test/integration/webhooks.test.ts': 50,
   'test/integration/recharge.test.ts': 40,
   'test/integration/prepay-history.test.ts': 31,
+  // npm run bench -- --smoke: its own database, Temporal server, API, worker and baselines (docs/performance.md)
+  'test/integration/bench-smoke.test.ts': 31,
   'test/workflows/prepay.test.ts': 23,
   'test/integration/token-prepay.test.ts': 17,
   'test/integration/bounded-requests.test.ts': 15,

@@ -1,0 +1,580 @@
+/**
+ * `npm run bench`: the engine measured from outside against baselines on the same machine, in the same run
+ * (docs/performance.md). Not part of `npm test`; test/integration/bench-smoke.test.ts runs `--smoke`.
+ *
+ *   npm run bench                                  # every scenario: 10 s per measurement, 3 repeats, medians
+ *   npm run bench -- --scenario reads,quotes --duration 5 --repeat 5
+ *   npm run bench -- --write                       # and write docs/performance.md
+ *   npm run bench -- --smoke --scenario reads      # one very short run of each: does it work (figures meaningless)
+ *   npm run bench -- --scenario hot-tenant --cpu-prof   # the API and the worker under node --cpu-prof
+ *
+ * It starts the production shape itself (scripts/bench/stack.ts: a database of its own on the local
+ * PostgreSQL, a Temporal dev server of its own, one API and one worker process), then each scenario's
+ * baselines, runs every measurement as baseline and engine in turn, checks zero drift after the money
+ * scenarios, prints the figures and, with --write, writes them. Everything it started is stopped, and its
+ * database dropped, on success, failure and Ctrl-C. Exit code: 0, 1 when a drift check failed, 2 when the
+ * run failed. No timing is asserted: the targets are reported as met or not met.
+ *
+ * Files: the scenarios are here; the processes in scripts/bench/stack.ts, one measurement in measure.ts,
+ * the money book of the drift check in money.ts, the report and the page's prose in report.ts, the
+ * baselines in bare-koa.ts, baseline-workflows.ts, baseline-worker.ts and driver.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEMO } from '../src/db/seed.ts';
+import { findTemporalCli, PROJECT_ROOT } from '../src/dev/temporal-dev-server.ts';
+import { call, type Answer, type Api } from './chaos/client.ts';
+import type { Lifecycle } from './chaos/processes.ts';
+import { httpLoad, measure, medianSample, pidProbe, postgresProbe, selfProbe, stopLoads, type CpuProbe, type LoadResult, type Sample } from './bench/measure.ts';
+import { centsToNumber, formatCents, MoneyBook, textToCents } from './bench/money.ts';
+import {
+  FIGURES,
+  figureLines,
+  renderDocument,
+  SCENARIOS,
+  summaryLines,
+  type DriftResult,
+  type FigureResult,
+  type FigureSpec,
+  type Machine,
+  type ScenarioName,
+} from './bench/report.ts';
+import { Interrupted, killDrivers, startBareKoa, startBaselineWorker, startDriver, startEngine, type Driver, type Engine } from './bench/stack.ts';
+
+// ---------------------------------------------------------------------------------------------------
+// Options
+
+const { values: options } = parseArgs({
+  options: {
+    /** comma-separated, of SCENARIOS; all by default */
+    scenario: { type: 'string' },
+    /** seconds per measurement */
+    duration: { type: 'string', default: '10' },
+    /** runs of each measurement (each side); the report shows the medians */
+    repeat: { type: 'string', default: '3' },
+    /** one very short run of each measurement, no warm-up: whether the bench works, not what it measures */
+    smoke: { type: 'boolean', default: false },
+    /** write docs/performance.md */
+    write: { type: 'boolean', default: false },
+    /** run the API and the worker with node --cpu-prof (profiles in .data/bench/profiles when they stop) */
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+const SMOKE = options.smoke;
+const DURATION_S = SMOKE ? 0.5 : Number(options.duration);
+const REPEAT = SMOKE ? 1 : Number(options.repeat);
+const WARMUP_S = SMOKE ? 0 : Math.min(2, DURATION_S);
+if (!Number.isFinite(DURATION_S) || DURATION_S <= 0) throw new Error('--duration must be a positive number of seconds');
+if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error('--repeat must be a positive whole number');
+if (SMOKE && options.write) throw new Error('--smoke measures nothing worth writing: leave out --write');
+const chosen = (options.scenario ?? SCENARIOS.join(',')).split(',').map((name) => name.trim());
+for (const name of chosen) {
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--scenario: unknown "${name}"; one or more of ${SCENARIOS.join(', ')}`);
+}
+const selected = SCENARIOS.filter((name) => chosen.includes(name));
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const loadBefore = loadavg() as [number, number, number];
+const started = new Date();
+
+const work = mkdtempSync(join(tmpdir(), 'payment-engine-bench-'));
+chmodSync(work, 0o755);
+const life: Lifecycle = { work, cleanups: [], stopping: false, random: Math.random };
+
+// ---------------------------------------------------------------------------------------------------
+// Calls to the engine for the set-up and the checks
+
+function clientOf(engine: Engine): Api {
+  return { apiUrls: [engine.apiUrl], pick: (items) => items[0]!, opTimeoutSeconds: 120, watcher: { key: '', secret: '' }, counters: { ambiguous: 0 } };
+}
+
+function expect(answer: Answer, status: number, what: string): Answer {
+  if (answer.status !== status) throw new Error(`bench: ${what} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  return answer;
+}
+
+async function createTenant(api: Api, engine: Engine, id: string): Promise<string> {
+  expect(await call(api, 'POST', '/operator/v1/tenants', engine.operatorKey, { tenant_id: id }), 201, `POST /operator/v1/tenants ${id}`);
+  return expect(await call(api, 'POST', `/operator/v1/tenants/${id}/api_keys`, engine.operatorKey, {}), 201, `a key for ${id}`).body.api_key as string;
+}
+
+async function addCard(api: Api, key: string, team: string): Promise<string> {
+  return expect(await call(api, 'POST', `/v2alpha/teams/${team}/cards`, key, { token: 'tok_visa' }), 201, `a tok_visa card for ${team}`).body.card_id as string;
+}
+
+/** The body of docs/guide.md's first quote. */
+const QUOTE_BODY = { cluster_id: DEMO.clusterId, chart_name: '', cpu_limit: 100, mem_limit: 100, storage_limit: 100, period: 3 };
+
+// ---------------------------------------------------------------------------------------------------
+// The sides of a measurement
+
+interface SideRunner {
+  label: string;
+  probes: CpuProbe[];
+  /** the probes of the load's own process (autocannon here, or a driver) */
+  clientProbes: string[];
+  /** before the warm-up: connections a driver opens */
+  prepare?: () => Promise<void>;
+  load: (durationS: number) => Promise<LoadResult>;
+}
+
+const LOAD_GENERATOR = 'load generator';
+
+function engineProbes(engine: Engine): CpuProbe[] {
+  return [
+    pidProbe('api', () => engine.api.child?.pid),
+    pidProbe('worker', () => engine.worker.child?.pid),
+    pidProbe('temporal', () => engine.temporal.server.pid),
+    postgresProbe('postgres', engine.admin, engine.databaseName),
+    selfProbe(LOAD_GENERATOR),
+  ];
+}
+
+/** A side driven by autocannon against the engine. */
+function engineSide(engine: Engine, label: string, load: (durationS: number) => Promise<LoadResult>): SideRunner {
+  return { label, probes: engineProbes(engine), clientProbes: [LOAD_GENERATOR], load };
+}
+
+async function runFigure(spec: FigureSpec, engine: SideRunner, baseline: SideRunner): Promise<FigureResult> {
+  await baseline.prepare?.();
+  await engine.prepare?.();
+  if (WARMUP_S > 0) {
+    await baseline.load(WARMUP_S);
+    await engine.load(WARMUP_S);
+  }
+  const samples: { engine: Sample[]; baseline: Sample[] } = { engine: [], baseline: [] };
+  for (let index = 0; index < REPEAT; index += 1) {
+    // baseline and engine in turn: a change of the machine's load meets both
+    for (const [kind, side] of [
+      ['baseline', baseline],
+      ['engine', engine],
+    ] as const) {
+      if (life.stopping) throw new Interrupted();
+      await sleep(SMOKE ? 100 : 1000);
+      samples[kind].push(await measure(side.probes, () => side.load(DURATION_S)));
+    }
+    if (life.stopping) throw new Interrupted();
+    say(`  ${spec.id} run ${index + 1}/${REPEAT}: engine ${Math.round(samples.engine.at(-1)!.rate)}/s, baseline ${Math.round(samples.baseline.at(-1)!.rate)}/s`);
+  }
+  const result: FigureResult = {
+    spec,
+    engine: { label: engine.label, samples: samples.engine, median: medianSample(samples.engine), clientProbes: engine.clientProbes },
+    baseline: { label: baseline.label, samples: samples.baseline, median: medianSample(samples.baseline), clientProbes: baseline.clientProbes },
+    ratio: Number.NaN,
+  };
+  result.ratio = result.engine.median.rate / result.baseline.median.rate;
+  for (const line of figureLines(result)) say(line);
+  return result;
+}
+
+function spec(id: string): FigureSpec {
+  const found = FIGURES.find((figure) => figure.id === id);
+  if (!found) throw new Error(`no figure ${id}`);
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Baselines, started once for the scenarios that need them
+
+interface Baselines {
+  koa?: Awaited<ReturnType<typeof startBareKoa>>;
+  temporalWorker?: Awaited<ReturnType<typeof startBaselineWorker>>;
+  drivers: Map<string, Driver>;
+}
+
+async function bareKoa(engine: Engine, api: Api, baselines: Baselines) {
+  if (!baselines.koa) {
+    const regions = expect(await call(api, 'GET', '/payment/v1/regions', engine.tenantKey), 200, 'GET /payment/v1/regions');
+    const quote = expect(await call(api, 'POST', '/v2alpha/USD/acquire_pre_amount', engine.tenantKey, QUOTE_BODY), 200, 'a quote');
+    baselines.koa = await startBareKoa(life, regions.text, quote.text);
+  }
+  return baselines.koa;
+}
+
+async function driver(engine: Engine, baselines: Baselines, name: string, args: string[]): Promise<Driver> {
+  let found = baselines.drivers.get(name);
+  if (!found) {
+    if (args[0] === 'update-with-start') baselines.temporalWorker ??= await startBaselineWorker(life, engine.temporal.server.address);
+    found = await startDriver(life, name, args, { TEMPORAL_ADDRESS: engine.temporal.server.address, DATABASE_URL: engine.databaseUrl });
+    baselines.drivers.set(name, found);
+  }
+  return found;
+}
+
+function koaSide(koa: NonNullable<Baselines['koa']>, label: string, load: (url: string, durationS: number) => Promise<LoadResult>): SideRunner {
+  return {
+    label,
+    probes: [pidProbe('bare koa', () => koa.proc.child?.pid), selfProbe(LOAD_GENERATOR)],
+    clientProbes: [LOAD_GENERATOR],
+    load: (durationS) => load(koa.url, durationS),
+  };
+}
+
+function temporalSide(engine: Engine, baselines: Baselines, found: Driver, label: string, concurrency: number): SideRunner {
+  return {
+    label,
+    probes: [pidProbe('baseline worker', () => baselines.temporalWorker?.child?.pid), pidProbe('temporal', () => engine.temporal.server.pid), pidProbe('driver', found.pid)],
+    clientProbes: ['driver'],
+    prepare: () => found.prepare(concurrency),
+    load: (durationS) => found.run(concurrency, durationS),
+  };
+}
+
+function pgSide(engine: Engine, found: Driver, label: string, concurrency: number, rows: number): SideRunner {
+  return {
+    label,
+    probes: [postgresProbe('postgres', engine.admin, engine.databaseName), pidProbe('driver', found.pid)],
+    clientProbes: ['driver'],
+    prepare: () => found.prepare(concurrency),
+    load: (durationS) => found.run(concurrency, durationS, rows),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Money loads and the zero-drift check
+
+/** autocannon POSTs whose every request is a new entry of the book (a fresh Idempotency-Key). */
+function moneyLoad(
+  engine: Engine,
+  book: MoneyBook,
+  path: string,
+  token: string,
+  concurrency: number,
+  next: () => { tenant: string; cents: number; body: unknown },
+): (durationS: number) => Promise<LoadResult> {
+  return (durationS) =>
+    httpLoad({
+      url: engine.apiUrl + path,
+      connections: concurrency,
+      durationS,
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      setupRequest: (request, context) => {
+        const entry = book.begin({ path, token, ...next() });
+        context.key = entry.key;
+        return { ...request, headers: { ...request.headers, 'idempotency-key': entry.key }, body: JSON.stringify(entry.body) };
+      },
+      onResponse: (status, body, context) => {
+        let parsed: unknown;
+        if (status === 409) {
+          try {
+            parsed = JSON.parse(body);
+          } catch {
+            parsed = undefined;
+          }
+        }
+        book.answered(context.key as string, status, parsed);
+      },
+    });
+}
+
+type Holdings = { kind: 'balance'; tenants: string[] } | { kind: 'prepays'; tenants: string[] };
+
+async function checkDrift(scenario: ScenarioName, engine: Engine, api: Api, book: MoneyBook, holdings: Holdings): Promise<DriftResult> {
+  const lines: string[] = [];
+  const resend = book.open.size;
+  const stillOpen = await book.settle(() => life.stopping);
+  if (life.stopping) throw new Interrupted();
+  lines.push(`${resend} request(s) without a definitive answer sent again with their Idempotency-Key${stillOpen > 0 ? `, **${stillOpen} still without one**` : ''}`);
+  const refused = Object.entries(book.refused);
+  if (refused.length > 0) lines.push(`refused: ${refused.map(([status, count]) => `${status}×${count}`).join(', ')}`);
+  const ledger = await call(api, 'GET', '/operator/v1/ledger/check', engine.operatorKey);
+  const ledgerOk = ledger.status === 200 && ledger.body?.ok === true;
+  lines.push(ledgerOk ? 'ledger check ok' : `ledger check NOT ok: ${ledger.text.slice(0, 300)}`);
+  let mismatches = 0;
+  let count = 0;
+  let cents = 0;
+  for (const tenant of holdings.tenants) {
+    const tally = book.acknowledged.get(tenant) ?? { count: 0, cents: 0 };
+    count += tally.count;
+    cents += tally.cents;
+    if (holdings.kind === 'balance') {
+      const answer = expect(await call(api, 'GET', `/payment/v1/balance?namespace=${tenant}`, engine.operatorKey), 200, `the balance of ${tenant}`);
+      const balance = textToCents(/"balance":(-?[0-9.]+)/.exec(answer.text)?.[1] ?? '');
+      if (balance !== tally.cents) {
+        mismatches += 1;
+        lines.push(`${tenant}: balance ${balance === undefined ? answer.text : formatCents(balance)} ≠ acknowledged ${formatCents(tally.cents)} (${tally.count} × 200)`);
+      }
+    } else {
+      const { rows } = await engine.admin.query<{ status: string; count: number; cents: string }>(
+        'select status, count(*)::int as count, round(coalesce(sum(amount), 0) * 100)::bigint::text as cents from prepays where tenant_id = $1 group by status',
+        [tenant],
+      );
+      const paid = rows.find((row) => row.status === 'awaiting_binding') ?? { count: 0, cents: '0' };
+      const others = rows.filter((row) => row.status !== 'awaiting_binding');
+      const paidCents = Number(paid.cents);
+      if (paid.count !== tally.count || paidCents !== tally.cents || others.length > 0) {
+        mismatches += 1;
+        lines.push(
+          `${tenant}: ${paid.count} prepays paid (${formatCents(paidCents)} USD) ≠ acknowledged ${tally.count} (${formatCents(tally.cents)} USD)` +
+            (others.length > 0 ? `; others: ${others.map((row) => `${row.status}×${row.count}`).join(', ')}` : ''),
+        );
+      }
+    }
+  }
+  const what = holdings.kind === 'balance' ? 'balance' : 'paid prepays';
+  const tenants = holdings.tenants.length === 1 ? `${holdings.tenants[0]}'s ${what}` : `the ${what} of each of ${holdings.tenants.length} tenants`;
+  if (mismatches === 0) lines.push(`${tenants} = the sum acknowledged: ${count} × 200, ${formatCents(cents)} USD`);
+  return { scenario, ok: ledgerOk && stillOpen === 0 && mismatches === 0, lines };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The scenarios
+
+interface Context {
+  engine: Engine;
+  api: Api;
+  baselines: Baselines;
+  figures: FigureResult[];
+  drifts: DriftResult[];
+}
+
+async function reads({ engine, api, baselines, figures }: Context): Promise<void> {
+  const koa = await bareKoa(engine, api, baselines);
+  const figure = spec('reads c=10');
+  const headers = { authorization: `Bearer ${engine.tenantKey}` };
+  figures.push(
+    await runFigure(
+      figure,
+      engineSide(engine, figure.engine, (durationS) => httpLoad({ url: `${engine.apiUrl}/payment/v1/regions`, connections: figure.concurrency, durationS, headers })),
+      koaSide(koa, figure.baseline, (url, durationS) => httpLoad({ url: `${url}/regions`, connections: figure.concurrency, durationS })),
+    ),
+  );
+}
+
+async function quotes({ engine, api, baselines, figures }: Context): Promise<void> {
+  const koa = await bareKoa(engine, api, baselines);
+  const body = JSON.stringify(QUOTE_BODY);
+  for (const id of ['quotes c=10', 'quotes c=50']) {
+    const figure = spec(id);
+    const post = (url: string, token: string | undefined, durationS: number) =>
+      httpLoad({
+        url,
+        connections: figure.concurrency,
+        durationS,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body,
+      });
+    figures.push(
+      await runFigure(
+        figure,
+        engineSide(engine, figure.engine, (durationS) => post(`${engine.apiUrl}/v2alpha/USD/acquire_pre_amount`, engine.tenantKey, durationS)),
+        koaSide(koa, figure.baseline, (url, durationS) => post(`${url}/quote`, undefined, durationS)),
+      ),
+    );
+  }
+}
+
+async function cardPrepay({ engine, api, baselines, figures, drifts }: Context): Promise<void> {
+  const team = DEMO.tenantId;
+  const card = await addCard(api, engine.tenantKey, team);
+  const quote = expect(await call(api, 'POST', '/v2alpha/USD/acquire_pre_amount', engine.tenantKey, QUOTE_BODY), 200, 'a quote');
+  const amount = quote.body.amount as string;
+  const cents = textToCents(amount)!;
+  const found = await driver(engine, baselines, 'update-with-start (empty)', ['update-with-start', 'empty']);
+  const book = new MoneyBook(api);
+  const path = `/v2alpha/teams/${team}/cards/${card}`;
+  const body = { team_id: team, card_id: card, amount, period: QUOTE_BODY.period, auto_renewal: 0 };
+  for (const id of ['card prepay c=1', 'card prepay c=8', 'card prepay c=32']) {
+    const figure = spec(id);
+    figures.push(
+      await runFigure(
+        figure,
+        engineSide(
+          engine,
+          figure.engine,
+          moneyLoad(engine, book, path, engine.tenantKey, figure.concurrency, () => ({ tenant: team, cents, body })),
+        ),
+        temporalSide(engine, baselines, found, figure.baseline, figure.concurrency),
+      ),
+    );
+  }
+  drifts.push(await checkDrift('card-prepay', engine, api, book, { kind: 'prepays', tenants: [team] }));
+  say(`  drift: ${drifts.at(-1)!.lines.join('; ')}`);
+}
+
+/** 1.00 to 9.99 USD, a different amount from one request to the next. */
+const centsAt = (index: number) => 100 + ((index * 37) % 900);
+
+async function recharge({ engine, api, baselines, figures, drifts }: Context): Promise<void> {
+  const tenant = 'bench-recharge';
+  const key = await createTenant(api, engine, tenant);
+  await addCard(api, key, tenant);
+  const found = await driver(engine, baselines, 'update-with-start (one activity)', ['update-with-start', 'oneActivity']);
+  const book = new MoneyBook(api);
+  const figure = spec('recharge c=32');
+  let index = 0;
+  figures.push(
+    await runFigure(
+      figure,
+      engineSide(
+        engine,
+        figure.engine,
+        moneyLoad(engine, book, '/payment/v1/recharge', key, figure.concurrency, () => {
+          const cents = centsAt(index++);
+          return { tenant, cents, body: { amount: centsToNumber(cents), namespace: tenant } };
+        }),
+      ),
+      temporalSide(engine, baselines, found, figure.baseline, figure.concurrency),
+    ),
+  );
+  drifts.push(await checkDrift('recharge', engine, api, book, { kind: 'balance', tenants: [tenant] }));
+  say(`  drift: ${drifts.at(-1)!.lines.join('; ')}`);
+}
+
+async function manualCredits(context: Context, scenario: 'hot-tenant' | 'many-tenants', id: string, tenants: string[]): Promise<void> {
+  const { engine, api, baselines, figures, drifts } = context;
+  for (const tenant of tenants) await createTenant(api, engine, tenant);
+  const found = await driver(engine, baselines, 'pg', ['pg']);
+  const book = new MoneyBook(api);
+  const figure = spec(id);
+  let index = 0;
+  figures.push(
+    await runFigure(
+      figure,
+      engineSide(
+        engine,
+        figure.engine,
+        moneyLoad(engine, book, '/payment/v1/recharge', engine.operatorKey, figure.concurrency, () => {
+          const tenant = tenants[index % tenants.length]!;
+          const cents = centsAt(index++);
+          return { tenant, cents, body: { amount: centsToNumber(cents), namespace: tenant, payment_method: 'manual', description: 'bench manual credit' } };
+        }),
+      ),
+      pgSide(engine, found, figure.baseline, figure.concurrency, tenants.length),
+    ),
+  );
+  drifts.push(await checkDrift(scenario, engine, api, book, { kind: 'balance', tenants }));
+  say(`  drift: ${drifts.at(-1)!.lines.join('; ')}`);
+}
+
+const RUNNERS: Record<ScenarioName, (context: Context) => Promise<void>> = {
+  reads,
+  quotes,
+  'card-prepay': cardPrepay,
+  recharge,
+  'hot-tenant': (context) => manualCredits(context, 'hot-tenant', 'hot tenant c=32', ['bench-hot']),
+  'many-tenants': (context) =>
+    manualCredits(
+      context,
+      'many-tenants',
+      'many tenants c=32',
+      Array.from({ length: 64 }, (_, index) => `bench-many-${String(index).padStart(2, '0')}`),
+    ),
+};
+
+// ---------------------------------------------------------------------------------------------------
+// The machine
+
+async function machine(engine: Engine): Promise<Machine> {
+  const run = (command: string, args: string[]) => {
+    try {
+      return execFileSync(command, args, { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  const postgres = (await engine.admin.query<{ version: string }>('select version()')).rows[0]?.version ?? 'unknown';
+  const autocannon = JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules', 'autocannon', 'package.json'), 'utf8')) as { version: string };
+  return {
+    nproc: Number(run('nproc', [])) || cpus().length,
+    cpuModel,
+    ramGiB: totalmem() / 2 ** 30,
+    loadBefore,
+    node: process.version,
+    postgres: postgres.replace(/ on .*/, ''),
+    temporalCli: run(findTemporalCli() ?? 'temporal', ['--version']),
+    autocannon: autocannon.version,
+    kernel: release(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  say(
+    `bench: ${selected.join(', ')}; ${DURATION_S} s per measurement, ${REPEAT} repeat(s), ${WARMUP_S} s warm-up${SMOKE ? ' (smoke: figures meaningless)' : ''}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
+  );
+  const engine = await startEngine(life, { say, cpuProfDir: options['cpu-prof'] ? join(PROJECT_ROOT, '.data', 'bench', 'profiles') : undefined });
+  say(`bench: engine up in ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s at ${engine.apiUrl} (database ${engine.databaseName})`);
+  const context: Context = { engine, api: clientOf(engine), baselines: { drivers: new Map() }, figures: [], drifts: [] };
+  const host = await machine(engine);
+  for (const scenario of selected) {
+    if (life.stopping) throw new Interrupted();
+    say(`\n--- ${scenario}`);
+    await RUNNERS[scenario](context);
+  }
+  const totalSeconds = (Date.now() - started.getTime()) / 1000;
+  for (const line of summaryLines(context.figures, context.drifts, selected, SMOKE)) say(line);
+  if (options.write) {
+    const file = join(PROJECT_ROOT, 'docs', 'performance.md');
+    const previous = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    writeFileSync(
+      file,
+      renderDocument(
+        previous,
+        { startedAt: started, durationS: DURATION_S, repeat: REPEAT, warmupS: WARMUP_S, smoke: SMOKE, scenarios: selected, totalSeconds, machine: host },
+        context.figures,
+        context.drifts,
+      ),
+    );
+    say(`bench: wrote ${file}`);
+  }
+  const drifted = context.drifts.filter((drift) => !drift.ok);
+  say(
+    `${drifted.length === 0 ? 'PASS' : 'FAIL'}: ${context.figures.length} measurement(s), ${context.drifts.length} drift check(s), ${drifted.length} failed; ${totalSeconds.toFixed(0)} s`,
+  );
+  return drifted.length === 0 ? 0 : 1;
+}
+
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    life.stopping = true;
+    stopLoads();
+    killDrivers();
+    for (const cleanup of life.cleanups.reverse()) await Promise.resolve(cleanup()).catch((error: unknown) => say(`bench: cleanup: ${String(error)}`));
+    rmSync(work, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+const running = main();
+
+// Ctrl-C: the loads stop at once and the step under way ends (a Temporal server being started registers its
+// cleanup when it answers), then everything is stopped and the database dropped.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`\nbench: ${signal}, stopping everything …`);
+    life.stopping = true;
+    stopLoads();
+    killDrivers();
+    void running
+      .catch(() => undefined)
+      .then(cleanUp)
+      .finally(() => {
+        say('bench: stopped');
+        process.exit(130);
+      });
+  });
+}
+
+running.then(
+  async (code) => {
+    if (life.stopping) return;
+    await cleanUp();
+    process.exit(code);
+  },
+  async (error: unknown) => {
+    if (life.stopping) return;
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    await cleanUp();
+    process.exit(2);
+  },
+);

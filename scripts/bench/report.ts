@@ -1,0 +1,465 @@
+/**
+ * What `npm run bench` reports: the figures of each scenario (engine and baseline side by side, their
+ * ratio), the targets the project aims at and whether each is met, the zero-drift checks, the console table
+ * and docs/performance.md (`--write`), whose prose is here.
+ */
+import type { Sample } from './measure.ts';
+
+export const SCENARIOS = ['reads', 'quotes', 'card-prepay', 'recharge', 'hot-tenant', 'many-tenants'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface FigureSpec {
+  id: string;
+  scenario: ScenarioName;
+  /** what the engine side runs */
+  engine: string;
+  /** what the baseline side runs */
+  baseline: string;
+  concurrency: number;
+  /** what one operation is: `req` (an HTTP answer) or `movement` (money moved) */
+  unit: 'req' | 'movement';
+}
+
+/** Every measurement, in the order they run. */
+export const FIGURES: FigureSpec[] = [
+  { id: 'reads c=10', scenario: 'reads', engine: 'GET /payment/v1/regions, tenant key', baseline: 'bare Koa 3 GET, the same JSON', concurrency: 10, unit: 'req' },
+  { id: 'quotes c=10', scenario: 'quotes', engine: 'POST /v2alpha/USD/acquire_pre_amount', baseline: 'bare Koa 3 POST, JSON in and out', concurrency: 10, unit: 'req' },
+  { id: 'quotes c=50', scenario: 'quotes', engine: 'POST /v2alpha/USD/acquire_pre_amount', baseline: 'bare Koa 3 POST, JSON in and out', concurrency: 50, unit: 'req' },
+  { id: 'card prepay c=1', scenario: 'card-prepay', engine: 'POST /v2alpha/teams/{team}/cards/{card}', baseline: 'empty workflow, update-with-start', concurrency: 1, unit: 'req' },
+  { id: 'card prepay c=8', scenario: 'card-prepay', engine: 'POST /v2alpha/teams/{team}/cards/{card}', baseline: 'empty workflow, update-with-start', concurrency: 8, unit: 'req' },
+  {
+    id: 'card prepay c=32',
+    scenario: 'card-prepay',
+    engine: 'POST /v2alpha/teams/{team}/cards/{card}',
+    baseline: 'empty workflow, update-with-start',
+    concurrency: 32,
+    unit: 'req',
+  },
+  { id: 'recharge c=32', scenario: 'recharge', engine: 'POST /payment/v1/recharge by card, one tenant', baseline: 'update-with-start, one activity', concurrency: 32, unit: 'req' },
+  {
+    id: 'hot tenant c=32',
+    scenario: 'hot-tenant',
+    engine: 'manual credits, one tenant',
+    baseline: 'pgbench-style: lock one row, insert, update',
+    concurrency: 32,
+    unit: 'movement',
+  },
+  { id: 'many tenants c=32', scenario: 'many-tenants', engine: 'manual credits over 64 tenants', baseline: 'pgbench-style over 64 rows', concurrency: 32, unit: 'movement' },
+];
+
+/** What the console prints for every figure, besides its id. */
+export const FIGURE_LABELS = ['p50', 'p99', 'CPU', 'ms/op', 'ratio'] as const;
+/** The summary line of each money scenario's zero-drift check: `drift <scenario>`. */
+export const DRIFT_LABEL = 'drift';
+const MONEY_SCENARIOS: ScenarioName[] = ['card-prepay', 'recharge', 'hot-tenant', 'many-tenants'];
+
+/** Every label a run of these scenarios prints: what the smoke test looks for (never a value). */
+export function expectedLabels(scenarios: readonly ScenarioName[]): string[] {
+  const figures = FIGURES.filter((figure) => scenarios.includes(figure.scenario));
+  return [
+    ...figures.map((figure) => figure.id),
+    ...new Set(figures.map((figure) => (figure.unit === 'movement' ? 'movements/s' : 'req/s'))),
+    ...FIGURE_LABELS,
+    ...scenarios.filter((scenario) => MONEY_SCENARIOS.includes(scenario)).map((scenario) => `${DRIFT_LABEL} ${scenario}`),
+    'targets',
+  ];
+}
+
+export interface Side {
+  /** what ran */
+  label: string;
+  samples: Sample[];
+  median: Sample;
+  /** the probes that are the load's own (autocannon, a driver), shown apart from the servers' */
+  clientProbes: string[];
+}
+
+export interface FigureResult {
+  spec: FigureSpec;
+  engine: Side;
+  baseline: Side;
+  /** median engine rate ÷ median baseline rate */
+  ratio: number;
+}
+
+export interface DriftResult {
+  scenario: ScenarioName;
+  ok: boolean;
+  lines: string[];
+}
+
+export interface Machine {
+  nproc: number;
+  cpuModel: string;
+  ramGiB: number;
+  loadBefore: [number, number, number];
+  node: string;
+  postgres: string;
+  temporalCli: string;
+  autocannon: string;
+  kernel: string;
+}
+
+export interface RunInfo {
+  startedAt: Date;
+  durationS: number;
+  repeat: number;
+  warmupS: number;
+  smoke: boolean;
+  scenarios: ScenarioName[];
+  totalSeconds: number;
+  machine: Machine;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Targets
+
+export interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const ratioOf = (figures: FigureResult[], id: string) => figures.find((figure) => figure.spec.id === id);
+
+/** The targets the project aims at (docs/performance.md), each judged on the medians of one run. */
+export function verdicts(scenario: ScenarioName, figures: FigureResult[]): Verdict[] {
+  const ratio = (id: string, target: number, text: string): Verdict[] => {
+    const figure = ratioOf(figures, id);
+    if (!figure) return [];
+    return [{ target: text, measured: `ratio ${fixed(figure.ratio, 2)}`, met: figure.ratio >= target }];
+  };
+  const rate = (id: string, target: number, text: string): Verdict[] => {
+    const figure = ratioOf(figures, id);
+    if (!figure) return [];
+    return [{ target: text, measured: `${thousands(figure.engine.median.rate)} movements/s`, met: figure.engine.median.rate >= target }];
+  };
+  switch (scenario) {
+    case 'reads':
+      return ratio('reads c=10', 0.4, 'authenticated reads ≥ 0.40 of bare Koa (c=10)');
+    case 'quotes': {
+      const figure = ratioOf(figures, 'quotes c=50');
+      if (!figure) return [];
+      const p99 = figure.engine.median.p99;
+      return [
+        {
+          target: 'quotes ≥ 0.25 of bare Koa with p99 ≤ 50 ms (c=50)',
+          measured: `ratio ${fixed(figure.ratio, 2)}, p99 ${fixed(p99, 1)} ms`,
+          met: figure.ratio >= 0.25 && p99 <= 50,
+        },
+      ];
+    }
+    case 'card-prepay':
+      return [
+        ...ratio('card prepay c=8', 0.7, 'card prepay ≥ 0.70 of the empty update-with-start (c=8)'),
+        ...ratio('card prepay c=32', 0.7, 'card prepay ≥ 0.70 of the empty update-with-start (c=32)'),
+      ];
+    case 'recharge':
+      return ratio('recharge c=32', 0.7, 'card recharge ≥ 0.70 of update-with-start with one activity (c=32)');
+    case 'hot-tenant':
+      return rate('hot tenant c=32', 1000, '≥ 1,000 movements/s on one hot tenant (c=32)');
+    case 'many-tenants':
+      return rate('many tenants c=32', 1500, '≥ 1,500 movements/s across 64 tenants (c=32)');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Numbers
+
+export function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '–';
+}
+
+export function thousands(value: number): string {
+  if (!Number.isFinite(value)) return '–';
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function unitOf(spec: FigureSpec, side: 'engine' | 'baseline'): string {
+  if (spec.unit === 'movement') return side === 'engine' ? 'movements/s' : 'tx/s';
+  return side === 'engine' || spec.scenario === 'reads' || spec.scenario === 'quotes' ? 'req/s' : 'ops/s';
+}
+
+function serverCpu(side: Side): number {
+  return Object.entries(side.median.cpuMsPerOp)
+    .filter(([name]) => !side.clientProbes.includes(name))
+    .reduce((sum, [, ms]) => sum + (Number.isFinite(ms) ? ms : 0), 0);
+}
+
+function cpuParts(side: Side, client: boolean): string {
+  return Object.entries(side.median.cpuMsPerOp)
+    .filter(([name]) => side.clientProbes.includes(name) === client)
+    .map(([name, ms]) => `${name} ${fixed(ms, 2)}`)
+    .join(' · ');
+}
+
+function cpuBreakdown(side: Side): string {
+  const clients = cpuParts(side, true);
+  return `${cpuParts(side, false)}${clients ? ` (load: ${clients})` : ''}`;
+}
+
+function errorsOf(side: Side): string {
+  const samples = side.samples;
+  const errors = samples.reduce((sum, sample) => sum + sample.errors, 0);
+  if (errors === 0) return 'errors 0';
+  const statuses = Object.entries(side.median.statuses)
+    .filter(([status]) => status !== '200')
+    .map(([status, count]) => `${status}×${count}`)
+    .join(' ');
+  return `errors ${errors}${statuses ? ` (${statuses})` : ''}${side.median.firstError ? ` first: ${side.median.firstError.slice(0, 120)}` : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The console
+
+export function figureLines(figure: FigureResult): string[] {
+  const { spec } = figure;
+  const line = (name: string, side: Side, kind: 'engine' | 'baseline') => {
+    const m = side.median;
+    return (
+      `  ${name.padEnd(8)} ${thousands(m.rate).padStart(7)} ${unitOf(spec, kind).padEnd(11)} p50 ${fixed(m.p50, 1).padStart(6)} ms  p99 ${fixed(m.p99, 1).padStart(6)} ms  ` +
+      `CPU ${fixed(serverCpu(side), 2)} ms/op: ${cpuBreakdown(side)}  ${errorsOf(side)}  [${side.label}]`
+    );
+  };
+  return [
+    `${spec.id}  (median of ${figure.engine.samples.length}: ${figure.engine.samples.map((sample) => thousands(sample.rate)).join(', ')} vs ${figure.baseline.samples.map((sample) => thousands(sample.rate)).join(', ')})`,
+    line('engine', figure.engine, 'engine'),
+    line('baseline', figure.baseline, 'baseline'),
+    `  ratio    ${fixed(figure.ratio, 2)} of the baseline`,
+  ];
+}
+
+export function summaryLines(figures: FigureResult[], drifts: DriftResult[], scenarios: ScenarioName[], smoke: boolean): string[] {
+  const lines = ['', '=== bench summary'];
+  lines.push(
+    `${'figure'.padEnd(18)} ${'engine'.padStart(9)} ${'baseline'.padStart(9)} ${'ratio'.padStart(6)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU ms/op'.padStart(9)} ${'base CPU'.padStart(9)}`,
+  );
+  for (const figure of figures) {
+    lines.push(
+      `${figure.spec.id.padEnd(18)} ${thousands(figure.engine.median.rate).padStart(9)} ${thousands(figure.baseline.median.rate).padStart(9)} ${fixed(figure.ratio, 2).padStart(6)} ` +
+        `${fixed(figure.engine.median.p50, 1).padStart(7)} ${fixed(figure.engine.median.p99, 1).padStart(7)} ${fixed(serverCpu(figure.engine), 2).padStart(9)} ${fixed(serverCpu(figure.baseline), 2).padStart(9)}`,
+    );
+  }
+  lines.push('', 'targets' + (smoke ? ' (a smoke run: too short to judge; shown for the format only)' : '') + ':');
+  for (const scenario of scenarios) {
+    for (const verdict of verdicts(
+      scenario,
+      figures.filter((figure) => figure.spec.scenario === scenario),
+    )) {
+      lines.push(`  ${verdict.met ? 'MET    ' : 'NOT MET'} ${verdict.target}: ${verdict.measured}`);
+    }
+  }
+  if (drifts.length > 0) {
+    lines.push('', 'zero drift:');
+    for (const drift of drifts) lines.push(`  ${drift.ok ? 'ok  ' : 'FAIL'} ${DRIFT_LABEL} ${drift.scenario}: ${drift.lines.join('; ')}`);
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// docs/performance.md
+
+const block = (name: string, body: string) => `<!-- bench:${name} -->\n${body.trim()}\n<!-- /bench:${name} -->`;
+
+/** The blocks of a previous docs/performance.md, by name. */
+export function readBlocks(text: string): Map<string, string> {
+  const blocks = new Map<string, string>();
+  for (const match of text.matchAll(/<!-- bench:([a-z-]+) -->\n([\s\S]*?)\n<!-- \/bench:\1 -->/g)) blocks.set(match[1]!, match[2]!);
+  return blocks;
+}
+
+function machineBlock(run: RunInfo): string {
+  const m = run.machine;
+  return [
+    `Last written by \`npm run bench -- --write\` on ${run.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` +
+      ` (${run.scenarios.join(', ')}; \`--duration ${run.durationS} --repeat ${run.repeat}\`, ${fixed(run.totalSeconds / 60, 1)} minutes in all).`,
+    '',
+    '| | |',
+    '|---|---|',
+    `| CPUs (\`nproc\`) | ${m.nproc} |`,
+    `| CPU model | ${m.cpuModel} |`,
+    `| RAM | ${fixed(m.ramGiB, 1)} GiB |`,
+    `| load average before the run (1, 5, 15 min) | ${m.loadBefore.map((value) => fixed(value, 2)).join(', ')} |`,
+    `| kernel | ${m.kernel} |`,
+    `| Node | ${m.node} |`,
+    `| PostgreSQL | ${m.postgres} |`,
+    `| Temporal CLI | ${m.temporalCli} |`,
+    `| autocannon | ${m.autocannon} |`,
+  ].join('\n');
+}
+
+function cpuCell(side: Side): string {
+  const clients = cpuParts(side, true);
+  return `**${fixed(serverCpu(side), 2)}**: ${cpuParts(side, false)}${clients ? `; ${clients}` : ''}`;
+}
+
+function scenarioBlock(scenario: ScenarioName, figures: FigureResult[], drift: DriftResult | undefined, run: RunInfo): string {
+  const own = figures.filter((figure) => figure.spec.scenario === scenario);
+  const judged = verdicts(scenario, own);
+  const lines = [
+    `<!-- bench:data ${JSON.stringify({ verdicts: judged })} -->`,
+    `Measured ${run.startedAt.toISOString().slice(0, 10)}, the median of ${run.repeat} runs of ${run.durationS} s each side (after ${run.warmupS} s of warm-up), ` +
+      `load average ${run.machine.loadBefore.map((value) => fixed(value, 2)).join(', ')} before the run.`,
+    '',
+    '| measurement | engine | baseline | ratio | engine p50 / p99 ms | baseline p50 / p99 ms | runs (engine; baseline) |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const figure of own) {
+    const e = figure.engine.median;
+    const b = figure.baseline.median;
+    lines.push(
+      `| ${figure.spec.id} | ${thousands(e.rate)} ${unitOf(figure.spec, 'engine')} | ${thousands(b.rate)} ${unitOf(figure.spec, 'baseline')} | **${fixed(figure.ratio, 2)}** | ` +
+        `${fixed(e.p50, 1)} / ${fixed(e.p99, 1)} | ${fixed(b.p50, 1)} / ${fixed(b.p99, 1)} | ` +
+        `${figure.engine.samples.map((sample) => thousands(sample.rate)).join(', ')}; ${figure.baseline.samples.map((sample) => thousands(sample.rate)).join(', ')} |`,
+    );
+  }
+  lines.push(
+    '',
+    "CPU milliseconds per operation (median): the servers' sum, each server, then the load generator (not in the sum):",
+    '',
+    '| measurement | engine | baseline |',
+    '|---|---|---|',
+  );
+  for (const figure of own) lines.push(`| ${figure.spec.id} | ${cpuCell(figure.engine)} | ${cpuCell(figure.baseline)} |`);
+  const errors = own.flatMap((figure) =>
+    (['engine', 'baseline'] as const)
+      .map((kind) => ({ kind, text: errorsOf(figure[kind]) }))
+      .filter(({ text }) => text !== 'errors 0')
+      .map(({ kind, text }) => `${figure.spec.id}, ${kind}: ${text}`),
+  );
+  lines.push('', errors.length === 0 ? 'No errors: every answer counted was a 200 (every baseline operation completed).' : `Errors: ${errors.join('; ')}.`);
+  if (drift) lines.push('', `Zero drift: ${drift.ok ? 'yes' : '**NO**'}. ${drift.lines.join('; ')}.`);
+  if (judged.length > 0) {
+    lines.push('', 'Targets:', '');
+    for (const verdict of judged) lines.push(`* ${verdict.target}: ${verdict.met ? '**met**' : '**not met**'} (${verdict.measured}).`);
+  }
+  return lines.join('\n');
+}
+
+function targetsBlock(blocks: Map<string, string>): string {
+  const lines = ['| target | measured | |', '|---|---|---|'];
+  for (const scenario of SCENARIOS) {
+    const data = /<!-- bench:data (\{.*\}) -->/.exec(blocks.get(scenario) ?? '');
+    if (!data) {
+      lines.push(`| ${scenario} | not measured yet | |`);
+      continue;
+    }
+    for (const verdict of (JSON.parse(data[1]!) as { verdicts: Verdict[] }).verdicts) {
+      lines.push(`| ${verdict.target} | ${verdict.measured} | ${verdict.met ? 'met' : '**not met**'} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+const TITLES: Record<ScenarioName, string> = {
+  reads: 'Authenticated reads',
+  quotes: 'Quotes',
+  'card-prepay': 'Card prepayments',
+  recharge: 'Card recharges',
+  'hot-tenant': 'One hot tenant',
+  'many-tenants': 'Many tenants',
+};
+
+const ABOUT: Record<ScenarioName, string> = {
+  reads: '`GET /payment/v1/regions` with a tenant key (authentication, the database read, the JSON) against a bare Koa 3 app answering the same JSON from memory.',
+  quotes:
+    '`POST /v2alpha/USD/acquire_pre_amount` with the body of docs/guide.md (validation, the price book, the quote row written) against a bare Koa 3 route that reads and parses the JSON body and answers a quote-shaped JSON from memory.',
+  'card-prepay':
+    '`POST /v2alpha/teams/{team}/cards/{card}` (`{team_id, card_id, amount, period, auto_renewal}`, the amount of a quote, a fresh Idempotency-Key each) with the sandbox gateway, answered once the card is charged, against an empty workflow started with update-with-start in the call shape of src/temporal/prepays.ts (its own worker and task queue, one client in the driver process, a bounded async loop at the same concurrency).',
+  recharge:
+    '`POST /payment/v1/recharge` by card for one tenant (a fresh Idempotency-Key each), answered once the recharge workflow charged the card and credited the ledger, against update-with-start of a workflow that runs one empty activity before it answers.',
+  'hot-tenant':
+    'Manual credits (`POST /payment/v1/recharge`, `payment_method: "manual"`, the operator key) on one tenant, so every one takes the same balance row, against a pgbench-style transaction through `pg` on a scratch table: lock one balance row, insert a history row, update the balance row.',
+  'many-tenants': 'The same manual credits spread round-robin over 64 tenants, against the same pgbench-style transaction spread over 64 rows.',
+};
+
+/** The whole of docs/performance.md: this run's blocks, else the previous file's, else a placeholder. */
+export function renderDocument(previous: string | undefined, run: RunInfo, figures: FigureResult[], drifts: DriftResult[]): string {
+  const blocks = previous ? readBlocks(previous) : new Map<string, string>();
+  blocks.set('machine', machineBlock(run));
+  for (const scenario of run.scenarios) {
+    blocks.set(
+      scenario,
+      scenarioBlock(
+        scenario,
+        figures,
+        drifts.find((drift) => drift.scenario === scenario),
+        run,
+      ),
+    );
+  }
+  const sections = SCENARIOS.map(
+    (scenario) =>
+      `### ${TITLES[scenario]} (\`--scenario ${scenario}\`)\n\n${ABOUT[scenario]}\n\n${block(scenario, blocks.get(scenario) ?? `Not measured yet: \`npm run bench -- --write --scenario ${scenario}\`.`)}`,
+  );
+  return `${[
+    '# Performance',
+    '',
+    '`npm run bench` measures the engine from outside, in its production shape, against baselines run on the',
+    'same machine in the same run, and `npm run bench -- --write` writes what it measured into this page',
+    '(the blocks between `<!-- bench:… -->` markers; the text around them is in scripts/bench/report.ts). A',
+    'run with `--scenario` rewrites only its own scenarios. It is not part of `npm test`;',
+    'test/integration/bench-smoke.test.ts runs a smoke run of it and checks only that it works.',
+    '',
+    '```sh',
+    'npm run bench                                   # every scenario, 10 s per measurement, 3 repeats, medians',
+    'npm run bench -- --scenario reads,quotes        # some of them',
+    'npm run bench -- --duration 5 --repeat 5        # shorter or more runs',
+    'npm run bench -- --write                        # and write the results below',
+    'npm run bench -- --scenario hot-tenant --cpu-prof   # and the API and worker with node --cpu-prof (.data/bench/profiles)',
+    '```',
+    '',
+    'What it starts, all stopped at the end (and on Ctrl-C): a database of its own on the local PostgreSQL',
+    '(`payment_engine_bench_<random>`, dropped), a Temporal dev server of its own on SQLite in WAL mode, the',
+    'migrations and the demo seed, then one API process and one worker process (`NODE_ENV=production`, a',
+    'prebuilt workflow bundle, `RATE_LIMIT=off`, `RECONCILE_SCHEDULE=off`, `LOG_LEVEL=warn`), started with the',
+    'modules of `npm run fuzz` and `npm run chaos` (scripts/chaos/processes.ts). Each baseline is a process of',
+    'its own: a bare Koa 3 app, a worker for the empty workflows on its own task queue of the same Temporal',
+    'server, and driver processes (scripts/bench/driver.ts) for the loads that are not HTTP. The HTTP loads are',
+    'autocannon 9 in the bench process, with keep-alive connections, one request in flight on each.',
+    '',
+    '## How to read them',
+    '',
+    '* **Ratios, not absolute numbers.** A figure of requests per second says as much about the machine',
+    '  (2 shared cores here, a load generator on the same cores, another job perhaps) as about the engine.',
+    '  Each measurement is therefore paired with a baseline run on the same machine, in the same run,',
+    '  interleaved with it (baseline, engine, baseline, engine, …) so that a change of load hits both; the ratio',
+    '  `engine ÷ baseline` is what can be compared from one machine or one day to the next. Each figure is',
+    '  the median of the repeats, figure by figure.',
+    '* **What each baseline represents: the floor under the engine.** The bare Koa app is the least any Koa',
+    '  route costs (HTTP parsing, Koa, JSON), so reads and quotes show what authentication, validation, the',
+    "  database and the engine's middleware add. The empty workflow started with update-with-start is the",
+    '  least a card prepay can cost Temporal: one workflow start and one update answered, nothing else; the one',
+    '  with an activity is the least a card recharge can cost. The pgbench-style transaction is the least',
+    '  PostgreSQL needs to move money on one row under a lock: what the hot tenant is bound by.',
+    '* **CPU per operation is the lever.** With both cores busy, throughput is the cores divided by the CPU',
+    "  each operation costs, summed over the processes that serve it. The bench reads each process's",
+    '  utime + stime (`/proc/<pid>/stat`) before and after each measurement: the API, the worker, the',
+    "  Temporal server, the PostgreSQL backends of the bench's database, and apart from them the load",
+    '  generator (autocannon, or the driver). The process with the largest share is where a saving counts.',
+    "* **Latency** is p50 and p99 of the answers counted: autocannon's histogram, in whole milliseconds (0",
+    "  is under 1 ms), and the driver's own for the other baselines. At a fixed concurrency the mean latency",
+    '  is concurrency ÷ throughput, so p99 is the figure that says more.',
+    '* **Where the time goes**: `--cpu-prof` runs the API and the worker under `node --cpu-prof` and leaves',
+    '  their profiles in .data/bench/profiles (Chrome DevTools, or any .cpuprofile viewer, opens them).',
+    '* **Zero drift.** After each money scenario every request without a definitive answer (in flight when',
+    '  the load stopped, or 202) is sent again with its Idempotency-Key until it has one; then',
+    "  `GET /operator/v1/ledger/check` must be ok, and each tenant's balance (or, for card prepays, its paid",
+    '  prepays) must equal the sum of the 200s it was answered. The bench exits 1 when it is not.',
+    '* **No timing is asserted anywhere**: the targets below are aims, reported as met or not met.',
+    '',
+    '## Targets',
+    '',
+    'What the project aims at, from the latest figures below:',
+    '',
+    block('targets', targetsBlock(blocks)),
+    '',
+    '## The machine',
+    '',
+    block('machine', blocks.get('machine')!),
+    '',
+    '## Results',
+    '',
+    sections.join('\n\n'),
+  ].join('\n')}\n`;
+}
