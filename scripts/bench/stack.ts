@@ -13,14 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
-import { issueApiKey } from '../../src/db/repositories/api-keys.ts';
-import { initOrm, migrate } from '../../src/db/orm.ts';
-import { DEMO, seedDemoCatalog } from '../../src/db/seed.ts';
 import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT } from '../../src/dev/temporal-dev-server.ts';
 import { nodeProcess, startTemporal, writeWorkflowBundle, type Lifecycle, type Proc, type Temporal } from '../chaos/processes.ts';
 import { BASELINE_TASK_QUEUE } from './baseline-messages.ts';
 import type { DriverAnswer, DriverRequest } from './driver.ts';
 import type { LoadResult } from './measure.ts';
+import { createScratchDatabase, seedDemo } from '../chaos/scratch-database.ts';
 
 /** The run was stopped (Ctrl-C): everything is being stopped; nothing more to report. */
 export class Interrupted extends Error {}
@@ -70,33 +68,9 @@ export interface Engine {
 /** A database of the run's own on the local PostgreSQL; dropped at the end. */
 async function createDatabase(life: Lifecycle): Promise<{ url: string; name: string }> {
   const adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `payment_engine_bench_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  life.cleanups.push(() => admin(`drop database if exists ${name} with (force)`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name };
-}
-
-/** What `npm start` prepares: the migrations, the demo catalog and tenant, and a tenant key for it. */
-async function seed(databaseUrl: string): Promise<string> {
-  const orm = await initOrm(databaseUrl, { poolMax: 2 });
-  try {
-    await migrate(orm);
-    await seedDemoCatalog(orm.em.fork(), new Date());
-    return (await issueApiKey(orm.em.fork(), 'tenant', DEMO.tenantId)).apiKey;
-  } finally {
-    await orm.close();
-  }
+  const database = await createScratchDatabase('bench', adminUrl);
+  life.cleanups.push(() => database.drop());
+  return database;
 }
 
 /** SIGTERM, then the exit: a process run with --cpu-prof writes its profile when it exits on its own. */
@@ -119,7 +93,7 @@ export async function startEngine(life: Lifecycle, options: EngineOptions): Prom
   if (!cli) throw new Error(HOW_TO_GET_TEMPORAL_CLI);
   const database = await step(life, createDatabase(life));
   const temporal = await step(life, startTemporal(life, cli));
-  const tenantKey = await step(life, seed(database.url));
+  const tenantKey = await step(life, seedDemo(database.url));
   // what `npm run build` writes, for WORKFLOW_BUNDLE_PATH: a production worker does not bundle at start
   const bundlePath = await step(life, writeWorkflowBundle(join(life.work, 'workflow-bundle.js')));
   const operatorKey = `pk_operator_bench_${randomBytes(18).toString('base64url')}`;
