@@ -116,7 +116,7 @@ export async function recordTransaction(em: EntityManager, input: TransactionInp
 const knownAccounts = new WeakMap<object, Map<string, string>>();
 
 /** The ids of the accounts, made when missing; the ones this process has seen are not asked for again. */
-async function ensureAccounts(tx: EntityManager, refs: AccountRef[]): Promise<Map<string, string>> {
+export async function ensureAccounts(tx: EntityManager, refs: AccountRef[]): Promise<Map<string, string>> {
   let known = knownAccounts.get(tx.getDriver());
   if (!known) knownAccounts.set(tx.getDriver(), (known = new Map()));
   const unique = new Map(refs.map((ref) => [accountCode(ref), ref]));

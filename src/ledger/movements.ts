@@ -8,7 +8,8 @@ import { MoneyMovement, type PaymentMethod } from '../db/entities/index.ts';
 import { AppError } from '../domain/errors.ts';
 import { Dec, type Currency } from '../domain/money.ts';
 import { platform, tenantBalance, type PlatformAccount } from './accounts.ts';
-import { recordTransaction, reversalPostings } from './ledger.ts';
+import { creditInBatch } from './credit-batches.ts';
+import { recordTransaction, reversalPostings, tenantBalances } from './ledger.ts';
 
 export interface NewMovement {
   id: string;
@@ -36,6 +37,20 @@ export async function createPendingMovement(em: EntityManager, input: NewMovemen
 
 /** Where the money of a credit to a tenant balance comes from, by payment method. */
 const CREDIT_SOURCE: Record<'card' | 'manual' | 'token', PlatformAccount> = { card: 'card_clearing', manual: 'manual_funding', token: 'token_clearing' };
+
+/**
+ * Writes a new credit movement, settled: with the new credits that arrive meanwhile, in one database
+ * transaction (group commit, credit-batches.ts), or, when the batch cannot take it, one by one
+ * (createPendingMovement, then settleCredit). Answers the tenant's balance right after its credit. A movement
+ * that may exist already (a retry) is settled with settleCredit instead.
+ */
+export async function creditNewMovement(em: EntityManager, input: NewMovement & { paymentMethod: 'card' | 'manual' | 'token' }, now: Date): Promise<Dec> {
+  const settled = await creditInBatch(em, { ...input, source: CREDIT_SOURCE[input.paymentMethod], now });
+  if (settled) return settled.balance;
+  await createPendingMovement(em, input, now);
+  await settleCredit(em, input.id, {}, now);
+  return (await tenantBalances(em, input.tenantId))[input.currency];
+}
 
 /**
  * Settles a pending credit movement: the ledger moves the money into the tenant's balance (key

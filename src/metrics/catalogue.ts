@@ -55,6 +55,12 @@ export const METRICS = {
     labels: ['kind', 'currency'],
     process: 'both',
   },
+  ledger_credit_batches_total: {
+    type: 'counter',
+    help: 'Database transactions that wrote new credits together (group commit, decision 0108); ledger_transactions_total{kind="manual_credit"} over it is the mean batch size.',
+    labels: [],
+    process: 'api',
+  },
   auth_failures_total: {
     type: 'counter',
     help: 'Requests refused by authentication or authorisation, by reason: missing_key, invalid_key, wrong_scope, foreign_tenant, watcher_signature.',

@@ -49,6 +49,8 @@ export interface IdempotencyClaim {
   generation: string | null;
   /** the route began its work under the key (see IdempotencyOptions.marksWork) */
   working: boolean;
+  /** this request made the key's row: nothing ran under its generation before, so nothing of it exists yet */
+  fresh: boolean;
 }
 
 declare module 'koa' {
@@ -182,7 +184,7 @@ export function idempotent(options: IdempotencyOptions = {}): Middleware {
     }
     if (!row) throw stillRunning();
     const id = row.id;
-    const state: IdempotencyClaim = { owner, key, generation: row.generation, working: false };
+    const state: IdempotencyClaim = { owner, key, generation: row.generation, working: false, fresh };
     ctx.state.idempotency = state;
 
     // The heartbeat: its own EntityManager fork, so that it never runs inside the route's transactions.

@@ -10,7 +10,7 @@ import { Dec, toJsonNumber } from '../../domain/money.ts';
 import { tenantBalances } from '../../ledger/ledger.ts';
 import { tenantSubscriptionStatus } from '../../db/repositories/subscriptions.ts';
 import { signalUnpaidSubscriptions } from '../../temporal/subscriptions.ts';
-import { createPendingMovement, findTenantMovement, listMovements, settleCredit } from '../../ledger/movements.ts';
+import { createPendingMovement, creditNewMovement, findTenantMovement, listMovements, settleCredit } from '../../ledger/movements.ts';
 import type { RechargeInput, RechargeResult, RefundInput, RefundResult } from '../../workflows/index.ts';
 import { principalOf } from '../context.ts';
 import { tenantOr404 } from '../tenancy.ts';
@@ -74,23 +74,30 @@ export function mountMoneyRoutes(router: Router, deps: MoneyRouteDeps): void {
     const now = deps.clock.now();
     // A retry of a request whose answer was lost (or whose API died) re-attaches to its movement before any
     // check that time can change (the card may be gone or no longer the default): its terms are the movement's.
-    let movement = idempotencyOf(ctx) ? await ctx.state.em.fork().findOne(MoneyMovement, { id: transId }) : null;
+    // (A claim this request made is new: nothing of it exists yet, and there is nothing to look for.)
+    const claim = idempotencyOf(ctx);
+    let movement = claim && !claim.fresh ? await ctx.state.em.fork().findOne(MoneyMovement, { id: transId }) : null;
     if (movement && movement.tenantId !== body.namespace) throw new Error(`movement ${transId} belongs to another tenant`);
 
     if (movement ? movement.paymentMethod === 'manual' : body.payment_method === 'manual') {
       beginIdempotentWork(ctx);
-      if (!movement)
-        await createPendingMovement(
+      let balance: Dec;
+      if (movement) {
+        await settleCredit(ctx.state.em, transId, {}, now);
+        balance = (await tenantBalances(ctx.state.em, body.namespace)).USD;
+      } else {
+        // New: written with the other new credits of the moment, in one database transaction (decision 0108).
+        balance = await creditNewMovement(
           ctx.state.em,
           { id: transId, tenantId: body.namespace, kind: 'manual_credit', currency: 'USD', amount: body.amount, paymentMethod: 'manual', description },
           now,
         );
-      await settleCredit(ctx.state.em, transId, {}, now);
+      }
       // Unpaid subscriptions retry their charge now. The credit stands if Temporal is unreachable: they also retry daily.
       await signalUnpaidSubscriptions(ctx.state.em, deps.temporal, body.namespace).catch((error: unknown) => {
         ctx.state.log.warn({ err: error, tenantId: body.namespace }, 'could not signal unpaid subscriptions');
       });
-      ctx.body = await balanceAnswer(ctx.state.em, body.namespace, transId);
+      ctx.body = { balance: toJsonNumber(balance), status: 'active', trans_id: transId };
       return;
     }
 
