@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { inBatches } from '../db/batches.ts';
 import { Dec } from '../domain/money.ts';
 import { count } from '../metrics/record.ts';
 import { accountCode, platform, tenantBalance, type AccountRef, type PlatformAccount } from './accounts.ts';
@@ -45,56 +46,28 @@ export interface SettledCredit {
 /** What a batch cannot write; its credits go one by one. */
 class BatchRefused extends Error {}
 
-/** Credits written in one transaction at most: the statements' parameters stay small. */
-const MAX_BATCH = 256;
-
-interface Waiting {
-  credit: NewCredit;
-  em: EntityManager;
-  resolve: (settled: SettledCredit | undefined) => void;
-}
-
-interface Queue {
-  waiting: Waiting[];
-  running: boolean;
-}
-
-/** One queue per database (the driver of its ORM), as the ledger's account ids are. */
-const queues = new WeakMap<object, Queue>();
-
 /**
- * Writes a new credit with the credits that arrive while a batch commits. Undefined when the batch could not
- * take it: the caller writes it one by one (see the top of the file). Never inside a caller's transaction.
+ * Writes a new credit with the credits that arrive while a batch commits (src/db/batches.ts); when the
+ * batch cannot take it, by `oneByOne`, which the caller gives (movements.ts: pending movement, then
+ * settleCredit). Never inside a caller's transaction.
  */
-export function creditInBatch(em: EntityManager, credit: NewCredit): Promise<SettledCredit | undefined> {
-  const queue = queues.get(em.getDriver()) ?? { waiting: [], running: false };
-  queues.set(em.getDriver(), queue);
-  const promise = new Promise<SettledCredit | undefined>((resolve) => queue.waiting.push({ credit, em, resolve }));
-  if (!queue.running) void drain(queue);
-  return promise;
+export function creditInBatch(em: EntityManager, credit: NewCredit, oneByOne: (em: EntityManager, credit: NewCredit) => Promise<SettledCredit>): Promise<SettledCredit> {
+  return batched(em, { credit, oneByOne });
 }
 
-async function drain(queue: Queue): Promise<void> {
-  queue.running = true;
-  try {
-    while (queue.waiting.length > 0) {
-      const batch = queue.waiting.splice(0, MAX_BATCH);
-      try {
-        const settled = await writeBatch(
-          batch[0]!.em.fork(),
-          batch.map((waiting) => waiting.credit),
-        );
-        batch.forEach((waiting, index) => waiting.resolve(settled[index]));
-      } catch {
-        // BatchRefused, a check of the database, the database itself: nothing of the batch was kept, and each
-        // credit is written one by one, where the error that concerns it (if any) is its own.
-        batch.forEach((waiting) => waiting.resolve(undefined));
-      }
-    }
-  } finally {
-    queue.running = false;
-  }
+interface Queued {
+  credit: NewCredit;
+  oneByOne: (em: EntityManager, credit: NewCredit) => Promise<SettledCredit>;
 }
+
+const batched = inBatches<Queued, SettledCredit>(
+  (em, queued) =>
+    writeBatch(
+      em,
+      queued.map(({ credit }) => credit),
+    ),
+  (em, { credit, oneByOne }) => oneByOne(em, credit),
+);
 
 async function writeBatch(em: EntityManager, credits: NewCredit[]): Promise<SettledCredit[]> {
   const written = credits.map((credit) => ({

@@ -45,11 +45,12 @@ const CREDIT_SOURCE: Record<'card' | 'manual' | 'token', PlatformAccount> = { ca
  * that may exist already (a retry) is settled with settleCredit instead.
  */
 export async function creditNewMovement(em: EntityManager, input: NewMovement & { paymentMethod: 'card' | 'manual' | 'token' }, now: Date): Promise<Dec> {
-  const settled = await creditInBatch(em, { ...input, source: CREDIT_SOURCE[input.paymentMethod], now });
-  if (settled) return settled.balance;
-  await createPendingMovement(em, input, now);
-  await settleCredit(em, input.id, {}, now);
-  return (await tenantBalances(em, input.tenantId))[input.currency];
+  const settled = await creditInBatch(em, { ...input, source: CREDIT_SOURCE[input.paymentMethod], now }, async (alone) => {
+    await createPendingMovement(alone, input, now);
+    const movement = await settleCredit(alone, input.id, {}, now);
+    return { balance: (await tenantBalances(alone, input.tenantId))[input.currency], transactionId: movement.ledgerTransactionId! };
+  });
+  return settled.balance;
 }
 
 /**

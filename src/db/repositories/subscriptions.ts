@@ -5,6 +5,7 @@
  * Subscription entity.
  */
 import { LockMode } from '@mikro-orm/core';
+import { inBatches } from '../batches.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Plan } from '../entities/catalog.entity.ts';
 import { UUID } from './catalog.ts';
@@ -87,11 +88,24 @@ export async function tenantSubscriptionStatus(em: EntityManager, tenantId: stri
   return accountStatus(rows.map((row) => row.status));
 }
 
-/** Workflow ids of the tenant's subscriptions that wait for money (arrears or suspended). */
-export async function unpaidSubscriptionWorkflowIds(em: EntityManager, tenantId: string): Promise<string[]> {
-  const rows = await em.find(Subscription, { tenantId, status: { $in: ['arrears', 'suspended'] } }, { ...SNAPSHOT, fields: ['workflowId'], orderBy: { id: 'asc' } });
-  return rows.map((row) => row.workflowId);
+/**
+ * Workflow ids of the tenant's subscriptions that wait for money (arrears or suspended). Asked after every
+ * manual credit: the lookups of concurrent credits share one query (src/db/batches.ts).
+ */
+export function unpaidSubscriptionWorkflowIds(em: EntityManager, tenantId: string): Promise<string[]> {
+  return unpaidLookups(em, tenantId);
 }
+
+const UNPAID = `select tenant_id, workflow_id from subscriptions where status in ('arrears', 'suspended') and tenant_id`;
+
+const unpaidLookups = inBatches<string, string[]>(
+  async (em, tenantIds) => {
+    const unique = [...new Set(tenantIds)];
+    const rows = await em.execute<{ tenant_id: string; workflow_id: string }[]>(`${UNPAID} in (${unique.map(() => '?').join(', ')}) order by id`, unique);
+    return tenantIds.map((tenantId) => rows.filter((row) => row.tenant_id === tenantId).map((row) => row.workflow_id));
+  },
+  async (em, tenantId) => (await em.execute<{ workflow_id: string }[]>(`${UNPAID} = ? order by id`, [tenantId])).map((row) => row.workflow_id),
+);
 
 /** Records a paid period: the subscription is active in `period`, whatever it was before. */
 export async function markPeriodPaid(em: EntityManager, id: string, period: { period: number; start: Date; end: Date }, now: Date): Promise<void> {
