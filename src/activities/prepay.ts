@@ -111,17 +111,20 @@ export function createPrepayActivities(deps: { orm: Orm; gateway: CardGateway; c
       return (await findTenantCard(deps.orm.em.fork(), input.tenantId, input.cardId)) !== null;
     },
 
-    /** Writes the workflow's state to the prepays row; `seq` orders the writes of one prepay. */
     /**
-     * Writes the workflow's snapshot. When the stored snapshot is this one (written now, or by an earlier try
+     * Writes the workflow's state to the prepays row; `seq` orders the writes of one prepay. `then` is an
+     * event the workflow records right after this write (its key makes it once), in this activity instead of
+     * one more. Writes the workflow's snapshot. When the stored snapshot is this one (written now, or by an earlier try
      * of this activity) in a status the platform acts on that the workflow records no event for, the event
      * is recorded with the prepay as its GET answers it; its key (prepay, cycle, status) makes it once.
      */
-    async syncPrepay(input: { snapshot: PrepaySnapshot; seq: number }): Promise<{ status: PrepayStatus; seq: number; written: boolean }> {
+    async syncPrepay(input: { snapshot: PrepaySnapshot; seq: number; then?: RecordEventInput }): Promise<{ status: PrepayStatus; seq: number; written: boolean }> {
       const em = deps.orm.em.fork();
       // `written` is false for a late retry whose snapshot a newer one had replaced already
       const written = await writePrepaySnapshot(em, input.snapshot, input.seq, deps.clock.now());
       const answer = { status: input.snapshot.status, seq: input.seq, written };
+      // the event the workflow records with this write (decision 0109): after it, so that it carries this state
+      if (input.then) await events.recordEvent(input.then);
       const type = STATUS_EVENTS[input.snapshot.status];
       if (!type || (await prepaySyncSeq(em, input.snapshot.prePayId)) !== input.seq) return answer;
       const prepay = await findPrepay(em, input.snapshot.prePayId);

@@ -348,8 +348,8 @@ export const activitySummary = {
   isPrepayCardUsable(cardId: string): string {
     return summary(`check card ${cardId} can pay`);
   },
-  syncPrepay(status: string, seq: number): string {
-    return summary(`read model: ${status}`, `write ${seq}`);
+  syncPrepay(status: string, seq: number, thenRecords?: string): string {
+    return summary(`read model: ${status}`, thenRecords ? `write ${seq}, then record ${thenRecords}` : `write ${seq}`);
   },
   recordEvent(type: string): string {
     return summary(`record ${type}`);

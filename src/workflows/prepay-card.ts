@@ -3,7 +3,7 @@
  * renewal at the end of a cycle, charged off-session on a dunning schedule until a try goes through
  * or every one was declined.
  */
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import { prepayKeys } from '../domain/prepay.ts';
 import { activitySummary, formatMoney, timerSummary } from '../domain/workflow-summaries.ts';
 import { declineOf } from './failures.ts';
@@ -45,9 +45,17 @@ export async function payByCard(run: PrepayRun): Promise<PrepayResult | undefine
   await steps.bookPrepayPayment.executeWithOptions({ summary: activitySummary.bookPrepayPayment(input.amount, chargeId, cycle) }, [
     { prePayId: id, tenantId: input.tenantId, cycle, amount: input.amount, cardId: run.cardId!, chargeId, paidAt: new Date().toISOString() },
   ]);
+  const paid = { usd: input.amount, charge_id: chargeId };
+  if (patched('prepay-paid-recorded-with-sync')) {
+    // `prepay.paid` is recorded by the read model's write, in the same activity (decision 0109): one activity
+    // and one workflow task fewer. A run recorded before this change (patched() false on its replay) did not.
+    await run.publish('awaiting_binding', run.eventInput('prepay.paid', 'paid', paid));
+    run.payment = { status: 'paid', prePayId: id, chargeId };
+    return undefined;
+  }
   await run.publish('awaiting_binding');
   run.payment = { status: 'paid', prePayId: id, chargeId };
-  await run.event('prepay.paid', 'paid', { usd: input.amount, charge_id: chargeId });
+  await run.event('prepay.paid', 'paid', paid);
   return undefined;
 }
 

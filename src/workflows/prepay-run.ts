@@ -6,7 +6,7 @@
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { allHandlersFinished, condition, continueAsNew, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
-import type { EventType } from '../activities/events.ts';
+import type { EventType, RecordEventInput } from '../activities/events.ts';
 import { monthBoundary } from '../domain/calendar.ts';
 import { CURRENCY_DECIMALS, Dec, type TokenCurrency } from '../domain/money.ts';
 import { DEFAULT_PREPAY_TIMINGS, prepayKeys, type AppBinding, type PrepaySnapshot, type PrepayStatus, type PrepayTimings } from '../domain/prepay.ts';
@@ -200,7 +200,7 @@ export class PrepayRun {
   }
 
   /** Keeps the search attributes, the read model and the current details current with the state. */
-  async publish(status?: PrepayStatus): Promise<void> {
+  async publish(status?: PrepayStatus, then?: RecordEventInput): Promise<void> {
     if (status) this.status = status;
     this.showDetails();
     const end = this.periodEnd();
@@ -208,14 +208,19 @@ export class PrepayRun {
     if (end) updates.push({ key: prepaySearchAttributes.periodEnd, value: end });
     upsertSearchAttributes(updates);
     this.syncSeq += 1;
-    await steps.syncPrepay.executeWithOptions({ summary: activitySummary.syncPrepay(this.status, this.syncSeq) }, [{ snapshot: this.snapshot(), seq: this.syncSeq }]);
+    await steps.syncPrepay.executeWithOptions({ summary: activitySummary.syncPrepay(this.status, this.syncSeq, then?.type) }, [
+      { snapshot: this.snapshot(), seq: this.syncSeq, ...(then ? { then } : {}) },
+    ]);
   }
 
   /** Records one of the prepay's events, once per cycle and step. */
   event(type: EventType, step: string, data: Record<string, unknown> = {}, eventCycle = this.cycle) {
-    return steps.recordEvent.executeWithOptions({ summary: activitySummary.recordEvent(type) }, [
-      { key: prepayKeys.event(this.id, eventCycle, step), tenantId: this.input.tenantId, type, data: { pre_pay_id: this.id, cycle: eventCycle, ...data } },
-    ]);
+    return steps.recordEvent.executeWithOptions({ summary: activitySummary.recordEvent(type) }, [this.eventInput(type, step, data, eventCycle)]);
+  }
+
+  /** What `event` records: for `publish` to record it with the read model's write, in the same activity. */
+  eventInput(type: EventType, step: string, data: Record<string, unknown> = {}, eventCycle = this.cycle): RecordEventInput {
+    return { key: prepayKeys.event(this.id, eventCycle, step), tenantId: this.input.tenantId, type, data: { pre_pay_id: this.id, cycle: eventCycle, ...data } };
   }
 
   /** The run's end: the final status is published, and the handlers still running answer before the result. */
