@@ -1,8 +1,8 @@
 /** Quoting (GetPreAmount): price the resources, lock the token rate, store the quote. */
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Quote } from '../db/entities/index.ts';
-import { findCluster, priceBookOf } from '../db/repositories/catalog.ts';
+import { insertQuote } from '../db/repositories/quotes.ts';
+import { clusterPriceBook } from '../db/repositories/catalog.ts';
 import { AppError } from '../domain/errors.ts';
 import { CURRENCY_DECIMALS, Dec, toFixedString, type Currency } from '../domain/money.ts';
 import { MAX_QUOTE_AMOUNT, MAX_QUOTE_USD, priceResources, tokenAmountFor, type Resources } from '../domain/pricing.ts';
@@ -28,10 +28,10 @@ export interface QuoteResult {
 }
 
 export async function createQuote(em: EntityManager, deps: { priceFeed: PriceFeed; ttlSeconds: number; now: Date }, request: QuoteRequest): Promise<QuoteResult> {
-  const cluster = await findCluster(em, request.clusterId);
-  if (!cluster) throw new AppError('not_found', `Cluster ${request.clusterId} was not found.`, { field: 'cluster_id' });
+  const book = await clusterPriceBook(em, request.clusterId);
+  if (!book) throw new AppError('not_found', `Cluster ${request.clusterId} was not found.`, { field: 'cluster_id' });
 
-  const { usd } = priceResources(priceBookOf(cluster), request.resources, request.chartName, request.period);
+  const { usd } = priceResources(book, request.resources, request.chartName, request.period);
   if (usd.lte(0)) {
     throw new AppError('amount_too_small', 'These resources cost less than one cent for the period; ask for more.', { field: 'cpu_limit' });
   }
@@ -42,24 +42,24 @@ export async function createQuote(em: EntityManager, deps: { priceFeed: PriceFee
     throw new AppError('amount_too_large', 'These resources cost more than one quote can hold for the period; ask for less.');
   }
   const expiresAt = new Date(deps.now.getTime() + deps.ttlSeconds * 1000);
-  const quote = em.create(Quote, {
-    id: randomUUID(),
-    tenantId: request.tenantId,
+  const quoteId = randomUUID();
+  await insertQuote(em, {
+    id: quoteId,
+    tenant_id: request.tenantId,
     currency: request.currency,
-    clusterId: request.clusterId,
-    chartName: request.chartName,
-    cpuLimit: request.resources.cpuMillicores,
-    memLimit: request.resources.memoryMib,
-    storageLimit: request.resources.storageGib,
+    cluster_id: request.clusterId,
+    chart_name: request.chartName,
+    cpu_limit: request.resources.cpuMillicores,
+    mem_limit: request.resources.memoryMib,
+    storage_limit: request.resources.storageGib,
     period: request.period,
     usd: toFixedString(usd, CURRENCY_DECIMALS.USD),
     amount: amount.toFixed(),
     rate: rate.toFixed(),
-    createdAt: deps.now,
-    expiresAt,
+    created_at: deps.now,
+    expires_at: expiresAt,
   });
-  await em.flush();
-  return { quoteId: quote.id, currency: request.currency, usd, amount, rate, expiresAt };
+  return { quoteId, currency: request.currency, usd, amount, rate, expiresAt };
 }
 
 async function lockedRate(em: EntityManager, feed: PriceFeed, currency: Currency): Promise<Dec> {

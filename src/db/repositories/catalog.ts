@@ -1,13 +1,33 @@
 /** Regions, plans, cluster price books and static token rates: the catalog operators manage. */
+import { inBatches } from '../batches.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { Cluster, Plan, Region, TokenRate, type BillPeriod, type PlanStatus } from '../entities/index.ts';
 import { Dec, toFixedString, type TokenCurrency } from '../../domain/money.ts';
 import type { PriceBook } from '../../domain/pricing.ts';
 
-export async function listRegions(em: EntityManager): Promise<Region[]> {
-  return em.find(Region, {}, { orderBy: { identification: 'asc' } });
+/**
+ * Every region, by identification. The most frequent read of the API: the lists of concurrent requests share
+ * one query (src/db/batches.ts), which starts after each of them arrived, so none answers a list older than its
+ * request. Plain rows, each request its own copy.
+ */
+export async function listRegions(em: EntityManager): Promise<{ identification: string; regionDescribe: string }[]> {
+  return (await regionLists(em, undefined)).map((region) => ({ ...region }));
 }
+
+const selectRegions = async (em: EntityManager) =>
+  (await em.execute<{ identification: string; region_describe: string }[]>('select identification, region_describe from regions order by identification')).map((row) => ({
+    identification: row.identification,
+    regionDescribe: row.region_describe,
+  }));
+
+const regionLists = inBatches<undefined, { identification: string; regionDescribe: string }[]>(
+  async (em, requests) => {
+    const regions = await selectRegions(em);
+    return requests.map(() => regions);
+  },
+  (em) => selectRegions(em),
+);
 
 /** Creates or renames a region; concurrent calls cannot collide (INSERT … ON CONFLICT). */
 export async function upsertRegion(em: EntityManager, identification: string, regionDescribe: string, now: Date): Promise<Region> {
@@ -94,6 +114,47 @@ export async function upsertCluster(em: EntityManager, clusterId: string, book: 
 export async function findCluster(em: EntityManager, clusterId: string): Promise<Cluster | null> {
   return em.findOne(Cluster, { id: clusterId });
 }
+
+/**
+ * The cluster's price book as it is now, or null when there is no such cluster. Asked by every quote: the
+ * lookups of concurrent quotes share one query (src/db/batches.ts), which starts after each of them arrived, so
+ * a quote never prices with a book older than its request.
+ */
+export function clusterPriceBook(em: EntityManager, clusterId: string): Promise<PriceBook | null> {
+  return priceBookLookups(em, clusterId);
+}
+
+type PriceBookRow = {
+  cluster_id: string;
+  cpu_core_month_usd: string;
+  memory_gib_month_usd: string;
+  storage_gib_month_usd: string;
+  chart_multipliers: Record<string, string>;
+  period_discounts: Record<string, string>;
+};
+
+const PRICE_BOOK = `select cluster_id, cpu_core_month_usd::text as cpu_core_month_usd, memory_gib_month_usd::text as memory_gib_month_usd,
+  storage_gib_month_usd::text as storage_gib_month_usd, chart_multipliers, period_discounts from clusters where cluster_id`;
+
+const bookOf = (row: PriceBookRow | undefined): PriceBook | null =>
+  row
+    ? {
+        cpuCoreMonthUsd: new Dec(row.cpu_core_month_usd),
+        memoryGibMonthUsd: new Dec(row.memory_gib_month_usd),
+        storageGibMonthUsd: new Dec(row.storage_gib_month_usd),
+        chartMultipliers: toDecimals(row.chart_multipliers),
+        periodDiscounts: toDecimals(row.period_discounts),
+      }
+    : null;
+
+const priceBookLookups = inBatches<string, PriceBook | null>(
+  async (em, clusterIds) => {
+    const unique = [...new Set(clusterIds)];
+    const rows = await em.execute<PriceBookRow[]>(`${PRICE_BOOK} in (${unique.map(() => '?').join(', ')})`, unique);
+    return clusterIds.map((clusterId) => bookOf(rows.find((row) => row.cluster_id === clusterId)));
+  },
+  async (em, clusterId) => bookOf((await em.execute<PriceBookRow[]>(`${PRICE_BOOK} = ?`, [clusterId]))[0]),
+);
 
 const toDecimals = (map: Record<string, string>) => Object.fromEntries(Object.entries(map).map(([key, value]) => [key, new Dec(value)]));
 
