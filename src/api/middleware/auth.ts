@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../domain/errors.ts';
 import type { ApiKeyScope } from '../../db/entities/index.ts';
-import { findActiveKeyByHash, hashApiKey, sameSecret } from '../../db/repositories/api-keys.ts';
+import { findActiveKeyByHash, hashApiKey, sameHash } from '../../db/repositories/api-keys.ts';
 import type { KeyCache } from './key-cache.ts';
 import { count } from '../../metrics/record.ts';
 
@@ -19,16 +19,17 @@ export interface Principal {
  * found valid in the last second is not looked up again (`keys`, key-cache.ts).
  */
 export function authenticate(options: { operatorApiKey: string | undefined; keys?: KeyCache }): Middleware {
+  // the presented key is hashed once per request, and compared with the operator key's hash in constant time
+  const operatorKeyHash = options.operatorApiKey ? hashApiKey(options.operatorApiKey) : undefined;
   return async (ctx, next) => {
     const header = ctx.get('Authorization');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) throw refused('missing_key', new AppError('unauthorized', 'Send an API key as "Authorization: Bearer <key>".'));
-    const key = match[1];
-    if (options.operatorApiKey && sameSecret(key, options.operatorApiKey)) {
+    const keyHash = hashApiKey(match[1]);
+    if (operatorKeyHash && sameHash(keyHash, operatorKeyHash)) {
       ctx.state.principal = { scope: 'operator', tenantId: null, keyId: 'env:OPERATOR_API_KEY' } satisfies Principal;
       return next();
     }
-    const keyHash = hashApiKey(key);
     let principal = options.keys?.get(keyHash);
     if (!principal) {
       const found = await findActiveKeyByHash(ctx.state.em as EntityManager, keyHash);

@@ -9,10 +9,9 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-export function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(hashApiKey(a), 'hex');
-  const right = Buffer.from(hashApiKey(b), 'hex');
-  return timingSafeEqual(left, right);
+/** Two hashApiKey() results compared in constant time. */
+export function sameHash(a: string, b: string): boolean {
+  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }
 
 export interface IssuedKey {
