@@ -33,6 +33,7 @@ export interface WorkerDeps {
     | 'WORKFLOW_BUNDLE_PATH'
     | 'NODE_ENV'
     | 'SHUTDOWN_GRACE_SECONDS'
+    | 'WORKER_MAX_CACHED_WORKFLOWS'
     | 'PRICE_FEED'
     | 'PRICE_FEED_URL'
     | 'PRICE_FEED_MAX_AGE_SECONDS'
@@ -81,6 +82,8 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
     activities: createActivities({ orm: deps.orm, gateway: deps.gateway, clock, priceFeed: createPriceFeed(deps.config, clock), webhooks: webhookSettings(deps.config) }),
     shutdownGraceTime: `${deps.config.SHUTDOWN_GRACE_SECONDS}s`,
+    // bounded, so that thousands of prepays waiting for their next month do not grow the worker (decision 0110)
+    maxCachedWorkflows: deps.config.WORKER_MAX_CACHED_WORKFLOWS,
     ...workflowSource(deps.config),
   });
   // The reconciliation schedule (decision 0080): made sure of by every worker, before it polls.
