@@ -6,6 +6,7 @@
  */
 import { Tenant } from '../../src/db/entities/index.ts';
 import { Dec } from '../../src/domain/money.ts';
+import { claimKey, completeKey, findKey } from '../../src/db/repositories/idempotency-keys.ts';
 import { createPendingMovement, creditNewMovement } from '../../src/ledger/movements.ts';
 import { client } from '../helpers/http.ts';
 import { sqlOn } from '../helpers/db.ts';
@@ -117,5 +118,30 @@ describe('manual credits written together', () => {
     expect(cents(await balanceOf(tenant))).toBe(450n);
     expect(await ledgerTransactionsOf(tenant.id)).toBe(3);
     expect(await sql(`select id from money_movements where tenant_id = ?`, [ghost])).toEqual([]);
+  });
+});
+
+describe('Idempotency-Key claims and answers written together', () => {
+  it('one key claimed three times in one batch is claimed once; each answer lands on its own key', async () => {
+    const owner = `tenant:${uniqueId('claims')}`;
+    const request = { method: 'POST', path: '/payment/v1/recharge', fingerprint: 'f' };
+    const lock = { lockSeconds: 15, retentionHours: 24 };
+    // In one tick: the first claim goes alone, the others wait for it and are written by one insert.
+    const claims = await Promise.all(
+      ['first', 'same', 'same', 'same', 'other'].map((key, index) => claimKey(stack.orm.em.fork(), { owner, key, ...request }, `holder-${index}`, lock)),
+    );
+    expect(claims.map((claim) => claim !== undefined)).toEqual([true, true, false, false, true]);
+    expect(new Set(claims.filter(Boolean).map((claim) => claim!.id)).size).toBe(3);
+
+    await Promise.all([
+      completeKey(stack.orm.em.fork(), claims[0]!.id, 'holder-0', 200, '{"n":1}'),
+      completeKey(stack.orm.em.fork(), claims[1]!.id, 'holder-1', 201, '{"n":2.50}'),
+      // not the holder: changes nothing
+      completeKey(stack.orm.em.fork(), claims[4]!.id, 'holder-3', 500, '{}'),
+    ]);
+    const em = stack.orm.em.fork();
+    expect(await findKey(em, owner, 'first')).toMatchObject({ state: 'completed', response_status: 200, response_body: '{"n":1}' });
+    expect(await findKey(em, owner, 'same')).toMatchObject({ state: 'completed', response_status: 201, response_body: '{"n":2.50}' });
+    expect(await findKey(em, owner, 'other')).toMatchObject({ state: 'in_progress', response_status: null });
   });
 });

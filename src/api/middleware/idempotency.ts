@@ -138,8 +138,8 @@ export function idempotent(options: IdempotencyOptions = {}): Middleware {
     const owner = idempotencyOwner(ctx);
     const request = `${ctx.method} ${ctx.path}\n`;
     const fingerprint = sha256(request + canonicalJson(ctx.request.body ?? {}));
-    // Rows claimed before migration 0009 hold the fingerprint of the raw bytes.
-    const legacyFingerprint = sha256(request + (ctx.state.rawBody ?? ''));
+    // Rows claimed before migration 0009 hold the fingerprint of the raw bytes (taken only when one is met).
+    const legacyFingerprint = () => sha256(request + (ctx.state.rawBody ?? ''));
     const holder = randomUUID();
 
     const claim = () => claimKey(em, { owner, key, method: ctx.method, path: ctx.path, fingerprint }, holder, { lockSeconds, retentionHours });
@@ -160,7 +160,7 @@ export function idempotent(options: IdempotencyOptions = {}): Middleware {
       } else if (
         stored.method !== ctx.method ||
         stored.path !== ctx.path ||
-        (stored.fingerprint !== fingerprint && !(stored.generation === null && stored.fingerprint === legacyFingerprint))
+        (stored.fingerprint !== fingerprint && !(stored.generation === null && stored.fingerprint === legacyFingerprint()))
       ) {
         throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with another request; use a new key for a new request.', {
           field: 'Idempotency-Key',
