@@ -41,8 +41,9 @@ const CREDIT_SOURCE: Record<'card' | 'manual' | 'token', PlatformAccount> = { ca
 /**
  * Writes a new credit movement, settled: with the new credits that arrive meanwhile, in one database
  * transaction (group commit, credit-batches.ts), or, when the batch cannot take it, one by one
- * (createPendingMovement, then settleCredit). Answers the tenant's balance right after its credit. A movement
- * that may exist already (a retry) is settled with settleCredit instead.
+ * (createPendingMovement, then settleCredit). Answers the tenant's balance after its credit: right after it in a
+ * batch, as read after its commit one by one. A movement that may exist already (a retry) is settled with
+ * settleCredit instead.
  */
 export async function creditNewMovement(em: EntityManager, input: NewMovement & { paymentMethod: 'card' | 'manual' | 'token' }, now: Date): Promise<Dec> {
   const settled = await creditInBatch(em, { ...input, source: CREDIT_SOURCE[input.paymentMethod], now }, async (alone) => {
