@@ -4,6 +4,10 @@
  * `env.sleep` and `handle.result()`; while the test polls, workflow time moves at the real pace.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import proto from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -62,6 +66,27 @@ afterAll(async () => {
 });
 
 const sql = sqlOn(() => orm);
+
+const HistoryProto = proto.temporal.api.history.v1.History;
+const RECHARGE_FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+/**
+ * Waits for the recharge to end and replays its history against today's code. With
+ * RECHARGE_RECORD_AS=<name> it is also written to fixtures/recharge-<name>.history.pb, which the last test of
+ * this file replays after every later change of RechargeWorkflow.
+ */
+async function recordRecharge(transId: string): Promise<void> {
+  const handle = env.client.workflow.getHandle(`recharge-${transId}`);
+  // polled, not awaited with result(): waiting on a result lets the time-skipping server jump the clock ahead
+  await eventually(
+    () => handle.describe(),
+    (description) => description.status.name === 'COMPLETED',
+  );
+  const history = await handle.fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: { codePath: testRun().workflowBundlePath } }, history, `recharge-${transId}`);
+  const name = process.env.RECHARGE_RECORD_AS;
+  if (name) writeFileSync(join(RECHARGE_FIXTURES, `recharge-${name}.history.pb`), HistoryProto.encode(HistoryProto.fromObject(history)).finish());
+}
 
 const uniqueId = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
 
@@ -254,6 +279,7 @@ describe('SubscriptionWorkflow', () => {
     await env.client.workflow.start('rechargeWorkflow', { taskQueue: TASK_QUEUE, workflowId: `recharge-${transId}`, args: [input] });
 
     await eventuallyIs(() => statusOf(subscription.handle), 'active');
+    await recordRecharge(transId);
     expect((await env.currentTimeMs()) - before).toBeLessThan(HOUR_MS);
     expect(await chargeKeys(subscription.id)).toEqual(keys(subscription.id, 1, 2));
     expect(await balance(tenantId)).toBe('15');
@@ -335,5 +361,16 @@ describe('SubscriptionWorkflow', () => {
     expect((await findSubscription(orm.em.fork(), subscription.id))?.status).toBe('canceled');
     expect((await eventsOf(tenantId)).map((event) => event.type)).toEqual(['subscription.arrears', 'subscription.canceled']);
     expect(await chargeKeys(subscription.id)).toEqual(keys(subscription.id, 1));
+  });
+});
+
+describe('recharge histories recorded by earlier versions of RechargeWorkflow', () => {
+  it('still replay without nondeterminism errors', async () => {
+    const files = readdirSync(RECHARGE_FIXTURES).filter((file) => /^recharge-.*\.history\.pb$/.test(file));
+    expect(files.length).toBeGreaterThanOrEqual(1);
+    for (const file of files) {
+      const history = HistoryProto.decode(readFileSync(join(RECHARGE_FIXTURES, file)));
+      await expect(Worker.runReplayHistory({ workflowBundle: { codePath: testRun().workflowBundlePath } }, history, file)).resolves.toBeUndefined();
+    }
   });
 });
