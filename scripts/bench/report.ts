@@ -490,6 +490,7 @@ const LEVERS = [
   '| the presented API key hashed once, not three times | reads c=10 | 9,118/s, 0.13 ms | 7,466 to 7,864/s, 0.15 ms (noise: the bare-Koa baseline fell from 36k to 26k in the same runs) |',
   "| `prepay.paid` recorded by the read model's write: one activity and one workflow task fewer (0109) | card prepay c=8 | 12/s; Temporal 66.6 ms, worker 53.8 ms | 14/s; Temporal 61.3 ms, worker 43.6 ms |",
   '| tried and not kept: the three steps after the charge as local activities (0109) | card prepay c=8 | 12/s; Temporal 66.6 ms, worker 53.8 ms | 17/s; Temporal 37.2 ms, worker 41.3 ms |',
+  "| a card recharge's credit activity also wakes the unpaid subscriptions: one activity and one workflow task fewer (0111) | recharge c=32, 3 runs | 14/s, 127 ms; ratio 0.42 | 20/s, 91 ms; ratio 0.54 |",
   "| the worker's workflow cache bounded to 500 (0110) | — | the SDK's default, from the heap size | not measured yet (no scenario holds 10,000 open prepays) |",
   '',
   'What limits each path now:',
@@ -504,8 +505,8 @@ const LEVERS = [
   '  deferred balance check: PostgreSQL runs `ledger_check_balanced` once per posting at commit.',
   '* **Card prepays and recharges**: Temporal. A card prepay is four workflow tasks and three activities',
   '  (`chargeCard`, `bookPrepayPayment`, `syncPrepay`, with `prepay.paid` in it), against one workflow task for',
-  '  the empty baseline; a recharge is four workflow tasks and three activities (`chargeCard`, `settleCredit`,',
-  "  `resumeUnpaidSubscriptions`). The worker's own CPU is mostly the SDK's Rust core and the workflow thread's",
+  '  the empty baseline; a recharge is three workflow tasks and two activities (`chargeCard`, then `settleCredit`,',
+  "  which also wakes the unpaid subscriptions). The worker's own CPU is mostly the SDK's Rust core and the workflow thread's",
   '  activations; the JavaScript of the activities is a small part. Fewer tasks would need the charge and the',
   '  bookings as local activities, which workers that poll only workflow tasks cannot run (decision 0109).',
 ];

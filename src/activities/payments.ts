@@ -3,7 +3,7 @@
  * failures (declines, refused refunds) are non-retryable ApplicationFailures with a stable type;
  * gateway outages are plain errors, so Temporal retries them with the same idempotency key.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Orm } from '../db/orm.ts';
 import { Card, MoneyMovement } from '../db/entities/index.ts';
 import type { RecordEventInput } from './events.ts';
@@ -13,6 +13,7 @@ import { FAILURES } from '../domain/failures.ts';
 import { formatTimestamp } from '../domain/format.ts';
 import { Dec, parseDecimal } from '../domain/money.ts';
 import { CardDeclinedError, GatewayRequestRefusedError, InvalidCardTokenError, type CardGateway } from '../gateway/card-gateway.ts';
+import { signalUnpaidSubscriptions } from '../temporal/subscriptions.ts';
 import { failMovement, recordGatewayRefund, reverseMovement, settleCredit, undoMovementReversal } from '../ledger/movements.ts';
 
 /** A permanent gateway refusal of a charge, as the non-retryable failure the decline paths handle (details: declineCode). */
@@ -96,11 +97,19 @@ export function createPaymentActivities(deps: { orm: Orm; gateway: CardGateway; 
       }
     },
 
-    async settleCredit(input: { movementId: string; gatewayChargeId: string | null }): Promise<{ status: string }> {
+    /**
+     * Settles the credit (once), records `balance.recharged` (once), and with `resumeUnpaidSubscriptions` signals
+     * the tenant's subscriptions that wait for money to retry their charge now (decision 0111); a retry of this
+     * activity signals them again, which a paid subscription ignores.
+     */
+    async settleCredit(input: { movementId: string; gatewayChargeId: string | null; resumeUnpaidSubscriptions?: boolean }): Promise<{ status: string; signaled?: number }> {
       const movement = await settleCredit(deps.orm.em.fork(), input.movementId, { gatewayChargeId: input.gatewayChargeId }, deps.clock.now());
       // after the credit's commit: a retry settles nothing twice and records the same event id
       if (movement.status === 'finish' && movement.kind === 'recharge') {
         await events.recordEvent({ key: `movement-${movement.id}-recharged`, tenantId: movement.tenantId, type: 'balance.recharged', data: movementEventData(movement) });
+      }
+      if (input.resumeUnpaidSubscriptions && movement.status === 'finish') {
+        return { status: movement.status, signaled: await signalUnpaidSubscriptions(deps.orm.em.fork(), Context.current().client, movement.tenantId) };
       }
       return { status: movement.status };
     },

@@ -370,8 +370,8 @@ export const activitySummary = {
   failMovement(transId: string, code: string): string {
     return summary(`mark ${transId} failed`, code);
   },
-  settleCredit(transId: string, amount: string): string {
-    return summary(`credit ${formatMoney('USD', amount)} to the balance`, transId);
+  settleCredit(transId: string, amount: string, thenResumes = false): string {
+    return summary(`credit ${formatMoney('USD', amount)} to the balance${thenResumes ? ', then retry the unpaid subscriptions' : ''}`, transId);
   },
   resumeUnpaidSubscriptions(tenantId: string): string {
     return summary(`retry the unpaid subscriptions of team ${tenantId}`);

@@ -53,8 +53,15 @@ export async function rechargeWorkflow(input: RechargeInput): Promise<RechargeRe
     await ledger.failMovement.executeWithOptions({ summary }, [{ movementId: input.transId, code: declined.declineCode, message: declined.message }]);
     return { status: 'declined', ...declined };
   }
+  // Money arrived: subscriptions in arrears retry their charge now, signalled by the credit's own activity
+  // (decision 0111: one activity and one workflow task fewer). Histories recorded before that ran it as an
+  // activity of its own, and histories recorded before 'signal-arrears-after-recharge' did not run it.
+  if (patched('settle-resumes-unpaid-subscriptions')) {
+    const summary = activitySummary.settleCredit(input.transId, input.amount, true);
+    await ledger.settleCredit.executeWithOptions({ summary }, [{ movementId: input.transId, gatewayChargeId: chargeId, resumeUnpaidSubscriptions: true }]);
+    return { status: 'succeeded', chargeId };
+  }
   await ledger.settleCredit.executeWithOptions({ summary: activitySummary.settleCredit(input.transId, input.amount) }, [{ movementId: input.transId, gatewayChargeId: chargeId }]);
-  // Money arrived: subscriptions in arrears retry their charge now. Histories recorded before this step skip it.
   if (patched('signal-arrears-after-recharge')) {
     await ledger.resumeUnpaidSubscriptions.executeWithOptions({ summary: activitySummary.resumeUnpaidSubscriptions(input.tenantId) }, [{ tenantId: input.tenantId }]);
   }
