@@ -138,13 +138,13 @@ const PRICE_BOOK = `select cluster_id, cpu_core_month_usd::text as cpu_core_mont
 
 const bookOf = (row: PriceBookRow | undefined): PriceBook | null =>
   row
-    ? {
-        cpuCoreMonthUsd: new Dec(row.cpu_core_month_usd),
-        memoryGibMonthUsd: new Dec(row.memory_gib_month_usd),
-        storageGibMonthUsd: new Dec(row.storage_gib_month_usd),
-        chartMultipliers: toDecimals(row.chart_multipliers),
-        periodDiscounts: toDecimals(row.period_discounts),
-      }
+    ? priceBookOf({
+        cpuCoreMonthUsd: row.cpu_core_month_usd,
+        memoryGibMonthUsd: row.memory_gib_month_usd,
+        storageGibMonthUsd: row.storage_gib_month_usd,
+        chartMultipliers: row.chart_multipliers,
+        periodDiscounts: row.period_discounts,
+      })
     : null;
 
 const priceBookLookups = inBatches<string, PriceBook | null>(
@@ -158,7 +158,7 @@ const priceBookLookups = inBatches<string, PriceBook | null>(
 
 const toDecimals = (map: Record<string, string>) => Object.fromEntries(Object.entries(map).map(([key, value]) => [key, new Dec(value)]));
 
-export function priceBookOf(cluster: Cluster): PriceBook {
+export function priceBookOf(cluster: Pick<Cluster, 'cpuCoreMonthUsd' | 'memoryGibMonthUsd' | 'storageGibMonthUsd' | 'chartMultipliers' | 'periodDiscounts'>): PriceBook {
   return {
     cpuCoreMonthUsd: new Dec(cluster.cpuCoreMonthUsd),
     memoryGibMonthUsd: new Dec(cluster.memoryGibMonthUsd),
