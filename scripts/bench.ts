@@ -28,18 +28,24 @@ import { DEMO } from '../src/db/seed.ts';
 import { findTemporalCli, PROJECT_ROOT } from '../src/dev/temporal-dev-server.ts';
 import { call, type Answer, type Api } from './chaos/client.ts';
 import type { Lifecycle } from './chaos/processes.ts';
-import { httpLoad, measure, medianSample, pidProbe, postgresProbe, selfProbe, stopLoads, type CpuProbe, type LoadResult, type Sample } from './bench/measure.ts';
+import { httpLoad, measure, medianSample, pidProbe, postgresProbe, processMemoryMib, selfProbe, stopLoads, type CpuProbe, type LoadResult, type Sample } from './bench/measure.ts';
 import { centsToNumber, formatCents, MoneyBook, textToCents } from './bench/money.ts';
 import {
   FIGURES,
   figureLines,
+  OPEN_PREPAYS_LABEL,
+  OPEN_PREPAYS_TARGET,
+  openSummary,
   renderDocument,
   SCENARIOS,
   summaryLines,
+  thousands,
   type DriftResult,
   type FigureResult,
   type FigureSpec,
   type Machine,
+  type Memory,
+  type OpenPrepays,
   type ScenarioName,
 } from './bench/report.ts';
 import { Interrupted, killDrivers, startBareKoa, startBaselineWorker, startDriver, startEngine, type Driver, type Engine } from './bench/stack.ts';
@@ -61,6 +67,8 @@ const { values: options } = parseArgs({
     write: { type: 'boolean', default: false },
     /** run the API and the worker with node --cpu-prof (profiles in .data/bench/profiles when they stop) */
     'cpu-prof': { type: 'boolean', default: false },
+    /** the bound prepays the open-prepays scenario holds open */
+    'open-prepays': { type: 'string', default: String(OPEN_PREPAYS_TARGET) },
   },
 });
 const SMOKE = options.smoke;
@@ -70,6 +78,9 @@ const WARMUP_S = SMOKE ? 0 : Math.min(2, DURATION_S);
 if (!Number.isFinite(DURATION_S) || DURATION_S <= 0) throw new Error('--duration must be a positive number of seconds');
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error('--repeat must be a positive whole number');
 if (SMOKE && options.write) throw new Error('--smoke measures nothing worth writing: leave out --write');
+const OPEN_PREPAYS = SMOKE ? 10 : Number(options['open-prepays']);
+if (!Number.isInteger(OPEN_PREPAYS) || OPEN_PREPAYS < 1) throw new Error('--open-prepays must be a positive whole number');
+const CPU_PROF_DIR = options['cpu-prof'] ? join(PROJECT_ROOT, '.data', 'bench', 'profiles') : undefined;
 const chosen = (options.scenario ?? SCENARIOS.join(',')).split(',').map((name) => name.trim());
 for (const name of chosen) {
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--scenario: unknown "${name}"; one or more of ${SCENARIOS.join(', ')}`);
@@ -272,7 +283,8 @@ function moneyLoad(
     });
 }
 
-type Holdings = { kind: 'balance'; tenants: string[] } | { kind: 'prepays'; tenants: string[] };
+/** What to check after a money scenario: each tenant's balance, or its prepays (paid: in `status`, `awaiting_binding` unless said). */
+type Holdings = { kind: 'balance'; tenants: string[] } | { kind: 'prepays'; tenants: string[]; status?: Record<string, 'awaiting_binding' | 'active'> };
 
 async function checkDrift(scenario: ScenarioName, engine: Engine, api: Api, book: MoneyBook, holdings: Holdings): Promise<DriftResult> {
   const lines: string[] = [];
@@ -304,13 +316,14 @@ async function checkDrift(scenario: ScenarioName, engine: Engine, api: Api, book
         'select status, count(*)::int as count, round(coalesce(sum(amount), 0) * 100)::bigint::text as cents from prepays where tenant_id = $1 group by status',
         [tenant],
       );
-      const paid = rows.find((row) => row.status === 'awaiting_binding') ?? { count: 0, cents: '0' };
-      const others = rows.filter((row) => row.status !== 'awaiting_binding');
+      const status = holdings.status?.[tenant] ?? 'awaiting_binding';
+      const paid = rows.find((row) => row.status === status) ?? { count: 0, cents: '0' };
+      const others = rows.filter((row) => row.status !== status);
       const paidCents = Number(paid.cents);
       if (paid.count !== tally.count || paidCents !== tally.cents || others.length > 0) {
         mismatches += 1;
         lines.push(
-          `${tenant}: ${paid.count} prepays paid (${formatCents(paidCents)} USD) ≠ acknowledged ${tally.count} (${formatCents(tally.cents)} USD)` +
+          `${tenant}: ${paid.count} prepays ${status} (${formatCents(paidCents)} USD) ≠ acknowledged ${tally.count} (${formatCents(tally.cents)} USD)` +
             (others.length > 0 ? `; others: ${others.map((row) => `${row.status}×${row.count}`).join(', ')}` : ''),
         );
       }
@@ -328,6 +341,8 @@ async function checkDrift(scenario: ScenarioName, engine: Engine, api: Api, book
 interface Context {
   engine: Engine;
   api: Api;
+  /** scenarios run so far on `engine` */
+  ran: number;
   baselines: Baselines;
   figures: FigureResult[];
   drifts: DriftResult[];
@@ -453,6 +468,128 @@ async function manualCredits(context: Context, scenario: 'hot-tenant' | 'many-te
   say(`  drift: ${drifts.at(-1)!.lines.join('; ')}`);
 }
 
+/** Samples of one side, one after the other (its warm-up first): a side that cannot be interleaved with its baseline. */
+async function sampleSide(side: SideRunner): Promise<FigureResult['engine']> {
+  if (WARMUP_S > 0) await side.load(WARMUP_S);
+  const samples: Sample[] = [];
+  for (let index = 0; index < REPEAT; index += 1) {
+    if (life.stopping) throw new Interrupted();
+    await sleep(SMOKE ? 100 : 1000);
+    samples.push(await measure(side.probes, () => side.load(DURATION_S)));
+    say(`  ${side.label} run ${index + 1}/${REPEAT}: ${Math.round(samples.at(-1)!.rate)}/s, p50 ${samples.at(-1)!.p50} ms`);
+  }
+  return { label: side.label, samples, median: medianSample(samples), clientProbes: side.clientProbes };
+}
+
+/** The open-prepays scenario's set-up: `count` card prepays, each created (paid) and then bound to an app, `concurrency` at a time. */
+async function createBoundPrepays(
+  api: Api,
+  book: MoneyBook,
+  payer: { tenant: string; key: string; card: string; amount: string; cents: number },
+  count: number,
+  concurrency: number,
+): Promise<{ created: number; bound: number; firstRefusal?: string }> {
+  const path = `/v2alpha/teams/${payer.tenant}/cards/${payer.card}`;
+  const body = { team_id: payer.tenant, card_id: payer.card, amount: payer.amount, period: QUOTE_BODY.period, auto_renewal: 0 };
+  const tally: { created: number; bound: number; firstRefusal?: string } = { created: 0, bound: 0 };
+  let next = 0;
+  let finished = 0;
+  const one = async (index: number) => {
+    const created = await book.send(book.begin({ path, token: payer.key, tenant: payer.tenant, cents: payer.cents, body }), () => life.stopping);
+    if (created?.status !== 200) {
+      tally.firstRefusal ??= created ? `create: HTTP ${created.status} ${created.text.slice(0, 200)}` : 'create: no definitive answer';
+      return;
+    }
+    tally.created += 1;
+    const app = {
+      app_id: `bench-open-${index}`,
+      pre_pay_id: created.body.pre_pay_id as number,
+      cluster_id: QUOTE_BODY.cluster_id,
+      chart_name: QUOTE_BODY.chart_name,
+      cpu_limit: QUOTE_BODY.cpu_limit,
+      mem_limit: QUOTE_BODY.mem_limit,
+      storage_limit: QUOTE_BODY.storage_limit,
+      icon_url: '',
+      project_name: 'bench',
+    };
+    // a repeated callback of the same app is answered "success" again: safe to send until definitive
+    const bound = await call(api, 'POST', '/v2alpha/USD/callback_app_info', payer.key, app, { idempotent: false });
+    if (bound.status === 200 && bound.body?.message === 'success') tally.bound += 1;
+    else tally.firstRefusal ??= `bind: HTTP ${bound.status} ${bound.text.slice(0, 200)}`;
+  };
+  const lane = async () => {
+    for (let index = next++; index < count && !life.stopping; index = next++) {
+      await one(index);
+      finished += 1;
+      if (finished % Math.max(1, Math.floor(count / 10)) === 0) say(`  ${thousands(tally.bound)} of ${thousands(count)} bound`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  if (life.stopping) throw new Interrupted();
+  return tally;
+}
+
+function memoryOf(engine: Engine): Record<string, { rss: number; peak: number } | undefined> {
+  return {
+    worker: processMemoryMib(engine.worker.child?.pid),
+    temporal: processMemoryMib(engine.temporal.server.pid),
+    api: processMemoryMib(engine.api.child?.pid),
+  };
+}
+
+async function openPrepays(context: Context): Promise<void> {
+  // "empty" means empty: the run's engine holds the workflows of the scenarios before, so unless this is the
+  // first one (or a smoke run, whose figures mean nothing), an engine of its own
+  const fresh = context.ran > 0 && !SMOKE;
+  if (fresh) say('  an engine of its own for an empty system …');
+  const engine = fresh ? await startEngine(life, { say, cpuProfDir: CPU_PROF_DIR }) : context.engine;
+  const api = fresh ? clientOf(engine) : context.api;
+  const quote = expect(await call(api, 'POST', '/v2alpha/USD/acquire_pre_amount', engine.tenantKey, QUOTE_BODY), 200, 'a quote');
+  const amount = quote.body.amount as string;
+  const cents = textToCents(amount)!;
+  const holder = { tenant: 'bench-open', key: '', card: '', amount, cents };
+  holder.key = await createTenant(api, engine, holder.tenant);
+  holder.card = await addCard(api, holder.key, holder.tenant);
+  const newcomer = 'bench-open-new';
+  const newcomerKey = await createTenant(api, engine, newcomer);
+  const newcomerCard = await addCard(api, newcomerKey, newcomer);
+  const book = new MoneyBook(api);
+  const figure = spec('open prepays c=1');
+  const path = `/v2alpha/teams/${newcomer}/cards/${newcomerCard}`;
+  const body = { team_id: newcomer, card_id: newcomerCard, amount, period: QUOTE_BODY.period, auto_renewal: 0 };
+  const side = (label: string) =>
+    engineSide(
+      engine,
+      label,
+      moneyLoad(engine, book, path, newcomerKey, figure.concurrency, () => ({ tenant: newcomer, cents, body })),
+    );
+
+  const empty = await sampleSide(side(figure.baseline));
+  const atEmpty = memoryOf(engine);
+  const concurrency = 32;
+  say(`  creating and binding ${thousands(OPEN_PREPAYS)} card prepays, ${concurrency} at a time …`);
+  const startedAt = Date.now();
+  const tally = await createBoundPrepays(api, book, holder, OPEN_PREPAYS, concurrency);
+  const seconds = (Date.now() - startedAt) / 1000;
+  if (tally.firstRefusal) say(`  first refusal: ${tally.firstRefusal}`);
+  const atCreated = memoryOf(engine);
+  const beside = await sampleSide(side(`${figure.engine} (${thousands(tally.bound)})`));
+  const atEnd = memoryOf(engine);
+  const memory: Record<string, Memory> = {};
+  for (const name of Object.keys(atEnd)) {
+    const end = atEnd[name];
+    if (!end) continue;
+    memory[name] = { empty: atEmpty[name]?.rss ?? Number.NaN, created: atCreated[name]?.rss ?? Number.NaN, after: end.rss, peak: end.peak };
+  }
+  const open: OpenPrepays = { asked: OPEN_PREPAYS, created: tally.created, bound: tally.bound, concurrency, seconds, memory };
+  const result: FigureResult = { spec: figure, engine: beside, baseline: empty, ratio: beside.median.rate / empty.median.rate, open };
+  context.figures.push(result);
+  for (const line of figureLines(result)) say(line);
+  say(`  ${OPEN_PREPAYS_LABEL}: ${openSummary(open)}`);
+  context.drifts.push(await checkDrift('open-prepays', engine, api, book, { kind: 'prepays', tenants: [holder.tenant, newcomer], status: { [holder.tenant]: 'active' } }));
+  say(`  drift: ${context.drifts.at(-1)!.lines.join('; ')}`);
+}
+
 const RUNNERS: Record<ScenarioName, (context: Context) => Promise<void>> = {
   reads,
   quotes,
@@ -466,6 +603,7 @@ const RUNNERS: Record<ScenarioName, (context: Context) => Promise<void>> = {
       'many tenants c=32',
       Array.from({ length: 64 }, (_, index) => `bench-many-${String(index).padStart(2, '0')}`),
     ),
+  'open-prepays': openPrepays,
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -501,14 +639,15 @@ async function main(): Promise<number> {
   say(
     `bench: ${selected.join(', ')}; ${DURATION_S} s per measurement, ${REPEAT} repeat(s), ${WARMUP_S} s warm-up${SMOKE ? ' (smoke: figures meaningless)' : ''}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
   );
-  const engine = await startEngine(life, { say, cpuProfDir: options['cpu-prof'] ? join(PROJECT_ROOT, '.data', 'bench', 'profiles') : undefined });
+  const engine = await startEngine(life, { say, cpuProfDir: CPU_PROF_DIR });
   say(`bench: engine up in ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s at ${engine.apiUrl} (database ${engine.databaseName})`);
-  const context: Context = { engine, api: clientOf(engine), baselines: { drivers: new Map() }, figures: [], drifts: [] };
+  const context: Context = { engine, api: clientOf(engine), ran: 0, baselines: { drivers: new Map() }, figures: [], drifts: [] };
   const host = await machine(engine);
   for (const scenario of selected) {
     if (life.stopping) throw new Interrupted();
     say(`\n--- ${scenario}`);
     await RUNNERS[scenario](context);
+    context.ran += 1;
   }
   const totalSeconds = (Date.now() - started.getTime()) / 1000;
   for (const line of summaryLines(context.figures, context.drifts, selected, SMOKE)) say(line);

@@ -57,6 +57,18 @@ export function processCpuMs(pid: number): number | undefined {
   }
 }
 
+/** A process's resident memory now (VmRSS) and at its peak so far (VmHWM), in MiB; undefined when it is gone. */
+export function processMemoryMib(pid: number | undefined): { rss: number; peak: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
 export function pidProbe(name: string, pid: () => number | undefined): CpuProbe {
   return {
     name,

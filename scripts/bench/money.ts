@@ -9,7 +9,7 @@
  * answer is definitive. Then each tenant's balance must equal the sum of its acknowledged amounts.
  */
 import { randomBytes } from 'node:crypto';
-import { definitive, once, type Api } from '../chaos/client.ts';
+import { definitive, once, type Answer, type Api } from '../chaos/client.ts';
 
 export interface MoneyRequest {
   key: string;
@@ -63,19 +63,28 @@ export class MoneyBook {
     }
   }
 
+  /**
+   * Sends a request (again) with its key until its answer is definitive, and books that answer; answers it,
+   * or undefined when the deadline passed or the run stopped first (the request stays open).
+   */
+  async send(entry: MoneyRequest, stopped: () => boolean = () => false, deadline = Date.now() + 180_000): Promise<Answer | undefined> {
+    for (let attempt = 1; Date.now() < deadline && !stopped(); attempt += 1) {
+      const answer = await once(this.api, 'POST', entry.path, entry.token, entry.body, entry.key);
+      if (answer && definitive(answer)) {
+        this.answered(entry.key, answer.status, answer.body);
+        return answer;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * attempt)));
+    }
+    return undefined;
+  }
+
   /** Sends every open request again with its key until its answer is definitive; answers how many stay open. */
   async settle(stopped: () => boolean = () => false, timeoutMs = 180_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     const entries = [...this.open.values()];
-    const settleOne = async (entry: MoneyRequest) => {
-      for (let attempt = 1; Date.now() < deadline && !stopped(); attempt += 1) {
-        const answer = await once(this.api, 'POST', entry.path, entry.token, entry.body, entry.key);
-        if (answer && definitive(answer)) return this.answered(entry.key, answer.status, answer.body);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * attempt)));
-      }
-    };
     // a few at a time: the engine is finishing the requests autocannon left behind
-    for (let index = 0; index < entries.length; index += 8) await Promise.all(entries.slice(index, index + 8).map(settleOne));
+    for (let index = 0; index < entries.length; index += 8) await Promise.all(entries.slice(index, index + 8).map((entry) => this.send(entry, stopped, deadline)));
     return this.open.size;
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Sample } from './measure.ts';
 
-export const SCENARIOS = ['reads', 'quotes', 'card-prepay', 'recharge', 'hot-tenant', 'many-tenants'] as const;
+export const SCENARIOS = ['reads', 'quotes', 'card-prepay', 'recharge', 'hot-tenant', 'many-tenants', 'open-prepays'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface FigureSpec {
@@ -45,13 +45,28 @@ export const FIGURES: FigureSpec[] = [
     unit: 'movement',
   },
   { id: 'many tenants c=32', scenario: 'many-tenants', engine: 'manual credits over 64 tenants', baseline: 'pgbench-style over 64 rows', concurrency: 32, unit: 'movement' },
+  {
+    id: 'open prepays c=1',
+    scenario: 'open-prepays',
+    engine: 'a new card prepay beside the open bound prepays',
+    baseline: 'the same, in the empty system before them',
+    concurrency: 1,
+    unit: 'req',
+  },
 ];
+
+/** The bound prepays the open-prepays scenario holds open by default, and the number its targets are set at. */
+export const OPEN_PREPAYS_TARGET = 10_000;
+/** The worker's resident memory the open-prepays scenario aims to stay under, in MiB. */
+export const WORKER_RSS_TARGET_MIB = 512;
 
 /** What the console prints for every figure, besides its id. */
 export const FIGURE_LABELS = ['p50', 'p99', 'CPU', 'ms/op', 'ratio'] as const;
 /** The summary line of each money scenario's zero-drift check: `drift <scenario>`. */
 export const DRIFT_LABEL = 'drift';
-const MONEY_SCENARIOS: ScenarioName[] = ['card-prepay', 'recharge', 'hot-tenant', 'many-tenants'];
+const MONEY_SCENARIOS: ScenarioName[] = ['card-prepay', 'recharge', 'hot-tenant', 'many-tenants', 'open-prepays'];
+/** The console line of the open-prepays scenario's creation and memory. */
+export const OPEN_PREPAYS_LABEL = 'worker RSS';
 
 /** Every label a run of these scenarios prints: what the smoke test looks for (never a value). */
 export function expectedLabels(scenarios: readonly ScenarioName[]): string[] {
@@ -61,6 +76,7 @@ export function expectedLabels(scenarios: readonly ScenarioName[]): string[] {
     ...new Set(figures.map((figure) => (figure.unit === 'movement' ? 'movements/s' : 'req/s'))),
     ...FIGURE_LABELS,
     ...scenarios.filter((scenario) => MONEY_SCENARIOS.includes(scenario)).map((scenario) => `${DRIFT_LABEL} ${scenario}`),
+    ...(scenarios.includes('open-prepays') ? [OPEN_PREPAYS_LABEL] : []),
     'targets',
   ];
 }
@@ -80,6 +96,36 @@ export interface FigureResult {
   baseline: Side;
   /** median engine rate ÷ median baseline rate */
   ratio: number;
+  /** the open-prepays scenario: what it held open, how long they took, the memory */
+  open?: OpenPrepays;
+}
+
+/** Memory of one process in the open-prepays scenario, MiB of resident memory (VmRSS; peak is VmHWM). */
+export interface Memory {
+  /** after the measurement in the empty system */
+  empty: number;
+  /** once every bound prepay was created */
+  created: number;
+  /** after the measurement beside them */
+  after: number;
+  /** the process's peak over its life, read at the end */
+  peak: number;
+}
+
+/** What the open-prepays scenario did besides its figure. */
+export interface OpenPrepays {
+  /** bound prepays asked for */
+  asked: number;
+  /** answered 200 (paid) */
+  created: number;
+  /** then bound to an app ("success") */
+  bound: number;
+  /** in flight at once while creating them */
+  concurrency: number;
+  /** seconds to create and bind them all */
+  seconds: number;
+  /** by process: worker, temporal, api */
+  memory: Record<string, Memory>;
 }
 
 export interface DriftResult {
@@ -160,7 +206,40 @@ export function verdicts(scenario: ScenarioName, figures: FigureResult[]): Verdi
       return rate('hot tenant c=32', 1000, '≥ 1,000 movements/s on one hot tenant (c=32)');
     case 'many-tenants':
       return rate('many tenants c=32', 1500, '≥ 1,500 movements/s across 64 tenants (c=32)');
+    case 'open-prepays': {
+      const figure = ratioOf(figures, 'open prepays c=1');
+      if (!figure?.open) return [];
+      // judged at the target's number of open prepays only: fewer prove less
+      const enough = figure.open.bound >= OPEN_PREPAYS_TARGET;
+      const short = enough ? '' : ` (only ${thousands(figure.open.bound)} open)`;
+      const worker = figure.open.memory.worker;
+      const p50Ratio = figure.engine.median.p50 / figure.baseline.median.p50;
+      return [
+        {
+          target: `worker RSS ≤ ${WORKER_RSS_TARGET_MIB} MiB with ${thousands(OPEN_PREPAYS_TARGET)} open bound prepays`,
+          measured: worker ? `peak ${fixed(worker.peak, 0)} MiB, ${fixed(worker.after, 0)} MiB at the end${short}` : 'not read',
+          met: enough && worker !== undefined && worker.peak <= WORKER_RSS_TARGET_MIB,
+        },
+        {
+          target: `a new card prepay's p50 beside them ≤ 1.2× the empty system's (c=1)`,
+          measured: `${fixed(figure.engine.median.p50, 1)} ms against ${fixed(figure.baseline.median.p50, 1)} ms, ${fixed(p50Ratio, 2)}×${short}`,
+          met: enough && p50Ratio <= 1.2,
+        },
+      ];
+    }
   }
+}
+
+/** The open-prepays scenario's creation and memory, in a line. */
+export function openSummary(open: OpenPrepays): string {
+  const memory = Object.entries(open.memory)
+    .map(([name, m]) => `${name} ${fixed(m.empty, 0)} → ${fixed(m.created, 0)} → ${fixed(m.after, 0)} (peak ${fixed(m.peak, 0)})`)
+    .join('; ');
+  return (
+    `${thousands(open.bound)} of ${thousands(open.asked)} prepays created and bound in ${fixed(open.seconds, 0)} s ` +
+    `(${fixed(open.bound / open.seconds, 1)}/s at c=${open.concurrency}${open.created === open.bound ? '' : `; ${thousands(open.created - open.bound)} paid but not bound`}); ` +
+    `RSS MiB empty → created → after: ${memory}`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -177,7 +256,7 @@ export function thousands(value: number): string {
 
 function unitOf(spec: FigureSpec, side: 'engine' | 'baseline'): string {
   if (spec.unit === 'movement') return side === 'engine' ? 'movements/s' : 'tx/s';
-  return side === 'engine' || spec.scenario === 'reads' || spec.scenario === 'quotes' ? 'req/s' : 'ops/s';
+  return side === 'engine' || spec.scenario === 'reads' || spec.scenario === 'quotes' || spec.scenario === 'open-prepays' ? 'req/s' : 'ops/s';
 }
 
 function serverCpu(side: Side): number {
@@ -328,12 +407,27 @@ function scenarioBlock(scenario: ScenarioName, figures: FigureResult[], drift: D
       .map(({ kind, text }) => `${figure.spec.id}, ${kind}: ${text}`),
   );
   lines.push('', errors.length === 0 ? 'No errors: every answer counted was a 200 (every baseline operation completed).' : `Errors: ${errors.join('; ')}.`);
+  for (const figure of own) if (figure.open) lines.push('', ...openBlock(figure.open));
   if (drift) lines.push('', `Zero drift: ${drift.ok ? 'yes' : '**NO**'}. ${drift.lines.join('; ')}.`);
   if (judged.length > 0) {
     lines.push('', 'Targets:', '');
     for (const verdict of judged) lines.push(`* ${verdict.target}: ${verdict.met ? '**met**' : '**not met**'} (${verdict.measured}).`);
   }
   return lines.join('\n');
+}
+
+function openBlock(open: OpenPrepays): string[] {
+  return [
+    `The open bound prepays: ${thousands(open.bound)} of ${thousands(open.asked)} created and bound in ${fixed(open.seconds, 0)} s, ` +
+      `${fixed(open.bound / open.seconds, 1)} per second with ${open.concurrency} in flight` +
+      (open.created === open.bound ? '.' : `; ${thousands(open.created - open.bound)} paid but not bound.`),
+    '',
+    'Resident memory (MiB):',
+    '',
+    '| process | empty | all created | after the second measurement | peak |',
+    '|---|---:|---:|---:|---:|',
+    ...Object.entries(open.memory).map(([name, m]) => `| ${name} | ${fixed(m.empty, 0)} | ${fixed(m.created, 0)} | ${fixed(m.after, 0)} | ${fixed(m.peak, 0)} |`),
+  ];
 }
 
 function targetsBlock(blocks: Map<string, string>): string {
@@ -358,6 +452,7 @@ const TITLES: Record<ScenarioName, string> = {
   recharge: 'Card recharges',
   'hot-tenant': 'One hot tenant',
   'many-tenants': 'Many tenants',
+  'open-prepays': '10,000 open prepays',
 };
 
 const ABOUT: Record<ScenarioName, string> = {
@@ -371,6 +466,8 @@ const ABOUT: Record<ScenarioName, string> = {
   'hot-tenant':
     'Manual credits (`POST /payment/v1/recharge`, `payment_method: "manual"`, the operator key) on one tenant, so every one takes the same balance row, against a pgbench-style transaction through `pg` on a scratch table: lock one balance row, insert a history row, update the balance row.',
   'many-tenants': 'The same manual credits spread round-robin over 64 tenants, against the same pgbench-style transaction spread over 64 rows.',
+  'open-prepays':
+    "On an engine of its own (unless it is the run's first scenario), so that empty means empty: new card prepays at c=1 in the empty system, then 10,000 card prepays (`--open-prepays`) created and bound to an app through the API, 32 at a time, so that each one's workflow stays open for its three months, then new card prepays at c=1 again beside them. The figure is the second measurement against the first; the resident memory of the worker, the Temporal server and the API is read after each step, and each process's peak at the end. The drift check counts the bound prepays as active and the new ones as paid.",
 };
 
 /** The whole of docs/performance.md: this run's blocks, else the previous file's, else a placeholder. */
