@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every Node process of the engine (DESIGN §2): the API (default command), the worker
-# (`node src/worker.ts`) and the one-shot migration (`node scripts/migrate.ts`). There is no compile
+# (`node --max-old-space-size=384 --max-semi-space-size=16 src/worker.ts`, decision 0112) and the one-shot migration (`node scripts/migrate.ts`). There is no compile
 # step: Node 24 strips the TypeScript types itself, so the image carries `src/` as written. The only
 # build product is the prebuilt workflow bundle (`dist/workflow-bundle.js`), which production workers
 # load instead of bundling at start (see `workflowSource` in src/worker.ts).

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { findTemporalCli, freePort } from '../src/dev/temporal-dev-server.ts';
+import { WORKER_NODE_FLAGS } from '../src/worker.ts';
 import { once } from './chaos/client.ts';
 import { checkInvariants, type Check } from './chaos/invariants.ts';
 import { makePlan, picker, planSummary, prng, type FaultKind } from './chaos/plan.ts';
@@ -127,7 +128,7 @@ async function main(): Promise<number> {
   const ports = [await freePort(), await freePort()];
   run.apiUrls = ports.map((port) => `http://127.0.0.1:${port}`);
   const apis = ports.map((port, index) => nodeProcess(life, `api-${index + 1}`, 'src/api/server.ts', { ...env, PORT: String(port) }));
-  const workers = [1, 2].map((index) => nodeProcess(life, `worker-${index}`, 'src/worker.ts', env));
+  const workers = [1, 2].map((index) => nodeProcess(life, `worker-${index}`, 'src/worker.ts', env, WORKER_NODE_FLAGS));
   const ready = (url: string) =>
     fetch(`${url}/readyz`).then(
       (answer) => answer.ok,

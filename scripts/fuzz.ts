@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO } from '../src/db/seed.ts';
+import { WORKER_NODE_FLAGS } from '../src/worker.ts';
 import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT } from '../src/dev/temporal-dev-server.ts';
 import { nodeProcess, startTemporal, writeWorkflowBundle, type Lifecycle, type Proc } from './chaos/processes.ts';
 import { CHAIN_ID, DEPOSIT_XPUB } from './chaos/workload.ts';
@@ -312,7 +313,7 @@ async function main(): Promise<number> {
     SHUTDOWN_GRACE_SECONDS: '5',
   };
   const api = logged(nodeProcess(life, 'api', 'src/api/server.ts', { ...env, PORT: String(port) }));
-  const worker = logged(nodeProcess(life, 'worker', 'src/worker.ts', env));
+  const worker = logged(nodeProcess(life, 'worker', 'src/worker.ts', env, WORKER_NODE_FLAGS));
   api.start();
   await waitUntil(async () => (await fetch(`${apiUrl}/readyz`)).status === 200, 'the API');
   worker.start();

@@ -36,10 +36,10 @@ export const configSchema = z
     WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
     SHUTDOWN_GRACE_SECONDS: positiveInt(30),
     /**
-     * Workflows a worker keeps in memory between their tasks (the SDK's sticky cache, decision 0110). Each costs
-     * a few hundred KiB; a prepay waits months between tasks, and one evicted is replayed from its history.
+     * Workflows a worker keeps in memory between their tasks (the SDK's sticky cache, decisions 0110 and 0112).
+     * Each costs a few hundred KiB; a prepay waits months between tasks, and one evicted is replayed from its history.
      */
-    WORKER_MAX_CACHED_WORKFLOWS: positiveInt(500),
+    WORKER_MAX_CACHED_WORKFLOWS: positiveInt(200),
     /** How long a money request waits for its workflow's outcome before answering 202 pending. */
     WORKFLOW_WAIT_SECONDS: positiveInt(25),
     /** How many times the API tries a Temporal call that finds the server unavailable (about 1 s for 4) before answering 503. */

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
@@ -23,6 +24,15 @@ import { prepareInstallation } from './temporal/namespace-check.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
+
+/**
+ * The Node flags every worker process is started with (`npm run worker`, docker-compose.yml, the scripts that
+ * start workers; decision 0112). Node 24 lets each V8 heap (the process's and the workflow thread's) grow its
+ * young generation to 128 MiB and its old one to a quarter of the machine's memory before collecting hard,
+ * so an idle worker's memory said more about the machine than about its work. With these the worker's
+ * memory stays bounded by what it holds: the cache of WORKER_MAX_CACHED_WORKFLOWS workflows and the process.
+ */
+export const WORKER_NODE_FLAGS = ['--max-old-space-size=384', '--max-semi-space-size=16'] as const;
 
 export interface WorkerDeps {
   config: Pick<
@@ -82,7 +92,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
     activities: createActivities({ orm: deps.orm, gateway: deps.gateway, clock, priceFeed: createPriceFeed(deps.config, clock), webhooks: webhookSettings(deps.config) }),
     shutdownGraceTime: `${deps.config.SHUTDOWN_GRACE_SECONDS}s`,
-    // bounded, so that thousands of prepays waiting for their next month do not grow the worker (decision 0110)
+    // bounded, so that thousands of prepays waiting for their next month do not grow the worker (decisions 0110, 0112)
     maxCachedWorkflows: deps.config.WORKER_MAX_CACHED_WORKFLOWS,
     ...workflowSource(deps.config),
   });
@@ -146,6 +156,9 @@ async function main(): Promise<void> {
           namespace: config.TEMPORAL_NAMESPACE,
           reconcileSchedule: reconcileSchedule ?? 'off',
           metrics: metrics ? `http://${metrics}/metrics` : 'off',
+          maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+          // without WORKER_NODE_FLAGS this is a quarter of the machine's memory: the worker then grows with it
+          heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
         },
         'worker started',
       );

@@ -14,6 +14,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
 import { findTemporalCli, freePort, HOW_TO_GET_TEMPORAL_CLI, PROJECT_ROOT } from '../../src/dev/temporal-dev-server.ts';
 import { nodeProcess, startTemporal, writeWorkflowBundle, type Lifecycle, type Proc, type Temporal } from '../chaos/processes.ts';
+import { WORKER_NODE_FLAGS } from '../../src/worker.ts';
 import { BASELINE_TASK_QUEUE } from './baseline-messages.ts';
 import type { DriverAnswer, DriverRequest } from './driver.ts';
 import type { LoadResult } from './measure.ts';
@@ -107,7 +108,7 @@ export async function startEngine(life: Lifecycle, options: EngineOptions): Prom
     env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.cpuProfDir}`.trim();
   }
   const api = nodeProcess(life, 'api', 'src/api/server.ts', { ...env, PORT: String(port) });
-  const worker = nodeProcess(life, 'worker', 'src/worker.ts', env);
+  const worker = nodeProcess(life, 'worker', 'src/worker.ts', env, WORKER_NODE_FLAGS);
   if (options.cpuProfDir) {
     // before the SIGKILL of nodeProcess's cleanup (cleanups run in reverse order)
     life.cleanups.push(async () => {

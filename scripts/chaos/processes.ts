@@ -100,13 +100,16 @@ export async function startTemporal(life: Lifecycle, cli: string): Promise<Tempo
   return temporal;
 }
 
-/** A Node process of the engine (an API or a worker), its last 200 lines of output kept. */
-export function nodeProcess(life: Lifecycle, name: string, script: string, env: Record<string, string>): Proc {
+/**
+ * A Node process of the engine (an API or a worker), its last 200 lines of output kept, started again when it
+ * exits on its own; `nodeFlags` go before the script (a worker's WORKER_NODE_FLAGS).
+ */
+export function nodeProcess(life: Lifecycle, name: string, script: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Proc {
   const proc: Proc = {
     name,
     output: [],
     start: () => {
-      const child = spawn(process.execPath, [script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...nodeFlags, script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       const keep = (chunk: Buffer) => {
         proc.output.push(...chunk.toString().split('\n').filter(Boolean));
         if (proc.output.length > 200) proc.output.splice(0, proc.output.length - 200);
