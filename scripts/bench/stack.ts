@@ -23,14 +23,15 @@ import { createScratchDatabase, seedDemo, workerPolls } from '../chaos/scratch-d
 /** The run was stopped (Ctrl-C): everything is being stopped; nothing more to report. */
 export class Interrupted extends Error {}
 
-export async function waitUntil(life: Lifecycle, check: () => Promise<boolean>, what: string, timeoutMs = 180_000): Promise<void> {
+/** Until `check` holds; on a timeout the error carries the last lines of `proc`'s output, when given. */
+export async function waitUntil(life: Lifecycle, check: () => Promise<boolean>, what: string, timeoutMs = 180_000, proc?: Proc): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (life.stopping) throw new Interrupted();
     if (await check().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`bench: timed out waiting for ${what}`);
+  throw new Error(`bench: timed out waiting for ${what}${proc ? `; its last output:\n${proc.output.slice(-30).join('\n')}` : ''}`);
 }
 
 /** Awaits one step of the start; after a signal, the start goes no further. */
@@ -117,9 +118,9 @@ export async function startEngine(life: Lifecycle, options: EngineOptions): Prom
     });
   }
   api.start();
-  await waitUntil(life, async () => (await fetch(`${apiUrl}/readyz`)).status === 200, 'the API');
+  await waitUntil(life, async () => (await fetch(`${apiUrl}/readyz`)).status === 200, 'the API', undefined, api);
   worker.start();
-  await waitUntil(life, () => workerPolls(temporal.server.address, taskQueue), 'the worker');
+  await waitUntil(life, () => workerPolls(temporal.server.address, taskQueue), 'the worker', undefined, worker);
   const admin = new pg.Pool({ connectionString: database.url, max: 2 });
   admin.on('error', () => undefined);
   life.cleanups.push(() => admin.end());
