@@ -550,7 +550,8 @@ async function openPrepays(context: Context): Promise<void> {
     context.baselines.drivers.clear();
     say('  an engine of its own for an empty system …');
   }
-  const engine = fresh ? await startEngine(life, { say, cpuProfDir: CPU_PROF_DIR }) : context.engine;
+  // its own folder too: a Temporal server of its own means a SQLite file of its own
+  const engine = fresh ? await startEngine(life, { say, cpuProfDir: CPU_PROF_DIR, dir: join(work, 'open-prepays') }) : context.engine;
   const api = fresh ? clientOf(engine) : context.api;
   const quote = expect(await call(api, 'POST', '/v2alpha/USD/acquire_pre_amount', engine.tenantKey, QUOTE_BODY), 200, 'a quote');
   const amount = quote.body.amount as string;

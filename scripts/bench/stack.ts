@@ -73,6 +73,8 @@ async function stopGracefully(proc: Proc, timeoutMs = 20_000): Promise<void> {
 }
 
 export interface EngineOptions {
+  /** a folder of its own for its files (Temporal's SQLite file, the bundle) when the run starts more than one engine */
+  dir?: string;
   /** a folder: the API and the worker run with `node --cpu-prof` and write their profiles there when stopped */
   cpuProfDir?: string;
   say: (line: string) => void;
@@ -82,10 +84,12 @@ export async function startEngine(life: Lifecycle, options: EngineOptions): Prom
   const cli = findTemporalCli();
   if (!cli) throw new Error(HOW_TO_GET_TEMPORAL_CLI);
   const database = await step(life, createDatabase(life));
-  const temporal = await step(life, startTemporal(life, cli));
+  const dir = options.dir ?? life.work;
+  mkdirSync(dir, { recursive: true });
+  const temporal = await step(life, startTemporal(life, cli, dir));
   const tenantKey = await step(life, seedDemo(database.url));
   // what `npm run build` writes, for WORKFLOW_BUNDLE_PATH: a production worker does not bundle at start
-  const bundlePath = await step(life, writeWorkflowBundle(join(life.work, 'workflow-bundle.js')));
+  const bundlePath = await step(life, writeWorkflowBundle(join(dir, 'workflow-bundle.js')));
   const operatorKey = `pk_operator_bench_${randomBytes(18).toString('base64url')}`;
   const taskQueue = `bench-${randomBytes(3).toString('hex')}`;
   const port = await freePort();

@@ -79,9 +79,10 @@ export interface Temporal {
   restart: () => Promise<void>;
 }
 
-export async function startTemporal(life: Lifecycle, cli: string): Promise<Temporal> {
+/** `dir`: where its SQLite file goes (the run's folder unless given: a second server needs a folder of its own). */
+export async function startTemporal(life: Lifecycle, cli: string, dir = life.work): Promise<Temporal> {
   const port = await freePort();
-  const start = () => startDevServer(cli, { dbFile: join(life.work, 'temporal.sqlite'), port, headless: true, startTimeoutMs: 90_000 });
+  const start = () => startDevServer(cli, { dbFile: join(dir, 'temporal.sqlite'), port, headless: true, startTimeoutMs: 90_000 });
   const temporal: Temporal = {
     server: await start(),
     restart: async () => {
