@@ -647,5 +647,6 @@ const LEVERS = [
   "  CPU. The history's event times show it: after the first few prepays of a run, each workflow task waits about",
   '  38 ms between `WorkflowTaskScheduled` and `WorkflowTaskStarted` on this dev server (the activities, dispatched',
   '  eagerly, wait none). A card prepay has four workflow tasks, the empty baseline one. Where the wait comes from',
-  '  is not established yet: a single task-queue partition (dynamic config) did not change it.',
+  '  is not established yet: neither a single task-queue partition (dynamic config) nor a worker without a sticky',
+  '  cache changed it.',
 ];
